@@ -1,0 +1,5 @@
+"""`python -m courtyard` runs the CLI."""
+
+from courtyard.cli import main
+
+raise SystemExit(main())

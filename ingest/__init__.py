@@ -1,0 +1,1 @@
+"""MQTT to store: decode, validate, batch, write, acknowledge."""

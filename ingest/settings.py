@@ -1,0 +1,54 @@
+"""IngestSettings: broker connection, subscription, batching and the bounds of what is in flight."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field, field_validator
+
+from ingest.wire import ID_PATTERN
+
+
+class IngestSettings(BaseModel):
+    #: mqtt://user:pass@host:port. Filled from COURTYARD_MQTT_URL, or by `courtyard up` with the
+    #: embedded broker's URL when that is unset.
+    mqtt_url: str = ""
+    #: Fixed client id: the broker keeps this worker's persistent session (and its unacknowledged
+    #: messages) under it across restarts. Give every worker its own.
+    client_id: str = "courtyard-ingest-1"
+    #: Workers with the same group split the messages ($share/<group>/...). Empty: no sharing.
+    share_group: str = "courtyard"
+    protocol: Literal["auto", "5", "3.1.1"] = "auto"
+    keepalive_s: int = Field(default=30, ge=5)
+    #: Zigbee2MQTT base topic -> site of the gateway that publishes under it.
+    zigbee2mqtt_bases: dict[str, str] = Field(default_factory=dict)
+    #: A batch is written when it holds this many messages, or when its oldest message is older
+    #: than batch_max_age_s. Larger batches amortise the commit; the age bounds latency.
+    batch_max_messages: int = Field(default=2000, ge=1)
+    batch_max_age_s: float = Field(default=0.2, gt=0)
+    #: The one bound on messages held in memory: the inbox size, and the MQTT 5 Receive Maximum
+    #: (at most 65535), so the broker never sends more than ingest has room for.
+    max_undelivered: int = Field(default=10_000, ge=1, le=65_535)
+    max_payload_bytes: int = Field(default=256 * 1024, ge=64)
+    #: Device clocks run fast; readings further in the future than this are rejected.
+    future_tolerance_s: float = Field(default=300.0, ge=0)
+    #: Transient database errors are retried with exponential backoff capped at this.
+    retry_max_backoff_s: float = Field(default=10.0, gt=0)
+
+    @field_validator("mqtt_url")
+    @classmethod
+    def _mqtt_url(cls, value: str) -> str:
+        return check_mqtt_url(value)
+
+    @field_validator("client_id", "share_group")
+    @classmethod
+    def _identifier(cls, value: str) -> str:
+        if value and ID_PATTERN.fullmatch(value) is None:
+            raise ValueError(f"{value!r} must match {ID_PATTERN.pattern}")
+        return value
+
+
+def check_mqtt_url(value: str) -> str:
+    if value and not value.startswith(("mqtt://", "mqtts://")):
+        raise ValueError("must be an mqtt://user:password@host:port URL")
+    return value

@@ -1,0 +1,1 @@
+"""The time-series store: the only package that speaks SQL."""

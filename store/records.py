@@ -1,0 +1,94 @@
+"""Frozen records that cross package boundaries: what ingest hands the store, what rules read back.
+
+Devices are named by `(site, device)` identifiers here; the store resolves them (and metric names)
+to integer ids when it writes, so producers never need a database round trip.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceRef:
+    site: str
+    device: str
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    site: str
+    device: str
+    metric: str
+    ts: datetime
+    value: float
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    site: str
+    device: str
+    ts: datetime
+    type: str
+    subject: str | None = None
+    attrs: dict[str, object] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class StatusChange:
+    """A device's `status` message (online/offline), its last will included."""
+
+    site: str
+    device: str
+    ts: datetime
+    online: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Alias:
+    """A name a gateway uses for a device (a Zigbee2MQTT friendly name under its base topic)."""
+
+    source: str  # e.g. "zigbee2mqtt:<base topic>"
+    name: str
+    site: str
+    device: str
+
+
+@dataclass(frozen=True, slots=True)
+class Reject:
+    """A message that could not be stored as data, and why."""
+
+    topic: str
+    payload_prefix: bytes
+    reason: str
+    received_at: datetime
+    payload_size: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """Everything one MQTT message turned into; a batch is a sequence of these.
+
+    `received_at` is when ingest received it; `kind` is the device kind inferred by the decoder
+    (None when the message says nothing about it).
+    """
+
+    received_at: datetime
+    readings: tuple[Reading, ...] = ()
+    events: tuple[Event, ...] = ()
+    statuses: tuple[StatusChange, ...] = ()
+    aliases: tuple[Alias, ...] = ()
+    rejects: tuple[Reject, ...] = ()
+    kinds: tuple[tuple[DeviceRef, str], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class CommittedBatch:
+    """What a committed write handed on to its consumers (the rules engine)."""
+
+    batch_id: int
+    committed_at: datetime
+    readings: tuple[Reading, ...]
+    events: tuple[Event, ...]
+    statuses: tuple[StatusChange, ...]

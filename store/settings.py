@@ -1,0 +1,36 @@
+"""StoreSettings: how to reach the database and how long to keep what."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field, field_validator
+
+
+class StoreSettings(BaseModel):
+    #: postgresql://user:pass@host:port/db. Filled from COURTYARD_DATABASE_URL, or by
+    #: `courtyard up` with the embedded server's URL when that is unset.
+    url: str = ""
+    pool_min_size: int = Field(default=1, ge=0)
+    pool_max_size: int = Field(default=8, ge=1)
+    connect_timeout_s: float = Field(default=10.0, gt=0)
+    #: Raw readings and events older than this are dropped (TimescaleDB retention policy, or the
+    #: platform's own pruning job on plain PostgreSQL). Ingest rejects older timestamps.
+    retention_days: int = Field(default=365, ge=1)
+    #: TimescaleDB: compress readings/events chunks older than this.
+    compress_after_days: int = Field(default=7, ge=1)
+    #: "auto" uses TimescaleDB when the extension can be created; "off" never does; "on" fails
+    #: when it is missing (production deployments that must not silently fall back).
+    timescaledb: Literal["auto", "on", "off"] = "auto"
+    application_name: str = "courtyard"
+
+    @field_validator("url")
+    @classmethod
+    def _postgres_url(cls, value: str) -> str:
+        return check_postgres_url(value)
+
+
+def check_postgres_url(value: str) -> str:
+    if value and not value.startswith(("postgresql://", "postgres://")):
+        raise ValueError("must be a postgresql://user:password@host:port/database URL")
+    return value
