@@ -64,6 +64,8 @@ class Reject:
     reason: str
     received_at: datetime
     payload_size: int = 0
+    #: The broker marked the message as a redelivery: if it was stored before, store it once.
+    redelivered: bool = False
 
 
 @dataclass(frozen=True, slots=True)

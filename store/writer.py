@@ -1,0 +1,258 @@
+"""write_batch: one transaction for registry, series, readings, events, statuses and rejects.
+
+Idempotent: readings and events are keyed by their primary keys and inserted with
+ON CONFLICT DO NOTHING, so a message redelivered after a crash stores nothing twice. Readings
+travel by binary COPY into a session-local staging table, then one INSERT ... SELECT moves the
+new ones into `readings` (and, on plain PostgreSQL, into the hourly rollup, counting only rows
+that were really inserted).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import orjson
+import psycopg
+from psycopg.rows import TupleRow
+from psycopg.types.json import Jsonb
+
+from store.backend import Backend, backend_of
+from store.records import DeviceRef, Event, Message, Reading, Reject, StatusChange
+from store.registry import DeviceTouch, Learnt, Registry
+
+_CREATE_STAGING = """
+CREATE TEMP TABLE IF NOT EXISTS readings_stage (
+    series_id integer, ts timestamptz, value double precision
+) ON COMMIT DELETE ROWS;
+CREATE TEMP TABLE IF NOT EXISTS events_stage (
+    device_id bigint, ts timestamptz, type text, subject text, attrs jsonb
+) ON COMMIT DELETE ROWS;
+"""
+
+_MOVE_READINGS = {
+    Backend.TIMESCALEDB: """
+        WITH inserted AS (
+            INSERT INTO readings (series_id, ts, value)
+            SELECT series_id, ts, value FROM readings_stage
+            ON CONFLICT DO NOTHING
+            RETURNING 1
+        )
+        SELECT count(*) FROM inserted
+    """,
+    # The rollup counts only the rows this statement inserted, so redeliveries never inflate it;
+    # date_bin keeps hour buckets in UTC whatever the session's TimeZone.
+    Backend.POSTGRESQL: """
+        WITH inserted AS (
+            INSERT INTO readings (series_id, ts, value)
+            SELECT series_id, ts, value FROM readings_stage
+            ON CONFLICT DO NOTHING
+            RETURNING series_id, ts, value
+        ), rolled AS (
+            INSERT INTO readings_hourly_rollup AS r
+                (series_id, bucket, sample_count, sum_value, min_value, max_value)
+            SELECT series_id, date_bin('1 hour', ts, TIMESTAMPTZ '2000-01-01 00:00:00+00'),
+                   count(*), sum(value), min(value), max(value)
+            FROM inserted
+            GROUP BY 1, 2
+            ORDER BY 1, 2
+            ON CONFLICT (series_id, bucket) DO UPDATE SET
+                sample_count = r.sample_count + excluded.sample_count,
+                sum_value = r.sum_value + excluded.sum_value,
+                min_value = least(r.min_value, excluded.min_value),
+                max_value = greatest(r.max_value, excluded.max_value)
+            RETURNING 1
+        )
+        SELECT count(*) FROM inserted
+    """,
+}
+
+_MOVE_EVENTS = """
+INSERT INTO events (device_id, ts, type, subject, attrs)
+SELECT device_id, ts, type, subject, attrs FROM events_stage
+ON CONFLICT DO NOTHING
+RETURNING device_id, ts, type, subject
+"""
+
+_APPLY_STATUS = """
+UPDATE devices SET online = %(online)s, status_changed_at = %(ts)s
+WHERE id = %(id)s
+  AND online IS DISTINCT FROM %(online)s
+  AND (status_changed_at IS NULL OR status_changed_at <= %(ts)s)
+RETURNING id
+"""
+
+_INSERT_REJECT = """
+INSERT INTO rejected_messages
+    (received_at, topic, payload_prefix, payload_size, reason, fingerprint)
+SELECT %(received_at)s, %(topic)s, %(prefix)s, %(size)s, %(reason)s, %(fingerprint)s
+WHERE NOT %(redelivered)s
+   OR NOT EXISTS (SELECT 1 FROM rejected_messages WHERE fingerprint = %(fingerprint)s)
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class WriteResult:
+    readings_stored: int
+    #: Events stored by this transaction (a redelivered event is not among them).
+    events: tuple[Event, ...]
+    #: Status messages that changed a device's online state.
+    status_changes: tuple[StatusChange, ...]
+    rejects_stored: int
+    committed_at: datetime
+
+
+class BatchWriter:
+    """Writes batches of decoded messages; keeps the registry cache between batches."""
+
+    def __init__(self, registry: Registry | None = None) -> None:
+        self._registry = registry or Registry()
+        self._prepared_backend_pid: int | None = None
+        self._backend: Backend | None = None
+
+    def write(self, conn: psycopg.Connection[TupleRow], messages: Sequence[Message]) -> WriteResult:
+        """Store the messages in one transaction and commit. Raises psycopg errors unchanged."""
+        self._prepare(conn)
+        learnt = Learnt()
+        with conn.transaction(), conn.cursor() as cur:
+            device_ids = self._registry.resolve_devices(cur, _device_touches(messages), learnt)
+            self._registry.register_aliases(
+                cur, (a for m in messages for a in m.aliases), device_ids, learnt
+            )
+            readings = _copy_readings(cur, self._registry, messages, device_ids, learnt)
+            stored_readings = self._move_readings(cur) if readings else 0
+            events = _store_events(cur, messages, device_ids)
+            status_changes = _apply_statuses(cur, messages, device_ids)
+            rejects = sum(_store_reject(cur, r) for m in messages for r in m.rejects)
+        self._registry.remember(learnt)
+        return WriteResult(
+            readings_stored=stored_readings,
+            events=events,
+            status_changes=status_changes,
+            rejects_stored=rejects,
+            committed_at=datetime.now(UTC),
+        )
+
+    def _prepare(self, conn: psycopg.Connection[TupleRow]) -> None:
+        # Temp tables live as long as the server session: set up again after a reconnect.
+        if self._prepared_backend_pid == conn.info.backend_pid:
+            return
+        with conn.transaction():
+            conn.execute(_CREATE_STAGING)
+            self._backend = backend_of(conn)
+        self._prepared_backend_pid = conn.info.backend_pid
+
+    def _move_readings(self, cur: psycopg.Cursor[TupleRow]) -> int:
+        assert self._backend is not None  # set by _prepare
+        row = cur.execute(_MOVE_READINGS[self._backend]).fetchone()
+        return int(row[0]) if row else 0
+
+
+def _device_touches(messages: Sequence[Message]) -> dict[DeviceRef, DeviceTouch]:
+    touches: dict[DeviceRef, DeviceTouch] = {}
+
+    def touch(ref: DeviceRef, seen: datetime) -> None:
+        current = touches.get(ref)
+        if current is None:
+            touches[ref] = DeviceTouch(last_seen=seen)
+        elif seen > current.last_seen:
+            current.last_seen = seen
+
+    for message in messages:
+        seen = message.received_at
+        for reading in message.readings:
+            touch(DeviceRef(reading.site, reading.device), seen)
+        for event in message.events:
+            touch(DeviceRef(event.site, event.device), seen)
+        for status in message.statuses:
+            touch(DeviceRef(status.site, status.device), seen)
+        for alias in message.aliases:
+            touch(DeviceRef(alias.site, alias.device), seen)
+        for ref, kind in message.kinds:
+            touch(ref, seen)
+            touches[ref].kind = kind
+    return touches
+
+
+def _copy_readings(
+    cur: psycopg.Cursor[TupleRow],
+    registry: Registry,
+    messages: Sequence[Message],
+    device_ids: dict[DeviceRef, int],
+    learnt: Learnt,
+) -> list[Reading]:
+    readings = [r for m in messages for r in m.readings]
+    if not readings:
+        return readings
+    device_of = [device_ids[DeviceRef(r.site, r.device)] for r in readings]
+    series_ids = registry.resolve_series(
+        cur, {(d, r.metric) for d, r in zip(device_of, readings, strict=True)}, learnt
+    )
+    with cur.copy("COPY readings_stage (series_id, ts, value) FROM STDIN (FORMAT BINARY)") as copy:
+        copy.set_types(["int4", "timestamptz", "float8"])
+        for device_id, reading in zip(device_of, readings, strict=True):
+            copy.write_row((series_ids[(device_id, reading.metric)], reading.ts, reading.value))
+    return readings
+
+
+def _store_events(
+    cur: psycopg.Cursor[TupleRow],
+    messages: Sequence[Message],
+    device_ids: dict[DeviceRef, int],
+) -> tuple[Event, ...]:
+    pending = {
+        (device_ids[DeviceRef(e.site, e.device)], e.ts, e.type, e.subject or ""): e
+        for m in messages
+        for e in m.events
+    }
+    if not pending:
+        return ()
+    with cur.copy(
+        "COPY events_stage (device_id, ts, type, subject, attrs) FROM STDIN (FORMAT BINARY)"
+    ) as copy:
+        copy.set_types(["int8", "timestamptz", "text", "text", "jsonb"])
+        for (device_id, ts, type_, subject), event in pending.items():
+            copy.write_row((device_id, ts, type_, subject, Jsonb(event.attrs, dumps=_dumps)))
+    cur.execute(_MOVE_EVENTS)
+    return tuple(pending[(int(d), ts, t, s)] for d, ts, t, s in cur.fetchall())
+
+
+def _apply_statuses(
+    cur: psycopg.Cursor[TupleRow],
+    messages: Sequence[Message],
+    device_ids: dict[DeviceRef, int],
+) -> tuple[StatusChange, ...]:
+    changed: list[StatusChange] = []
+    statuses = sorted((s for m in messages for s in m.statuses), key=lambda s: s.ts)
+    for status in statuses:
+        device_id = device_ids[DeviceRef(status.site, status.device)]
+        cur.execute(_APPLY_STATUS, {"online": status.online, "ts": status.ts, "id": device_id})
+        if cur.fetchone() is not None:
+            changed.append(status)
+    return tuple(changed)
+
+
+def _store_reject(cur: psycopg.Cursor[TupleRow], reject: Reject) -> int:
+    fingerprint = hashlib.sha256(reject.topic.encode("utf-8", "replace") + b"\0")
+    fingerprint.update(reject.payload_prefix)
+    fingerprint.update(str(reject.payload_size).encode())
+    cur.execute(
+        _INSERT_REJECT,
+        {
+            "received_at": reject.received_at,
+            # NUL cannot be stored in text; a topic is shown to people, so make it visible.
+            "topic": reject.topic.replace("\0", "\\0"),
+            "prefix": reject.payload_prefix,
+            "size": reject.payload_size,
+            "reason": reject.reason.replace("\0", "\\0"),
+            "fingerprint": fingerprint.digest(),
+            "redelivered": reject.redelivered,
+        },
+    )
+    return cur.rowcount
+
+
+def _dumps(value: object) -> str:
+    return orjson.dumps(value).decode()
