@@ -1,4 +1,4 @@
-"""Settings: one typed object from COURTYARD_* variables and .env, composed of each package's section.
+"""Settings: one typed object from COURTYARD_* variables and .env, composed of package sections.
 
 Top-level variables are the ones people set most (COURTYARD_DATABASE_URL, COURTYARD_MQTT_URL,
 COURTYARD_HTTP_HOST, COURTYARD_HTTP_PORT); a section's own knobs use a double underscore, e.g.
@@ -75,7 +75,9 @@ class Settings(BaseSettings):
 
     def resolved(self) -> Settings:
         """Copy the top-level URLs into the sections that use them."""
-        return self.with_urls(self.database_url or self.store.url, self.mqtt_url or self.ingest.mqtt_url)
+        return self.with_urls(
+            self.database_url or self.store.url, self.mqtt_url or self.ingest.mqtt_url
+        )
 
 
 def load_settings() -> Settings:

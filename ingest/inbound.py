@@ -1,4 +1,4 @@
-"""Inbound: one MQTT message as the subscriber received it, with what is needed to acknowledge it."""
+"""Inbound: one MQTT message as received, with what it takes to acknowledge it later."""
 
 from __future__ import annotations
 

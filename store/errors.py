@@ -30,3 +30,17 @@ def is_transient(exc: BaseException) -> bool:
 
 def _transient_state(state: str) -> bool:
     return state in _TRANSIENT_CODES or state[:2] in _TRANSIENT_CLASSES
+
+
+def is_data_error(exc: BaseException) -> bool:
+    """The rows themselves are at fault (bad value, constraint): isolate them as rejects.
+
+    Narrower than "not transient" on purpose: a missing table or a permission error is the
+    deployment's fault, and turning every message into a reject would throw the data away.
+    """
+    if not isinstance(exc, psycopg.Error):
+        return False
+    if exc.sqlstate is None:
+        # Raised by psycopg itself while adapting a value (a NUL byte in a string, say).
+        return isinstance(exc, psycopg.DataError)
+    return exc.sqlstate[:2] in {"22", "23"}

@@ -96,6 +96,8 @@ WHERE NOT %(redelivered)s
 @dataclass(frozen=True, slots=True)
 class WriteResult:
     readings_stored: int
+    #: Every reading of the batch, new or redelivered (rules treat readings as state).
+    readings: tuple[Reading, ...]
     #: Events stored by this transaction (a redelivered event is not among them).
     events: tuple[Event, ...]
     #: Status messages that changed a device's online state.
@@ -129,6 +131,7 @@ class BatchWriter:
         self._registry.remember(learnt)
         return WriteResult(
             readings_stored=stored_readings,
+            readings=tuple(readings),
             events=events,
             status_changes=status_changes,
             rejects_stored=rejects,

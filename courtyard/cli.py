@@ -1,0 +1,90 @@
+"""The `courtyard` command: builds Settings once, sets up logging, and calls one run()."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+
+from courtyard import __version__, logs
+from courtyard.settings import ConfigError, Settings, load_settings
+
+Command = Callable[[argparse.Namespace, Settings], int]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        sys.stderr.write(f"courtyard: {exc}\n")
+        return 2
+    logs.configure(args.log_level or settings.log_level)
+    command: Command = args.command
+    try:
+        return command(args, settings)
+    except ConfigError as exc:
+        sys.stderr.write(f"courtyard: {exc}\n")
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="courtyard",
+        description="Courtyard: smart-community IoT data platform. Settings come from COURTYARD_* "
+        "environment variables or a .env file (see the README).",
+    )
+    parser.add_argument("--version", action="version", version=f"courtyard {__version__}")
+    parser.add_argument("--log-level", help="override COURTYARD_LOG_LEVEL (DEBUG, INFO, ...)")
+    commands = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
+
+    migrate = commands.add_parser(
+        "migrate",
+        help="bring the database to the current schema",
+        description="Apply pending migrations to COURTYARD_DATABASE_URL (idempotent, safe to run "
+        "concurrently). Uses TimescaleDB when the extension is available.",
+    )
+    migrate.set_defaults(command=_migrate)
+
+    ingest = commands.add_parser(
+        "ingest",
+        help="run an ingest worker (MQTT -> store) until SIGTERM",
+        description="Subscribe to COURTYARD_MQTT_URL with a persistent session and store every "
+        "message in COURTYARD_DATABASE_URL, acknowledging only after commit. Run several with "
+        "distinct COURTYARD_INGEST__CLIENT_ID values to share the load.",
+    )
+    ingest.set_defaults(command=_ingest)
+    return parser
+
+
+def _require_urls(settings: Settings, *, database: bool = True, mqtt: bool = False) -> None:
+    missing = []
+    if database and not settings.store.url:
+        missing.append("COURTYARD_DATABASE_URL")
+    if mqtt and not settings.ingest.mqtt_url:
+        missing.append("COURTYARD_MQTT_URL")
+    if missing:
+        raise ConfigError(
+            f"{' and '.join(missing)} must be set for this command "
+            "(`courtyard up` starts embedded servers instead)"
+        )
+
+
+def _migrate(args: argparse.Namespace, settings: Settings) -> int:
+    from store import migrate
+
+    _require_urls(settings)
+    report = migrate.run_from_settings(settings.store)
+    applied = ", ".join(report.applied) or "nothing (already current)"
+    sys.stdout.write(f"{report.backend}: applied {applied}\n")
+    return 0
+
+
+def _ingest(args: argparse.Namespace, settings: Settings) -> int:
+    from ingest import service
+
+    _require_urls(settings, mqtt=True)
+    return service.run(settings.ingest, settings.store)

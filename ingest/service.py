@@ -1,0 +1,106 @@
+"""IngestService: wires subscriber -> inbox -> batcher (decode, write, commit, ack) -> hand-off.
+
+Threads: paho's network thread (callbacks enqueue only) and one writer thread,
+`courtyard-ingest-writer`. `run(settings)` is `courtyard ingest`: it blocks until SIGTERM/SIGINT.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import signal
+import threading
+from types import FrameType
+
+import psycopg
+from psycopg.rows import TupleRow
+
+from ingest import wire
+from ingest.batcher import Batcher, OnCommitted
+from ingest.decoders.result import DecodeContext
+from ingest.inbound import Inbound
+from ingest.settings import IngestSettings
+from ingest.subscriber import Subscriber
+from store.devices import load_aliases
+from store.settings import StoreSettings
+
+logger = logging.getLogger(__name__)
+
+
+class IngestService:
+    def __init__(
+        self,
+        settings: IngestSettings,
+        store: StoreSettings,
+        on_committed: OnCommitted | None = None,
+    ) -> None:
+        self._settings = settings
+        self._store = store
+        self._inbox: queue.Queue[Inbound] = queue.Queue(maxsize=settings.max_undelivered)
+        filters = [wire.SUBSCRIPTION, *(f"{base}/#" for base in settings.zigbee2mqtt_bases)]
+        self.subscriber = Subscriber(settings, self._inbox, filters)
+        self._batcher = Batcher(
+            self._inbox,
+            settings=settings,
+            database_url=store.url,
+            acknowledge=self.subscriber.ack,
+            decode_context=self._decode_context,
+            on_committed=on_committed,
+        )
+        self._stop = threading.Event()
+        self._writer = threading.Thread(
+            target=self._run_writer, name="courtyard-ingest-writer", daemon=True
+        )
+        self.failed: BaseException | None = None
+
+    def start(self) -> None:
+        self._writer.start()
+        self.subscriber.start()
+
+    def stop(self, timeout_s: float = 30.0) -> None:
+        self._stop.set()
+        self._writer.join(timeout_s)
+        self.subscriber.stop()
+
+    def wait(self) -> None:
+        """Block until the service stops (stop() called, or the writer failed)."""
+        self._writer.join()
+
+    def _run_writer(self) -> None:
+        try:
+            self._batcher.run(self._stop)
+        except BaseException as exc:
+            self.failed = exc
+            logger.exception("ingest writer stopped on an error it cannot handle")
+            self._stop.set()
+
+    def _decode_context(self, conn: psycopg.Connection[TupleRow]) -> DecodeContext:
+        with conn.transaction():
+            aliases = load_aliases(conn)
+        return DecodeContext(
+            zigbee2mqtt_bases=self._settings.zigbee2mqtt_bases,
+            aliases=aliases,
+            max_payload_bytes=self._settings.max_payload_bytes,
+            future_tolerance_s=self._settings.future_tolerance_s,
+            retention_days=self._store.retention_days,
+        )
+
+
+def run(settings: IngestSettings, store: StoreSettings) -> int:
+    """`courtyard ingest`: run until SIGTERM or SIGINT; returns the exit status."""
+    service = IngestService(settings, store)
+    stopping = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        logger.info("received signal %d; stopping", signum)
+        stopping.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    service.start()
+    logger.info("ingest running as %s", settings.client_id)
+    while not stopping.wait(0.5):
+        if service.failed is not None:
+            break
+    service.stop()
+    return 1 if service.failed is not None else 0
