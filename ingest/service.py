@@ -22,9 +22,12 @@ from ingest.inbound import Inbound
 from ingest.settings import IngestSettings
 from ingest.subscriber import Subscriber
 from store.devices import load_aliases
+from store.retention import prune
 from store.settings import StoreSettings
 
 logger = logging.getLogger(__name__)
+
+_PRUNE_INTERVAL_S = 3600.0
 
 
 class IngestService:
@@ -51,10 +54,14 @@ class IngestService:
         self._writer = threading.Thread(
             target=self._run_writer, name="courtyard-ingest-writer", daemon=True
         )
+        self._pruner = threading.Thread(
+            target=self._run_pruner, name="courtyard-ingest-retention", daemon=True
+        )
         self.failed: BaseException | None = None
 
     def start(self) -> None:
         self._writer.start()
+        self._pruner.start()
         self.subscriber.start()
 
     def stop(self, timeout_s: float = 30.0) -> None:
@@ -73,6 +80,15 @@ class IngestService:
             self.failed = exc
             logger.exception("ingest writer stopped on an error it cannot handle")
             self._stop.set()
+
+    def _run_pruner(self) -> None:
+        # Plain PostgreSQL has no retention policy of its own; TimescaleDB's prune is a no-op.
+        while not self._stop.wait(_PRUNE_INTERVAL_S):
+            try:
+                with psycopg.connect(self._store.url, application_name="courtyard-retention") as c:
+                    prune(c, self._store.retention_days)
+            except psycopg.Error as exc:
+                logger.warning("retention pruning failed (%s); trying again later", exc)
 
     def _decode_context(self, conn: psycopg.Connection[TupleRow]) -> DecodeContext:
         with conn.transaction():
