@@ -1,0 +1,1 @@
+"""Device and household simulators of a whole community, with faults, scenarios and a publisher."""
