@@ -93,7 +93,10 @@ class Scenario:
             out = replace(out, seed=seed)
         if duration_s is not None:
             out = replace(out, duration_s=duration_s)
-        if fmt is not None and fmt is not OutputFormat.ZIGBEE2MQTT:
+        if fmt is OutputFormat.ZIGBEE2MQTT:  # facility devices have no Zigbee2MQTT form
+            z2m = dict.fromkeys(out.household_formats, OutputFormat.ZIGBEE2MQTT)
+            out = replace(out, household_formats=z2m)
+        elif fmt is not None:
             out = replace(out, format=fmt)
         if start is not None:
             shift = (start - out.start).total_seconds()
