@@ -21,21 +21,19 @@ class _Detector(DeviceModel):
         self.alarming = False
 
     def sample(self, t: float, dt: float) -> list[Emission]:
-        out: list[Emission] = []
-        fault = self.fault(self.alarm_fault, t)
-        # The alarm begins exactly at the fault's start, even mid-interval.
-        if fault is None:
-            upcoming = [
-                f for f in self.faults if f.kind == self.alarm_fault and t < f.start < t + dt
-            ]
-            if upcoming:
-                start = upcoming[0].start
-                out.append(Event(start, self.id, self.metric, attrs={"alarm": True}))
-                out.append(self._state(start, True))
-        elif not self.alarming:
+        active = self.fault(self.alarm_fault, t) is not None
+        out: list[Emission] = [self._state(t, active)]
+        if active and not self.alarming:
             out.append(Event(t, self.id, self.metric, attrs={"alarm": True}))
-        self.alarming = fault is not None
-        out.insert(0, self._state(t, self.alarming))
+        # The alarm begins exactly at the fault's start, even mid-interval.
+        onsets = [
+            f.start for f in self.faults if f.kind == self.alarm_fault and t < f.start < t + dt
+        ]
+        if onsets and not active:
+            out.append(Event(onsets[0], self.id, self.metric, attrs={"alarm": True}))
+            out.append(self._state(onsets[0], True))
+            active = True
+        self.alarming = active
         return out
 
     def _state(self, t: float, alarm: bool) -> Telemetry:

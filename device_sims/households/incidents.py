@@ -3,7 +3,8 @@
 An incident replaces the planned activities inside its window with what would really happen:
 
 * no_wake_up: the resident stays in bed from `start` (bed occupied, no motion) until help comes;
-* fall: activity stops abruptly where the resident was (no motion, bed empty) until found;
+* fall: activity stops abruptly where the resident was (no motion, bed empty) until found
+  (a resident who is out at that time comes home two minutes before);
 * night_wandering: out of bed a few minutes before `start`, the front door opens at `start`,
   back home at `until`, a few minutes in the living room, then back to bed;
 * long_absence: a visit to family. The door announces it (open/close on leaving, again on
@@ -41,7 +42,7 @@ def overlay(
 def room_at(acts: Sequence[Activity], t: float) -> str:
     for act in acts:
         if act.start <= t < act.end:
-            return "living" if act.room == "outside" else act.room
+            return act.room
     return "living"
 
 
@@ -49,9 +50,7 @@ def apply_incidents(
     acts: list[Activity], incidents: Sequence[Fault], day_start: float, day_end: float
 ) -> list[Activity]:
     for incident in incidents:
-        lo = max(day_start, incident.start - 600.0)
-        hi = min(day_end, incident.until + 600.0)
-        if lo >= hi:
+        if incident.until + 600.0 <= day_start or incident.start - 600.0 >= day_end:
             continue
         start, until = incident.start, incident.until
         s, e = max(start, day_start), min(until, day_end)
@@ -59,7 +58,14 @@ def apply_incidents(
             acts = overlay(acts, s, e, [Activity(s, e, "still_in_bed", "bedroom")])
         elif incident.kind == "fall" and s < e:
             room = room_at(acts, start)
-            acts = overlay(acts, s, e, [Activity(s, e, "fallen", room)])
+            fall = [Activity(s, e, "fallen", room)]
+            if room == "outside":
+                # A fall is a home incident: bring the resident home two minutes before it,
+                # so the incident's time (and the alert deadline counted from it) stays exact.
+                back = max(day_start, s - 120.0)
+                fall = [Activity(back, s, "living", "living"), Activity(s, e, "fallen", "living")]
+                s = back
+            acts = overlay(acts, s, e, fall)
         elif incident.kind == "long_absence" and s < e:
             acts = overlay(acts, s, e, [Activity(s, e, "away", "outside")])
         elif incident.kind == "night_wandering":
