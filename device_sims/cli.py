@@ -8,7 +8,7 @@ from pathlib import Path
 
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
+from rich.table import Column, Table
 
 from device_sims.clock import SimulatedClock
 from device_sims.encode import OutputFormat
@@ -172,7 +172,8 @@ def _scenario(args: argparse.Namespace) -> Scenario:
 
 
 def _list(console: Console) -> int:
-    table = Table("scenario", "devices", "households", "duration", "incidents", "description")
+    table = Table("devices", "households", "duration", "incidents", "description")
+    table.columns.insert(0, Column("scenario", no_wrap=True))
     for name in shipped():
         s = load_scenario(name)
         table.add_row(

@@ -18,7 +18,6 @@ from __future__ import annotations
 import logging
 import ssl
 import threading
-import time
 from urllib.parse import unquote, urlsplit
 
 import paho.mqtt.client as mqtt
@@ -109,12 +108,16 @@ class MqttSink:
             self._cond.notify_all()
 
     def send(self, message: Outgoing) -> None:
-        with self._cond:
-            deadline = time.monotonic() + self._ack_timeout_s
-            while self._sent - self._acked >= self._window:
-                if not self._cond.wait(max(0.0, deadline - time.monotonic())):
-                    raise PublishError(f"no PUBACK for {self._ack_timeout_s} s")
-            self._sent += 1
+        # Only paho's thread raises `_acked` and only this one `_sent`: the lock is needed only
+        # to wait when the window is full, not for every message.
+        if self._sent - self._acked >= self._window:
+            with self._cond:
+                ok = self._cond.wait_for(
+                    lambda: self._sent - self._acked < self._window, self._ack_timeout_s
+                )
+            if not ok:
+                raise PublishError(f"no PUBACK for {self._ack_timeout_s} s")
+        self._sent += 1
         self._client.publish(message.topic, message.payload, message.qos, message.retain)
 
     def close(self) -> int:

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from device_sims.devices import KINDS, DEFAULT_INTERVAL_S, DeviceSpec, Site
+from device_sims.devices import DEFAULT_INTERVAL_S, KINDS, DeviceSpec, Site
 from device_sims.emissions import Emission
 from device_sims.faults import Fault
 from device_sims.seeding import rng_for

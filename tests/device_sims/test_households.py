@@ -65,7 +65,7 @@ def test_nightly_silences(homes: list[tuple[Household, list[Event | Telemetry]]]
 
 
 def test_outings_per_day(homes: list[tuple[Household, list[Event | Telemetry]]]) -> None:
-    for home, emissions in homes:
+    for _, emissions in homes:
         opens = [e for e in emissions if isinstance(e, Event) and e.type == "door_open"]
         per_day = len(opens) / 2 / DAYS  # each outing opens the door twice (leave, return)
         # Residents go out 1-2 times a day on average (profile: 0.9-1.8 expected outings).
@@ -103,5 +103,5 @@ def test_bed_sensor_follows_sleep(homes: list[tuple[Household, list[Event | Tele
            and e.device.endswith("-bed")]  # fmt: skip
     states = [e.readings["occupancy"] for e in bed]
     assert all(a != b for a, b in zip(states, states[1:], strict=False))  # changes only
-    night = [e for e in bed if e.readings["occupancy"] is True and 19 <= SITE.local_hour(e.ts)]
+    night = [e for e in bed if e.readings["occupancy"] is True and SITE.local_hour(e.ts) >= 19]
     assert len(night) >= DAYS - 2

@@ -70,15 +70,35 @@ def test_expectations_are_resolved_to_times() -> None:
         ("timezone: Asia/Shanghai", "timezone: Mars/Base", "tiny.yaml:2: site.timezone:"),
         ("kind: booster_pump", "kind: boster_pump", "tiny.yaml:6: site_devices[0].kind: unknown"),
         ("target: pump-01", "target: pump-99", "tiny.yaml:11: incidents[0].target: unknown target"),
-        ("kind: pump_failure", "kind: tank_leak", "tiny.yaml:11: incidents[0].target: tank_leak applies to a water_tank"),
+        (
+            "kind: pump_failure",
+            "kind: tank_leak",
+            "tiny.yaml:11: incidents[0].target: tank_leak applies to a water_tank",
+        ),
         ("at: 10h", "at: soon", "tiny.yaml:12: incidents[0].at:"),
-        ("category: maintenance", "category: repairs", "tiny.yaml:14: incidents[0].expect[0].category:"),
-        ("subject: pump-01", "subject: nobody", "tiny.yaml:14: incidents[0].expect[0].subject: unknown subject"),
-        ('label: "Room 1"', 'label: "Room 1", colour: red', "tiny.yaml:8: households[0].colour: Extra inputs"),
-        ("  - {kind: booster_pump, count: 1}", "  - {kind: booster_pump, count: 1", "tiny.yaml:7: not valid YAML"),
+        (
+            "category: maintenance",
+            "category: repairs",
+            "tiny.yaml:14: incidents[0].expect[0].category:",
+        ),
+        (
+            "subject: pump-01",
+            "subject: nobody",
+            "tiny.yaml:14: incidents[0].expect[0].subject: unknown subject",
+        ),
+        (
+            'label: "Room 1"',
+            'label: "Room 1", colour: red',
+            "tiny.yaml:8: households[0].colour: Extra inputs",
+        ),
+        (
+            "  - {kind: booster_pump, count: 1}",
+            "  - {kind: booster_pump, count: 1",
+            "tiny.yaml:7: not valid YAML",
+        ),
         ("start: 2025-03-03T00:00:00+08:00", "start: 2025-03-03T00:00:00", "tiny.yaml:3: start: "),
     ],
-)  # fmt: skip
+)
 def test_broken_file_names_line_and_field(old: str, new: str, expected: str) -> None:
     assert old in GOOD
     with pytest.raises(ScenarioError) as info:
