@@ -72,6 +72,9 @@ class Batcher:
         self._context_loaded_at = 0.0
         self._batch_id = 0
         self._in_flight = 0
+        #: Totals since start, for the worker's closing log line.
+        self.messages_received = 0
+        self.readings_stored = 0
 
     def run(self, stop: threading.Event) -> None:
         """Thread body: loop until `stop` is set, then flush what the inbox holds and return."""
@@ -119,6 +122,7 @@ class Batcher:
         started = time.perf_counter()
         self._in_flight = len(batch)
         metrics.RECEIVED.inc(len(batch))
+        self.messages_received += len(batch)
         context = self._current_context(stop)
         if context is None:
             return  # stopping while the database is down: the broker redelivers
@@ -171,6 +175,7 @@ class Batcher:
 
     def _hand_on(self, result: WriteResult) -> None:
         metrics.READINGS_STORED.inc(result.readings_stored)
+        self.readings_stored += result.readings_stored
         metrics.EVENTS_STORED.inc(len(result.events))
         if self._on_committed is None:
             return

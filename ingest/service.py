@@ -68,6 +68,11 @@ class IngestService:
         self._stop.set()
         self._writer.join(timeout_s)
         self.subscriber.stop()
+        logger.info(
+            "ingest stopped: %d messages received, %d readings stored",
+            self._batcher.messages_received,
+            self._batcher.readings_stored,
+        )
 
     def wait(self) -> None:
         """Block until the service stops (stop() called, or the writer failed)."""

@@ -16,8 +16,11 @@ class IngestSettings(BaseModel):
     #: Fixed client id: the broker keeps this worker's persistent session (and its unacknowledged
     #: messages) under it across restarts. Give every worker its own.
     client_id: str = "courtyard-ingest-1"
-    #: Workers with the same group split the messages ($share/<group>/...). Empty: no sharing.
-    share_group: str = "courtyard"
+    #: Workers with the same group split the messages ($share/<group>/...). Empty: no sharing,
+    #: the safest choice for a single worker: Mosquitto (2.0.11 measured) does not restore
+    #: shared subscriptions from its persistence file, so after a broker restart it drops what
+    #: is published before the group's workers reconnect. A plain subscription is restored.
+    share_group: str = ""
     protocol: Literal["auto", "5", "3.1.1"] = "auto"
     keepalive_s: int = Field(default=30, ge=5)
     #: Zigbee2MQTT base topic -> site of the gateway that publishes under it.

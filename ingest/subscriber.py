@@ -191,6 +191,7 @@ class Subscriber:
         if refused:
             logger.error("subscription refused for %s: %s", self._filters, ", ".join(refused))
         else:
+            logger.info("subscribed to %s", ", ".join(self._filters))
             self.subscribed.set()
 
     def _on_disconnect(
