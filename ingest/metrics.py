@@ -16,6 +16,9 @@ ACKS_DROPPED = Counter(
     "courtyard_ingest_acks_dropped",
     "Stored messages not acknowledged because their connection was gone (broker redelivers)",
 )
+INBOX_FULL = Counter(
+    "courtyard_ingest_inbox_full", "Times the MQTT thread waited for room in the inbox"
+)
 WRITE_RETRIES = Counter(
     "courtyard_ingest_write_retries", "Batch writes retried after a transient error"
 )

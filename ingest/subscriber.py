@@ -2,9 +2,8 @@
 
 Persistent session (fixed client id, clean start off, long session expiry) and manual
 acknowledgement: the broker redelivers whatever this worker received but did not acknowledge,
-after a crash or a lost connection. MQTT 5 Receive Maximum is set to the inbox size, so the broker
-never sends more unacknowledged messages than the inbox can hold; against an MQTT 3.1.1 broker the
-bound is the broker's own `max_inflight_messages`.
+after a crash or a lost connection. MQTT 5 Receive Maximum is set to the inbox size, which keeps
+a well-behaved broker within it; `_on_message` says what bounds memory when a broker is not.
 
 Threads: paho's network thread runs the callbacks; `ack` is called from the writer thread.
 """
@@ -27,6 +26,7 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
+from ingest import metrics
 from ingest.inbound import Inbound
 from ingest.settings import IngestSettings
 
@@ -224,8 +224,13 @@ class Subscriber:
         try:
             self._inbox.put_nowait(inbound)
         except queue.Full:
-            # Receive Maximum should make this impossible; a 3.1.1 broker may overrun us.
-            logger.warning("inbox full (%d messages): waiting for the writer", self._inbox.maxsize)
+            # Receive Maximum alone does not bound us: Mosquitto 2.0.11 honours it until the
+            # first acknowledgements, then releases a whole window per PUBACK (measured). So the
+            # bound is this wait: paho stops reading the socket, TCP pushes back on the broker.
+            # The writer empties the inbox independently, and acks queued meanwhile are sent
+            # when this returns; in a database outage the broker may drop the connection for
+            # want of pings, and redelivers what was not acknowledged.
+            metrics.INBOX_FULL.inc()
             self._inbox.put(inbound)
 
     def _fall_back_to_v311(self) -> None:
