@@ -1,0 +1,45 @@
+"""Device kind inference: which metric names or payload keys reveal what a device is."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+# A rule is (names that must all be present, kind). The first matching rule wins, so specific
+# rules come first: a leak detector also reports a temperature, a pump also a current. No match
+# means the message says nothing about the kind, and the registry keeps what it knew.
+KindRule = tuple[frozenset[str], str]
+
+#: Native telemetry (and SenML packs on native topics), by metric name.
+NATIVE_RULES: tuple[KindRule, ...] = (
+    (frozenset({"pressure_bar", "current_a"}), "booster_pump"),
+    (frozenset({"level_pct"}), "water_tank"),
+    (frozenset({"smoke"}), "smoke_detector"),
+    (frozenset({"water_leak"}), "leak_detector"),
+    (frozenset({"door_open"}), "door_sensor"),
+    (frozenset({"occupancy"}), "motion_sensor"),
+    (frozenset({"energy_kwh"}), "meter"),
+    (frozenset({"temperature_c"}), "climate_sensor"),
+    (frozenset({"humidity_pct"}), "climate_sensor"),
+)
+
+#: Zigbee2MQTT messages, by the keys of the payload as Zigbee2MQTT names them.
+ZIGBEE2MQTT_RULES: tuple[KindRule, ...] = (
+    (frozenset({"contact"}), "door_sensor"),
+    (frozenset({"occupancy"}), "motion_sensor"),
+    (frozenset({"water_leak"}), "leak_detector"),
+    (frozenset({"smoke"}), "smoke_detector"),
+    (frozenset({"action"}), "button"),
+    (frozenset({"power"}), "smart_plug"),
+    (frozenset({"energy"}), "smart_plug"),
+    # Last, so that only a device reporting nothing more specific is a climate sensor.
+    (frozenset({"temperature"}), "climate_sensor"),
+    (frozenset({"humidity"}), "climate_sensor"),
+)
+
+
+def infer_kind(names: Collection[str], rules: tuple[KindRule, ...]) -> str | None:
+    present = set(names)
+    for required, kind in rules:
+        if required <= present:
+            return kind
+    return None
