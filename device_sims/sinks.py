@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
@@ -20,6 +21,10 @@ class Sink(Protocol):
 
     def send(self, message: Outgoing) -> None: ...
 
+    def idle(self, seconds: float) -> None:
+        """Pause `seconds` of real time (pacing); a network sink keeps its connection alive."""
+        ...
+
     def close(self) -> int: ...
 
 
@@ -31,6 +36,9 @@ class MemorySink:
 
     def send(self, message: Outgoing) -> None:
         self.messages.append(message)
+
+    def idle(self, seconds: float) -> None:
+        time.sleep(seconds)
 
     def close(self) -> int:
         return len(self.messages)
@@ -44,6 +52,9 @@ class NullSink:
 
     def send(self, message: Outgoing) -> None:
         self.count += 1
+
+    def idle(self, seconds: float) -> None:
+        time.sleep(seconds)
 
     def close(self) -> int:
         return self.count
@@ -70,6 +81,9 @@ class JsonlSink:
             record["payload_b64"] = base64.b64encode(message.payload).decode()
         self._file.write(orjson.dumps(record) + b"\n")
         self.count += 1
+
+    def idle(self, seconds: float) -> None:
+        time.sleep(seconds)
 
     def close(self) -> int:
         self._file.close()
