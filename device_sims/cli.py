@@ -12,6 +12,7 @@ from rich.table import Column, Table
 
 from device_sims.clock import SimulatedClock
 from device_sims.encode import OutputFormat
+from device_sims.engine_process import EngineProcessError
 from device_sims.publisher import MqttSink, PublishError
 from device_sims.runner import run as run_scenario
 from device_sims.scenario import Scenario, load_scenario, shipped
@@ -128,7 +129,8 @@ def run(args: argparse.Namespace, mqtt_url: str) -> int:
         except PublishError as exc:
             console.print(f"[red]error:[/red] {exc}", highlight=False)
             return 1
-    clock = SimulatedClock(scenario.start, args.speed)
+    # Pacing pauses go through the sink, which keeps an MQTT connection serviced meanwhile.
+    clock = SimulatedClock(scenario.start, args.speed, sleep=sink.idle)
     columns = (
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -146,8 +148,10 @@ def run(args: argparse.Namespace, mqtt_url: str) -> int:
             )
 
         try:
-            summary = run_scenario(scenario, sink, clock, args.rate, args.qos, progress)
-        except PublishError as exc:
+            summary = run_scenario(
+                scenario, sink, clock, args.rate, args.qos, progress, in_child=not args.dry_run
+            )
+        except (PublishError, EngineProcessError) as exc:
             console.print(f"[red]error:[/red] {exc}", highlight=False)
             return 1
     console.print(summary_table(summary))
