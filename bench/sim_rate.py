@@ -1,14 +1,17 @@
-"""Benchmark: messages/s one simulator process sustains to a local broker, 10,000 devices.
+"""Benchmark: messages/s one simulator run sustains to a local broker, 10,000 devices.
 
-Three figures from the same run, against the same broker:
+Figures from the same run, against the same broker, each also as a ratio to the baseline:
 
-  baseline   a bare paho loop publishing pre-built payloads (the same messages), QoS 1, waiting
-             for every PUBACK: what one Python publisher can get through this broker at all;
-  generate   the simulator producing messages into a null sink (no broker): its own ceiling;
-  simulate   the simulator publishing to the broker through MqttSink (QoS 1, acked).
+  baseline     a bare paho publisher of pre-built payloads (the same messages): one client,
+               paho's own network thread (`loop_start`), QoS 1, at most 1,000 unacknowledged,
+               timed until every PUBACK: what a plain Python publisher gets through this broker;
+  generate     the simulator producing messages into a null sink (no broker): its own ceiling;
+  in-process   the simulator publishing with the engine in the publishing process (one client);
+  simulate     `courtyard simulate`'s path: the engine in a child process, the parent publishing
+               through MqttSink (one client, QoS 1, same window, timed until every PUBACK).
 
-The simulator is not the bottleneck of a load test when generate >> baseline and
-simulate / baseline is close to 1. Usage:
+Target: simulate >= 1.0 x baseline ("the simulator is never the bottleneck of a load test"); the
+last line says PASS or FAIL and the exit code is 0 or 1. Usage:
 
     python bench/sim_rate.py [--url mqtt://host:port] [--scenario city-block] [--duration 3h]
 """
@@ -66,7 +69,7 @@ def baseline(url: str, messages: list[tuple[str, bytes, int, bool]]) -> float:
     return len(messages) / elapsed
 
 
-def measure(url: str, scenario: Scenario) -> None:
+def measure(url: str, scenario: Scenario) -> bool:
     prebuilt = [(m.topic, m.payload, m.qos, m.retain) for m in simulate(scenario)]
     n = len(prebuilt)
     print(f"scenario {scenario.name}: {scenario.device_count():,} devices, "
@@ -74,16 +77,25 @@ def measure(url: str, scenario: Scenario) -> None:
 
     base = baseline(url, prebuilt)
     gen = run(scenario, NullSink())
-    gen_rate = gen.total_messages / gen.wall_s
-    sink = MqttSink(url, scenario.site.id, scenario.gateway, client_id="bench-sim", window=WINDOW)
-    sim = run(scenario, sink)
-    sim_rate = sim.confirmed / sim.wall_s
-    assert sim.confirmed == sim.total_messages == n
+    rows = [("baseline", base, "bare paho loop (loop_start), pre-built, acked")]
+    rows.append(("generate", gen.total_messages / gen.wall_s, "simulator into a null sink"))
+    for name, in_child, what in (
+        ("in-process", False, "simulator to broker, engine in this process, acked"),
+        ("simulate", True, "simulator to broker, engine in a child process, acked"),
+    ):
+        sink = MqttSink(url, scenario.site.id, scenario.gateway, f"bench-{name}", WINDOW)
+        summary = run(scenario, sink, in_child=in_child)
+        if not summary.confirmed == summary.total_messages == n:
+            raise SystemExit(f"{name}: {summary.confirmed} of {n} messages acknowledged")
+        rows.append((name, summary.confirmed / summary.wall_s, what))
 
     print(f"{'':10} {'msg/s':>10} {'x baseline':>11}")
-    print(f"{'baseline':10} {base:10,.0f} {1.0:11.2f}   bare paho loop, pre-built, acked")
-    print(f"{'generate':10} {gen_rate:10,.0f} {gen_rate / base:11.2f}   simulator into a null sink")
-    print(f"{'simulate':10} {sim_rate:10,.0f} {sim_rate / base:11.2f}   simulator to broker, acked")
+    for name, rate, what in rows:
+        print(f"{name:10} {rate:10,.0f} {rate / base:11.2f}   {what}")
+    ratio = rows[-1][1] / base
+    verdict = "PASS" if ratio >= 1.0 else "FAIL"
+    print(f"{verdict}: simulate / baseline = {ratio:.2f} (target >= 1.00)")
+    return ratio >= 1.0
 
 
 def main() -> None:
@@ -96,8 +108,7 @@ def main() -> None:
     args = parser.parse_args()
     scenario = load_scenario(args.scenario).with_overrides(duration_s=parse_duration(args.duration))
     if args.url:
-        measure(args.url, scenario)
-        return
+        raise SystemExit(0 if measure(args.url, scenario) else 1)
     from courtyard.embedded import EmbeddedMosquitto
 
     with (
@@ -105,7 +116,8 @@ def main() -> None:
         EmbeddedMosquitto(Path(tmp)) as broker,
     ):
         print(f"embedded broker: {broker.backend} at {broker.url}")
-        measure(broker.url, scenario)
+        passed = measure(broker.url, scenario)
+    raise SystemExit(0 if passed else 1)
 
 
 if __name__ == "__main__":
