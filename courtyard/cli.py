@@ -57,6 +57,15 @@ def _parser() -> argparse.ArgumentParser:
         "distinct COURTYARD_INGEST__CLIENT_ID values to share the load.",
     )
     ingest.set_defaults(command=_ingest)
+
+    from device_sims import cli as simulate_cli
+
+    simulate = commands.add_parser(
+        "simulate",
+        help="simulate a community's devices and residents over MQTT",
+    )
+    simulate_cli.add_arguments(simulate)
+    simulate.set_defaults(command=_simulate)
     return parser
 
 
@@ -88,3 +97,12 @@ def _ingest(args: argparse.Namespace, settings: Settings) -> int:
 
     _require_urls(settings, mqtt=True)
     return service.run(settings.ingest, settings.store)
+
+
+def _simulate(args: argparse.Namespace, settings: Settings) -> int:
+    from device_sims import cli as simulate_cli
+
+    # --list and --dry-run need no broker; publishing does.
+    if not (args.list or args.dry_run):
+        _require_urls(settings, database=False, mqtt=True)
+    return simulate_cli.run(args, settings.mqtt_url)

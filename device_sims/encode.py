@@ -62,9 +62,26 @@ def senml_pack(device: str, ts: float, readings: Mapping[str, float | bool]) -> 
     return orjson.dumps(records)
 
 
+def value_fields(body: Mapping[str, object]) -> set[str]:
+    """Fields of a Zigbee2MQTT state that are readings: numeric and boolean fields and ON/OFF
+    switch states, except `occupancy: false`, which the bridge synthesises after its timeout.
+    """
+    return {
+        k
+        for k, v in body.items()
+        if (isinstance(v, int | float) or v in ("ON", "OFF"))
+        and not (k == "occupancy" and v is False)
+    }
+
+
 def count_values(body: Mapping[str, object]) -> int:
-    """Readings a Zigbee2MQTT state carries: its numeric and boolean fields."""
-    return sum(1 for v in body.values() if isinstance(v, int | float))
+    """Readings a Zigbee2MQTT state carries (see value_fields)."""
+    return len(value_fields(body))
+
+
+def count_events(body: Mapping[str, object]) -> int:
+    """Events a Zigbee2MQTT state carries: `occupancy: true` is a motion, an action a press."""
+    return int(body.get("occupancy") is True) + int(bool(body.get("action")))
 
 
 class Encoder:
@@ -91,6 +108,10 @@ class Encoder:
         self._topics: dict[tuple[str, Channel], str] = {}
         self._z2m_state: dict[str, dict[str, object]] = {}
         self._z2m_count: dict[str, int] = {}
+        # Per device: the last `last_seen` published and the fields already counted for it. A
+        # republish within the same second (an action's reset, a report beside a motion) repeats
+        # those observations, and the store keeps one reading per series and timestamp.
+        self._z2m_counted: dict[str, tuple[str, set[str]]] = {}
 
     def encode(self, em: Emission) -> list[Outgoing]:
         endpoint = self.endpoints.get(em.device)
@@ -140,18 +161,33 @@ class Encoder:
         state["linkquality"] = self._linkquality(ep.device)
         state["last_seen"] = datetime.fromtimestamp(em.ts, self.tz).isoformat(timespec="seconds")
         if "action" not in update:
-            return [Outgoing(em.ts, name, orjson.dumps(state), self.qos, False, "zigbee2mqtt",
-                             count_values(state))]  # fmt: skip
+            out = Outgoing(em.ts, name, orjson.dumps(state), self.qos, False, "zigbee2mqtt",
+                           self._new_readings(ep.device, state), count_events(state))  # fmt: skip
+            if state.get("occupancy") is True and ep.z2m_class == "motion":
+                # The bridge clears PIR occupancy after occupancy_timeout (90 s by default);
+                # later state messages of this sensor carry false until the next motion.
+                state["occupancy"] = False
+            return [out]
         # A transient action: the bridge publishes it, then immediately an empty reset that
         # must not count as a second press.
         pressed = {"action": update["action"], **state}
         reset = {"action": "", **state}
         return [
             Outgoing(em.ts, name, orjson.dumps(pressed), self.qos, False, "zigbee2mqtt",
-                     count_values(pressed), 1),
+                     self._new_readings(ep.device, pressed), count_events(pressed)),
             Outgoing(em.ts, name, orjson.dumps(reset), self.qos, False, "zigbee2mqtt",
-                     count_values(reset), 0),
+                     self._new_readings(ep.device, reset), count_events(reset)),
         ]  # fmt: skip
+
+    def _new_readings(self, device: str, body: Mapping[str, object]) -> int:
+        stamp = str(body.get("last_seen"))
+        fields = value_fields(body)
+        counted_stamp, counted = self._z2m_counted.get(device, ("", set()))
+        if counted_stamp != stamp:
+            counted = set()
+        new = fields - counted
+        self._z2m_counted[device] = (stamp, counted | fields)
+        return len(new)
 
     def _linkquality(self, device: str) -> int:
         n = self._z2m_count.get(device, 0) + 1

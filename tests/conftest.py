@@ -11,7 +11,8 @@ import secrets
 import shutil
 import tempfile
 import time
-from collections.abc import Iterator
+import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -21,8 +22,16 @@ from psycopg import sql
 
 from courtyard.embedded import EmbeddedMosquitto, EmbeddedPostgres, service_account
 from courtyard.settings import ENV_PREFIX, Settings
+from ingest.service import IngestService
+from ingest.settings import IngestSettings
+from store.settings import StoreSettings
+from tests.support.ingest import RunningIngest
+from tests.support.mqtt import Publisher
+from tests.support.waiting import wait_for
 
 TEST_DATABASE_ENV = "COURTYARD_TEST_DATABASE_URL"
+#: Zigbee2MQTT base topics the in-process ingest listens to, and their sites.
+Z2M_BASES = {"zigbee2mqtt": "garden-court", "base": "garden-court", "zigbee": "river-view"}
 #: How long cloning may wait for the template's last sessions (e.g. TimescaleDB's scheduler).
 _CLONE_TIMEOUT_S = 10.0
 
@@ -157,3 +166,49 @@ def settings(
         mqtt_url=mqtt_broker.url,
         data_dir=tmp_path / "data",
     ).resolved()
+
+
+@pytest.fixture
+def ingest_settings(fresh_broker: EmbeddedMosquitto) -> IngestSettings:
+    return IngestSettings(
+        mqtt_url=fresh_broker.url,
+        client_id=f"ingest-{uuid.uuid4().hex[:8]}",
+        zigbee2mqtt_bases=Z2M_BASES,
+        batch_max_age_s=0.05,
+    )
+
+
+@pytest.fixture
+def start_ingest(
+    database_url: str, ingest_settings: IngestSettings
+) -> Iterator[Callable[..., RunningIngest]]:
+    started: list[RunningIngest] = []
+
+    def start(**overrides: object) -> RunningIngest:
+        settings = ingest_settings.model_copy(update=overrides)
+        running: RunningIngest
+        service = IngestService(
+            settings,
+            StoreSettings(url=database_url),
+            on_committed=lambda batch: running.committed.append(batch),
+        )
+        running = RunningIngest(service, database_url)
+        service.start()
+        wait_for(service.subscriber.subscribed.is_set, timeout_s=10, what="subscription")
+        started.append(running)
+        return running
+
+    yield start
+    for running in started:
+        running.service.stop()
+
+
+@pytest.fixture
+def ingest(start_ingest: Callable[..., RunningIngest]) -> RunningIngest:
+    return start_ingest()
+
+
+@pytest.fixture
+def publisher(fresh_broker: EmbeddedMosquitto) -> Iterator[Publisher]:
+    with Publisher(fresh_broker.url) as pub:
+        yield pub

@@ -9,7 +9,7 @@ import orjson
 
 from ingest import metrics
 from ingest.wire import format_timestamp
-from tests.ingest.conftest import RunningIngest
+from tests.support.ingest import RunningIngest
 from tests.support.mqtt import Publisher
 
 TELEMETRY = "courtyard/v1/garden-court/tank-1/telemetry"

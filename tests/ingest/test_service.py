@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import orjson
 
-from tests.ingest.conftest import RunningIngest
+from tests.support.ingest import RunningIngest
 from tests.support.mqtt import Publisher
 
 T0 = datetime(2026, 11, 28, 8, 30, tzinfo=UTC)
