@@ -41,6 +41,15 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--log-level", help="override COURTYARD_LOG_LEVEL (DEBUG, INFO, ...)")
     commands = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
 
+    up = commands.add_parser(
+        "up",
+        help="run everything in one process (embedded servers where no URL is set)",
+        description="Start an embedded PostgreSQL and MQTT broker for each of "
+        "COURTYARD_DATABASE_URL / COURTYARD_MQTT_URL that is unset (data under "
+        "COURTYARD_DATA_DIR), apply migrations, and run ingest until SIGTERM or Ctrl-C.",
+    )
+    up.set_defaults(command=_up)
+
     migrate = commands.add_parser(
         "migrate",
         help="bring the database to the current schema",
@@ -106,3 +115,9 @@ def _simulate(args: argparse.Namespace, settings: Settings) -> int:
     if not (args.list or args.dry_run):
         _require_urls(settings, database=False, mqtt=True)
     return simulate_cli.run(args, settings.mqtt_url)
+
+
+def _up(args: argparse.Namespace, settings: Settings) -> int:
+    from courtyard import up
+
+    return up.run(settings)

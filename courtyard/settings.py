@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import platformdirs
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from courtyard.embedded import default_data_dir
 from ingest.settings import IngestSettings, check_mqtt_url
 from store.settings import StoreSettings, check_postgres_url
 
@@ -37,8 +37,9 @@ class Settings(BaseSettings):
     mqtt_url: str = ""
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8000, ge=0, le=65535)
-    #: Where embedded servers keep their data.
-    data_dir: Path = Field(default_factory=lambda: Path(platformdirs.user_data_dir("courtyard")))
+    #: Where embedded servers keep their data (as root: /var/lib/courtyard, which the
+    #: unprivileged account the servers run as can reach).
+    data_dir: Path = Field(default_factory=default_data_dir)
     log_level: str = "INFO"
 
     store: StoreSettings = Field(default_factory=StoreSettings)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import argparse
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from rich.console import Console
@@ -62,10 +62,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     add(
         "--start",
-        default=None,
-        metavar="ISO|now",
-        help="override the simulated start (ISO 8601 with offset, or 'now' for live demos "
-        "with --speed 1); incidents move with it",
+        default="auto",
+        metavar="ISO|now|ending-now|scenario",
+        help="when the simulated period starts; incidents move with it. An ISO 8601 time with "
+        "offset; 'now' (live, for --speed 1); 'ending-now' (a replay whose last message is "
+        "about now, so an ingest accepts every timestamp); 'scenario' (the file's own start: "
+        "the same bytes on every run). Default 'auto': 'now' at --speed 1, 'scenario' for "
+        "--dry-run, else 'ending-now'",
     )
     add(
         "--rate",
@@ -163,16 +166,27 @@ def run(args: argparse.Namespace, mqtt_url: str) -> int:
 
 def _scenario(args: argparse.Namespace) -> Scenario:
     scenario = load_scenario(args.scenario)
-    start = None
-    if args.start == "now":
-        start = datetime.now(UTC).replace(microsecond=0)
-    elif args.start:
-        start = datetime.fromisoformat(args.start)
-        if start.tzinfo is None:
-            raise ValueError(f"--start {args.start!r} needs a UTC offset")
     duration = parse_duration(args.duration) if args.duration else None
+    start = _start(args, duration or scenario.duration_s)
     fmt = OutputFormat(args.format) if args.format else None
     return scenario.with_overrides(seed=args.seed, duration_s=duration, fmt=fmt, start=start)
+
+
+def _start(args: argparse.Namespace, duration_s: float) -> datetime | None:
+    choice = args.start
+    if choice == "auto":
+        choice = "now" if args.speed == 1 else "scenario" if args.dry_run else "ending-now"
+    now = datetime.now(UTC).replace(microsecond=0)
+    if choice == "scenario":
+        return None
+    if choice == "now":
+        return now
+    if choice == "ending-now":
+        return now - timedelta(seconds=duration_s)
+    start = datetime.fromisoformat(choice)
+    if start.tzinfo is None:
+        raise ValueError(f"--start {choice!r} needs a UTC offset")
+    return start
 
 
 def _list(console: Console) -> int:

@@ -193,7 +193,8 @@ def test_postgresql_restart_mid_load(
 def test_mosquitto_restart_mid_load(
     tmp_path: Path, database_url: str, fresh_broker: EmbeddedMosquitto
 ) -> None:
-    assert fresh_broker.persistent, "this test needs a broker that persists sessions"
+    if not fresh_broker.persistent:
+        pytest.skip("the fallback broker (iotcore) keeps sessions in memory: install mosquitto")
     worker = ingest_process(tmp_path, database_url, fresh_broker.url, "broker-restart-worker")
     start_subscribed(worker)
     try:
