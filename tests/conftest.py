@@ -184,12 +184,12 @@ def start_ingest(
 ) -> Iterator[Callable[..., RunningIngest]]:
     started: list[RunningIngest] = []
 
-    def start(**overrides: object) -> RunningIngest:
+    def start(retention_days: int = 365, **overrides: object) -> RunningIngest:
         settings = ingest_settings.model_copy(update=overrides)
         running: RunningIngest
         service = IngestService(
             settings,
-            StoreSettings(url=database_url),
+            StoreSettings(url=database_url, retention_days=retention_days),
             on_committed=lambda batch: running.committed.append(batch),
         )
         running = RunningIngest(service, database_url)
