@@ -32,7 +32,7 @@ def empty_database(postgres_url: str) -> Iterator[str]:
 def test_second_run_applies_nothing(empty_database: str) -> None:
     first = migrate.run(empty_database)
     second = migrate.run(empty_database)
-    assert first.applied == ("0001_core", "0002_hourly")
+    assert first.applied == ("0001_core", "0002_hourly", "0003_alerts")
     assert second.applied == ()
     assert second.backend == first.backend
 
@@ -54,10 +54,10 @@ def test_concurrent_runs_apply_each_migration_once(empty_database: str) -> None:
         thread.join(60)
     assert errors == []
     applied = [name for report in reports for name in report.applied]
-    assert sorted(applied) == ["0001_core", "0002_hourly"]
+    assert sorted(applied) == ["0001_core", "0002_hourly", "0003_alerts"]
     with psycopg.connect(empty_database) as conn:
         rows = conn.execute("SELECT version FROM schema_migrations ORDER BY 1").fetchall()
-    assert rows == [("0001",), ("0002",)]
+    assert rows == [("0001",), ("0002",), ("0003",)]
 
 
 def test_off_records_plain_postgresql(empty_database: str) -> None:
