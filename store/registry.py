@@ -16,7 +16,10 @@ from datetime import datetime, timedelta
 import psycopg
 from psycopg.rows import TupleRow
 
-from store.records import Alias, DeviceRef
+from store.records import Alias
+
+#: (site, device id): a plain tuple, cheaper to build and hash than a dataclass on the hot path.
+DeviceKey = tuple[str, str]
 
 _UPSERT_SITES = """
 INSERT INTO sites (id) SELECT unnest(%s::text[]) ORDER BY 1 ON CONFLICT (id) DO NOTHING
@@ -61,7 +64,7 @@ class Learnt:
     """Ids and timestamps learnt in one transaction, to remember once it commits."""
 
     sites: set[str] = field(default_factory=set)
-    devices: dict[tuple[str, str], int] = field(default_factory=dict)
+    devices: dict[DeviceKey, int] = field(default_factory=dict)
     series: dict[tuple[int, str], int] = field(default_factory=dict)
     last_seen: dict[int, datetime] = field(default_factory=dict)
     kinds: set[int] = field(default_factory=set)
@@ -72,7 +75,7 @@ class Registry:
     def __init__(self, last_seen_resolution_s: float = 10.0) -> None:
         self._resolution = timedelta(seconds=last_seen_resolution_s)
         self._sites: set[str] = set()
-        self._devices: dict[tuple[str, str], int] = {}
+        self._devices: dict[DeviceKey, int] = {}
         self._series: dict[tuple[int, str], int] = {}
         self._last_seen: dict[int, datetime] = {}
         self._kind_known: set[int] = set()
@@ -81,18 +84,18 @@ class Registry:
     def resolve_devices(
         self,
         cur: psycopg.Cursor[TupleRow],
-        touches: dict[DeviceRef, DeviceTouch],
+        touches: dict[DeviceKey, DeviceTouch],
         learnt: Learnt,
-    ) -> dict[DeviceRef, int]:
+    ) -> dict[DeviceKey, int]:
         """Device ids for every device of the batch; upserts new ones and stale last_seen."""
-        new_sites = sorted({ref.site for ref in touches} - self._sites)
+        new_sites = sorted({site for site, _ in touches} - self._sites)
         if new_sites:
             cur.execute(_UPSERT_SITES, (new_sites,))
             learnt.sites.update(new_sites)
-        ids: dict[DeviceRef, int] = {}
-        to_write: list[tuple[DeviceRef, DeviceTouch]] = []
+        ids: dict[DeviceKey, int] = {}
+        to_write: list[tuple[DeviceKey, DeviceTouch]] = []
         for ref, touch in touches.items():
-            device_id = self._devices.get((ref.site, ref.device))
+            device_id = self._devices.get(ref)
             if device_id is None or self._needs_write(device_id, touch):
                 to_write.append((ref, touch))
             else:
@@ -101,16 +104,16 @@ class Registry:
             cur.execute(
                 _UPSERT_DEVICES,
                 (
-                    [ref.site for ref, _ in to_write],
-                    [ref.device for ref, _ in to_write],
+                    [site for (site, _), _ in to_write],
+                    [device for (_, device), _ in to_write],
                     [touch.kind for _, touch in to_write],
                     [touch.last_seen for _, touch in to_write],
                 ),
             )
             for device_id, site, device in cur.fetchall():
-                ref = DeviceRef(site, device)
+                ref = (site, device)
                 ids[ref] = int(device_id)
-                learnt.devices[(ref.site, ref.device)] = ids[ref]
+                learnt.devices[ref] = ids[ref]
                 learnt.last_seen[ids[ref]] = touches[ref].last_seen
                 if touches[ref].kind is not None:
                     learnt.kinds.add(ids[ref])
@@ -142,11 +145,11 @@ class Registry:
         self,
         cur: psycopg.Cursor[TupleRow],
         aliases: Iterable[Alias],
-        device_ids: dict[DeviceRef, int],
+        device_ids: dict[DeviceKey, int],
         learnt: Learnt,
     ) -> None:
         fresh = {
-            (alias.source, alias.name): device_ids[DeviceRef(alias.site, alias.device)]
+            (alias.source, alias.name): device_ids[(alias.site, alias.device)]
             for alias in aliases
             if (alias.source, alias.name) not in self._aliases
         }
