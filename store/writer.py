@@ -32,6 +32,31 @@ CREATE TEMP TABLE IF NOT EXISTS events_stage (
 ) ON COMMIT DELETE ROWS;
 """
 
+# Adds rows of {source} (series_id, ts, value) to the plain-PostgreSQL hourly rollup; date_bin
+# keeps hour buckets in UTC whatever the session's TimeZone.
+_ROLLUP_FROM = """
+    INSERT INTO readings_hourly_rollup AS r
+        (series_id, bucket, sample_count, sum_value, min_value, max_value)
+    SELECT series_id, date_bin('1 hour', ts, TIMESTAMPTZ '2000-01-01 00:00:00+00'),
+           count(*), sum(value), min(value), max(value)
+    FROM {source}
+    GROUP BY 1, 2
+    ORDER BY 1, 2
+    ON CONFLICT (series_id, bucket) DO UPDATE SET
+        sample_count = r.sample_count + excluded.sample_count,
+        sum_value = r.sum_value + excluded.sum_value,
+        min_value = least(r.min_value, excluded.min_value),
+        max_value = greatest(r.max_value, excluded.max_value)
+"""
+
+# The common case: none of the staged rows is stored yet.
+_INSERT_NEW_READINGS = {
+    Backend.TIMESCALEDB: "INSERT INTO readings (series_id, ts, value) SELECT * FROM readings_stage",
+    Backend.POSTGRESQL: "INSERT INTO readings (series_id, ts, value) SELECT * FROM readings_stage;"
+    + _ROLLUP_FROM.format(source="readings_stage"),
+}
+
+# After a redelivery: skip what is stored; the rollup counts only rows really inserted.
 _MOVE_READINGS = {
     Backend.TIMESCALEDB: """
         WITH inserted AS (
@@ -42,50 +67,14 @@ _MOVE_READINGS = {
         )
         SELECT count(*) FROM inserted
     """,
-    # The rollup counts only the rows this statement inserted, so redeliveries never inflate it;
-    # date_bin keeps hour buckets in UTC whatever the session's TimeZone.
-    Backend.POSTGRESQL: """
+    Backend.POSTGRESQL: f"""
         WITH inserted AS (
             INSERT INTO readings (series_id, ts, value)
             SELECT series_id, ts, value FROM readings_stage
             ON CONFLICT DO NOTHING
             RETURNING series_id, ts, value
-        ), rolled AS (
-            INSERT INTO readings_hourly_rollup AS r
-                (series_id, bucket, sample_count, sum_value, min_value, max_value)
-            SELECT series_id, date_bin('1 hour', ts, TIMESTAMPTZ '2000-01-01 00:00:00+00'),
-                   count(*), sum(value), min(value), max(value)
-            FROM inserted
-            GROUP BY 1, 2
-            ORDER BY 1, 2
-            ON CONFLICT (series_id, bucket) DO UPDATE SET
-                sample_count = r.sample_count + excluded.sample_count,
-                sum_value = r.sum_value + excluded.sum_value,
-                min_value = least(r.min_value, excluded.min_value),
-                max_value = greatest(r.max_value, excluded.max_value)
-            RETURNING 1
-        )
+        ), rolled AS ({_ROLLUP_FROM.format(source="inserted")} RETURNING 1)
         SELECT count(*) FROM inserted
-    """,
-}
-
-# The common case: none of the staged rows is stored yet.
-_INSERT_NEW_READINGS = {
-    Backend.TIMESCALEDB: "INSERT INTO readings (series_id, ts, value) SELECT * FROM readings_stage",
-    Backend.POSTGRESQL: """
-        INSERT INTO readings (series_id, ts, value) SELECT * FROM readings_stage;
-        INSERT INTO readings_hourly_rollup AS r
-            (series_id, bucket, sample_count, sum_value, min_value, max_value)
-        SELECT series_id, date_bin('1 hour', ts, TIMESTAMPTZ '2000-01-01 00:00:00+00'),
-               count(*), sum(value), min(value), max(value)
-        FROM readings_stage
-        GROUP BY 1, 2
-        ORDER BY 1, 2
-        ON CONFLICT (series_id, bucket) DO UPDATE SET
-            sample_count = r.sample_count + excluded.sample_count,
-            sum_value = r.sum_value + excluded.sum_value,
-            min_value = least(r.min_value, excluded.min_value),
-            max_value = greatest(r.max_value, excluded.max_value)
     """,
 }
 
