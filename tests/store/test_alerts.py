@@ -93,6 +93,51 @@ def test_concurrent_raises_of_one_key_leave_one_open_alert(conn: Conn, database_
     assert all(c.actor == "rule:pump-starts" and c.at == T0 for c in changes)
 
 
+def test_raises_racing_auto_resolves_never_leave_two_open(conn: Conn, database_url: str) -> None:
+    rounds = 30
+    barrier = threading.Barrier(2)
+    errors: list[BaseException] = []
+
+    def run(step: Callable[[Conn], object]) -> None:
+        try:
+            with psycopg.connect(database_url) as own:
+                for _ in range(rounds):
+                    barrier.wait(timeout=10)
+                    step(own)
+                    own.commit()
+        except BaseException as exc:
+            errors.append(exc)
+            barrier.abort()
+
+    threads = [
+        threading.Thread(target=run, args=(lambda c: raise_alert(c, "level:t1"),)),
+        threading.Thread(
+            target=run,
+            args=(lambda c: alerts.resolve_by_dedup_key(c, "level:t1", actor="system", at=T0),),
+        ),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert errors == []
+    counts = conn.execute(
+        "SELECT count(*) FILTER (WHERE status <> 'resolved'), sum(occurrences) FROM alerts"
+    ).fetchone()
+    assert counts is not None and counts[0] <= 1 and counts[1] == rounds
+
+
+def test_removing_a_household_keeps_its_alerts(conn: Conn) -> None:
+    alert, _ = raise_alert(conn)
+    conn.execute("DELETE FROM households WHERE id = 'h1'")
+    kept = alerts.get(conn, alert.id)
+    assert (kept.household_id, kept.site_id, len(alerts.history(conn, alert.id))) == (
+        None,
+        "court",
+        1,
+    )
+
+
 def test_a_raise_after_resolve_opens_a_new_alert(conn: Conn) -> None:
     first, raised = raise_alert(conn)
     again, repeated = raise_alert(conn, at=T0 + timedelta(minutes=5))
