@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import orjson
@@ -139,3 +140,14 @@ def test_a_redelivered_message_is_stored_once(ingest: RunningIngest, publisher: 
         (1,),
         (1,),
     ]
+
+
+def test_mqtt_3_1_1_works_the_same(
+    start_ingest: Callable[..., RunningIngest], publisher: Publisher
+) -> None:
+    ingest = start_ingest(protocol="3.1.1")
+    payload = {"ts": "2026-11-28T08:30:00Z", "readings": {"level_pct": 81.5}}
+    publisher.publish("courtyard/v1/garden-court/tank-1/telemetry", orjson.dumps(payload))
+    publisher.flush()
+    ingest.wait_for_count("SELECT count(*) FROM readings", 1)
+    assert named_readings(ingest, "garden-court")[("tank-1", "level_pct")] == [(T0, 81.5)]
