@@ -78,6 +78,7 @@ class Subscriber:
         self._protocol = mqtt.MQTTv311 if settings.protocol == "3.1.1" else mqtt.MQTTv5
         self._generation = 0
         self._lock = threading.Lock()
+        self._stopping = threading.Event()
         self.connected = threading.Event()
         self.subscribed = threading.Event()
         self._client = self._make_client()
@@ -91,6 +92,7 @@ class Subscriber:
         self._client.loop_start()
 
     def stop(self) -> None:
+        self._stopping.set()  # frees the network thread if it waits for room in the inbox
         self._client.disconnect()
         self._client.loop_stop()
         self.connected.clear()
@@ -224,14 +226,23 @@ class Subscriber:
         try:
             self._inbox.put_nowait(inbound)
         except queue.Full:
-            # Receive Maximum alone does not bound us: Mosquitto 2.0.11 honours it until the
-            # first acknowledgements, then releases a whole window per PUBACK (measured). So the
-            # bound is this wait: paho stops reading the socket, TCP pushes back on the broker.
-            # The writer empties the inbox independently, and acks queued meanwhile are sent
-            # when this returns; in a database outage the broker may drop the connection for
-            # want of pings, and redelivers what was not acknowledged.
             metrics.INBOX_FULL.inc()
-            self._inbox.put(inbound)
+            self._wait_for_room(inbound)
+
+    def _wait_for_room(self, inbound: Inbound) -> None:
+        # Receive Maximum alone does not bound us: Mosquitto 2.0.11 honours it until the
+        # first acknowledgements, then releases a whole window per PUBACK (measured). So the
+        # bound is this wait: paho stops reading the socket, TCP pushes back on the broker.
+        # The writer empties the inbox independently, and acks queued meanwhile are sent
+        # when this returns; in a database outage the broker may drop the connection for
+        # want of pings, and redelivers what was not acknowledged.
+        while not self._stopping.is_set():
+            try:
+                self._inbox.put(inbound, timeout=0.5)
+                return
+            except queue.Full:
+                continue
+        # Stopping with a full inbox: dropped unacknowledged, so the broker redelivers it.
 
     def _fall_back_to_v311(self) -> None:
         logger.warning("broker does not speak MQTT 5; falling back to MQTT 3.1.1")

@@ -53,9 +53,15 @@ class CourtyardProcess:
         self._process.wait(10)
 
     def terminate(self, timeout_s: float = 30.0) -> int:
+        """SIGTERM and wait; a process that does not stop in time is killed and the test fails."""
         assert self._process is not None
         self._process.send_signal(signal.SIGTERM)
-        return self._process.wait(timeout_s)
+        try:
+            return self._process.wait(timeout_s)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait(10)
+            raise AssertionError(f"{self._argv[3:]} did not stop within {timeout_s} s") from None
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
