@@ -325,10 +325,15 @@ def main() -> int:
     parser.add_argument(
         "--memory-backlog", type=int, default=0, help="also drain a backlog this large (1000000)"
     )
+    parser.add_argument(
+        "--memory-only",
+        action="store_true",
+        help="only the memory check",
+    )
     args = parser.parse_args()
     ok = True
     with servers() as running, tempfile.TemporaryDirectory() as tmp:
-        for per_message in (1, 10):
+        for per_message in () if args.memory_only else (1, 10):
             ok &= report(running, args.messages, per_message, args.naive, Path(tmp))
         if args.memory_backlog:
             ok &= memory_check(running, args.memory_backlog, Path(tmp))
