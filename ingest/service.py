@@ -13,6 +13,7 @@ import threading
 from types import FrameType
 
 import psycopg
+from prometheus_client import start_http_server
 from psycopg.rows import TupleRow
 
 from ingest import wire
@@ -111,6 +112,9 @@ def run(settings: IngestSettings, store: StoreSettings) -> int:
     """`courtyard ingest`: run until SIGTERM or SIGINT; returns the exit status."""
     service = IngestService(settings, store)
     stopping = threading.Event()
+    if settings.metrics_port is not None:
+        start_http_server(settings.metrics_port, addr=settings.metrics_host)
+        logger.info("metrics on http://%s:%d/metrics", settings.metrics_host, settings.metrics_port)
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
         logger.info("received signal %d; stopping", signum)

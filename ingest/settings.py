@@ -35,6 +35,10 @@ class IngestSettings(BaseModel):
     max_payload_bytes: int = Field(default=256 * 1024, ge=64)
     #: Device clocks run fast; readings further in the future than this are rejected.
     future_tolerance_s: float = Field(default=300.0, ge=0)
+    #: Serve Prometheus metrics on http://<metrics_host>:<metrics_port>/metrics when set
+    #: (`courtyard ingest` only; `courtyard up` serves them with the API).
+    metrics_port: int | None = Field(default=None, ge=0, le=65535)
+    metrics_host: str = "127.0.0.1"
     #: Transient database errors are retried with exponential backoff capped at this.
     retry_max_backoff_s: float = Field(default=10.0, gt=0)
 
