@@ -1,139 +1,71 @@
-"""Alert rows and their change history: raise or repeat, lifecycle transitions, escalation queries.
+"""Alert rows and their change history: raise or repeat, lifecycle transitions, queries.
 
 Every function takes a connection and leaves the transaction to the caller, so a change, the
 notifications it causes (store.outbox) and the rule state behind it commit together.
 Each change is recorded in `alert_changes` with its actor ("rule:<id>", "user:<id>" or
 "system") and time; a trigger announces it on `courtyard_alert_changes` at commit.
-
-Errors::
-
-    AlertError
-    ├── AlertNotFound       no alert with that id (also a LookupError)
-    ├── PersonNotFound      assigning to someone who is not in `people` (also a LookupError)
-    └── InvalidTransition   the alert's status does not allow the change (resolved is final)
-        └── NotCareAlert    a care outcome on a maintenance or security alert
+Escalation and reminders are in store.escalations; the records and errors, re-exported here, in
+store.alert_records.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass, fields
 from datetime import datetime
-from enum import StrEnum
 
 import psycopg
 from psycopg.rows import TupleRow, class_row, dict_row
 from psycopg.types.json import Jsonb
 
+from store.alert_records import (
+    MAX_ESCALATION_TIER,
+    Alert,
+    AlertChange,
+    AlertError,
+    AlertNotFound,
+    CareOutcome,
+    Category,
+    ChangeKind,
+    InvalidTransition,
+    NotCareAlert,
+    PersonNotFound,
+    Severity,
+    Status,
+)
+from store.alert_rows import (
+    ALERT_COLUMNS,
+    check_change,
+    locked_alert,
+    record_change,
+    update_alert,
+)
 
-class Category(StrEnum):
-    MAINTENANCE = "maintenance"
-    CARE = "care"
-    SECURITY = "security"
+__all__ = [
+    "MAX_ESCALATION_TIER",
+    "Alert",
+    "AlertChange",
+    "AlertError",
+    "AlertNotFound",
+    "CareOutcome",
+    "Category",
+    "ChangeKind",
+    "InvalidTransition",
+    "NotCareAlert",
+    "PersonNotFound",
+    "Severity",
+    "Status",
+    "acknowledge",
+    "assign",
+    "comment",
+    "get",
+    "history",
+    "open_alerts",
+    "raise_or_repeat",
+    "record_outcome",
+    "resolve",
+    "resolve_by_dedup_key",
+]
 
-
-class Severity(StrEnum):
-    INFO = "info"
-    WARNING = "warning"
-    CRITICAL = "critical"
-
-
-class Status(StrEnum):
-    OPEN = "open"
-    ACKNOWLEDGED = "acknowledged"
-    RESOLVED = "resolved"
-
-
-class ChangeKind(StrEnum):
-    RAISED = "raised"
-    REPEATED = "repeated"
-    ACKNOWLEDGED = "acknowledged"
-    ASSIGNED = "assigned"
-    COMMENTED = "commented"
-    OUTCOME = "outcome"
-    RESOLVED = "resolved"
-    AUTO_RESOLVED = "auto_resolved"
-    ESCALATED = "escalated"
-    REMINDED = "reminded"
-
-
-class CareOutcome(StrEnum):
-    RESIDENT_FINE = "resident_fine"
-    NEEDED_HELP = "needed_help"
-    NO_ANSWER = "no_answer"
-    FALSE_ALARM = "false_alarm"
-
-
-#: Care escalation: 1 primary volunteers, 2 backup volunteers, 3 the site's staff.
-MAX_ESCALATION_TIER = 3
-
-
-class AlertError(Exception):
-    """Base of the errors this module raises on purpose."""
-
-
-class AlertNotFound(AlertError, LookupError):
-    def __init__(self, alert_id: int) -> None:
-        super().__init__(f"no alert with id {alert_id}")
-        self.alert_id = alert_id
-
-
-class PersonNotFound(AlertError, LookupError):
-    def __init__(self, person_id: str) -> None:
-        super().__init__(f"no person with id {person_id!r}")
-        self.person_id = person_id
-
-
-class InvalidTransition(AlertError):
-    """The change does not apply to the alert in its current status."""
-
-
-class NotCareAlert(InvalidTransition):
-    """A care outcome was recorded on an alert that is not a care alert."""
-
-
-@dataclass(frozen=True, slots=True)
-class Alert:
-    id: int
-    dedup_key: str
-    rule_id: str
-    site_id: str
-    subject: str
-    household_id: str | None
-    category: str
-    severity: str
-    status: str
-    summary_key: str
-    summary_args: dict[str, object]
-    value: float | None
-    metric: str | None
-    first_seen: datetime
-    last_seen: datetime
-    occurrences: int
-    assignee: str | None
-    outcome: str | None
-    escalation_tier: int
-    next_escalation_at: datetime | None
-    next_reminder_at: datetime | None
-    acknowledged_at: datetime | None
-    acknowledged_by: str | None
-    resolved_at: datetime | None
-    resolved_by: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class AlertChange:
-    id: int
-    alert_id: int
-    at: datetime
-    actor: str
-    change: str
-    details: dict[str, object]
-
-
-_COLUMNS = ", ".join(f.name for f in fields(Alert))
-_ACTOR = re.compile(r"system|(rule|user):.+", re.DOTALL)
 # Higher wins when a repeat arrives with another severity.
 _SEVERITY_RANK = "array_position(ARRAY['info', 'warning', 'critical'], {})"
 
@@ -160,13 +92,7 @@ ON CONFLICT (dedup_key) WHERE status <> 'resolved' DO UPDATE SET
                         THEN excluded.summary_args ELSE a.summary_args END,
     value = CASE WHEN excluded.last_seen >= a.last_seen THEN excluded.value ELSE a.value END,
     metric = CASE WHEN excluded.last_seen >= a.last_seen THEN excluded.metric ELSE a.metric END
-RETURNING {_COLUMNS}, (xmax = 0) AS inserted
-"""
-
-_RECORD = """
-INSERT INTO alert_changes (alert_id, at, actor, change, details)
-VALUES (%s, %s, %s, %s, %s)
-RETURNING id, alert_id, at, actor, change, details
+RETURNING {ALERT_COLUMNS}, (xmax = 0) AS inserted
 """
 
 
@@ -195,7 +121,7 @@ def raise_or_repeat(
     open alert: the loser of the race updates the winner's row. The change is `raised` or
     `repeated`. `next_escalation_at` and `next_reminder_at` are set only on a new alert.
     """
-    _check(actor, at)
+    check_change(actor, at)
     params = {
         "dedup_key": dedup_key,
         "rule_id": rule_id,
@@ -219,10 +145,10 @@ def raise_or_repeat(
     alert = Alert(**row)
     if inserted:
         details: dict[str, object] = {"severity": alert.severity, "value": value}
-        change = _record(conn, alert.id, at, actor, ChangeKind.RAISED, details)
+        change = record_change(conn, alert.id, at, actor, ChangeKind.RAISED, details)
     else:
         details = {"occurrences": alert.occurrences, "severity": alert.severity, "value": value}
-        change = _record(conn, alert.id, at, actor, ChangeKind.REPEATED, details)
+        change = record_change(conn, alert.id, at, actor, ChangeKind.REPEATED, details)
     return alert, change
 
 
@@ -234,8 +160,8 @@ def acknowledge(
     Acknowledging an acknowledged alert changes nothing and records nothing (change is None).
     Raises AlertNotFound, or InvalidTransition when the alert is resolved.
     """
-    _check(actor, at)
-    alert = _locked(conn, alert_id)
+    check_change(actor, at)
+    alert = locked_alert(conn, alert_id)
     _refuse_resolved(alert, "acknowledged")
     if alert.status == Status.ACKNOWLEDGED:
         return alert, None
@@ -251,8 +177,8 @@ def assign(
     at: datetime,
 ) -> tuple[Alert, AlertChange | None]:
     """Assign the alert to a person (None unassigns); the same assignee again is a no-op."""
-    _check(actor, at)
-    alert = _locked(conn, alert_id)
+    check_change(actor, at)
+    alert = locked_alert(conn, alert_id)
     _refuse_resolved(alert, "assigned")
     if alert.assignee == assignee:
         return alert, None
@@ -261,20 +187,20 @@ def assign(
         and not conn.execute("SELECT 1 FROM people WHERE id = %s", (assignee,)).fetchone()
     ):
         raise PersonNotFound(assignee)
-    updated = _update(conn, alert_id, "assignee = %s", (assignee,))
+    updated = update_alert(conn, alert_id, "assignee = %s", (assignee,))
     details: dict[str, object] = {"assignee": assignee, "previous": alert.assignee}
-    return updated, _record(conn, alert_id, at, actor, ChangeKind.ASSIGNED, details)
+    return updated, record_change(conn, alert_id, at, actor, ChangeKind.ASSIGNED, details)
 
 
 def comment(
     conn: psycopg.Connection[TupleRow], alert_id: int, *, text: str, actor: str, at: datetime
 ) -> AlertChange:
     """Add a comment. Allowed on resolved alerts too: a note after the fact changes no status."""
-    _check(actor, at)
+    check_change(actor, at)
     if not text.strip():
         raise ValueError("a comment needs some text")
-    _locked(conn, alert_id)
-    return _record(conn, alert_id, at, actor, ChangeKind.COMMENTED, {"text": text})
+    locked_alert(conn, alert_id)
+    return record_change(conn, alert_id, at, actor, ChangeKind.COMMENTED, {"text": text})
 
 
 def record_outcome(
@@ -292,9 +218,9 @@ def record_outcome(
     changes are recorded), so escalation stops. The same outcome again is a no-op; another one
     replaces it and the change keeps the previous. Raises InvalidTransition once resolved.
     """
-    _check(actor, at)
+    check_change(actor, at)
     outcome = CareOutcome(outcome)
-    alert = _locked(conn, alert_id)
+    alert = locked_alert(conn, alert_id)
     if alert.category != Category.CARE:
         raise NotCareAlert(
             f"alert {alert_id} is a {alert.category} alert; "
@@ -305,11 +231,11 @@ def record_outcome(
         return alert, None
     if alert.status == Status.OPEN:
         alert, _ = _acknowledge(conn, alert, actor, at)
-    updated = _update(conn, alert_id, "outcome = %s", (outcome.value,))
+    updated = update_alert(conn, alert_id, "outcome = %s", (outcome.value,))
     details: dict[str, object] = {"outcome": outcome.value, "previous": alert.outcome}
     if note:
         details["note"] = note
-    return updated, _record(conn, alert_id, at, actor, ChangeKind.OUTCOME, details)
+    return updated, record_change(conn, alert_id, at, actor, ChangeKind.OUTCOME, details)
 
 
 def resolve(
@@ -324,10 +250,10 @@ def resolve(
 
     Raises AlertNotFound, or InvalidTransition when it is resolved already.
     """
-    _check(actor, at)
-    alert = _locked(conn, alert_id)
+    check_change(actor, at)
+    alert = locked_alert(conn, alert_id)
     _refuse_resolved(alert, "resolved again")
-    updated = _update(
+    updated = update_alert(
         conn,
         alert_id,
         "status = 'resolved', resolved_at = %s, resolved_by = %s,"
@@ -335,7 +261,7 @@ def resolve(
         (at, actor),
     )
     kind = ChangeKind.AUTO_RESOLVED if auto else ChangeKind.RESOLVED
-    return updated, _record(conn, alert_id, at, actor, kind, {})
+    return updated, record_change(conn, alert_id, at, actor, kind, {})
 
 
 def resolve_by_dedup_key(
@@ -345,99 +271,27 @@ def resolve_by_dedup_key(
 
     One UPDATE: racing a person who resolves it by hand, exactly one of the two records it.
     """
-    _check(actor, at)
+    check_change(actor, at)
     with conn.cursor(row_factory=class_row(Alert)) as cur:
         alert = cur.execute(
             f"""
             UPDATE alerts SET status = 'resolved', resolved_at = %s, resolved_by = %s,
                 next_escalation_at = NULL, next_reminder_at = NULL
             WHERE dedup_key = %s AND status <> 'resolved'
-            RETURNING {_COLUMNS}
+            RETURNING {ALERT_COLUMNS}
             """,
             (at, actor, dedup_key),
         ).fetchone()
     if alert is None:
         return None
-    return alert, _record(conn, alert.id, at, actor, ChangeKind.AUTO_RESOLVED, {})
-
-
-def due_for_escalation(
-    conn: psycopg.Connection[TupleRow],
-    now: datetime,
-    limit: int,
-    *,
-    site_ids: Collection[str] | None = None,
-) -> list[Alert]:
-    """Open (unacknowledged) alerts whose escalation time has come, oldest first.
-
-    The rows stay locked until the caller's transaction ends, and rows another transaction holds
-    are skipped, so two engines never escalate the same alert at once. `site_ids` limits the
-    query to the sites this engine owns.
-    """
-    return _due(conn, "next_escalation_at", "status = 'open'", now, limit, site_ids)
-
-
-def escalate(
-    conn: psycopg.Connection[TupleRow],
-    alert_id: int,
-    *,
-    to_tier: int,
-    at: datetime,
-    next_escalation_at: datetime | None = None,
-    actor: str = "system",
-) -> tuple[Alert, AlertChange] | None:
-    """Move an open alert up to `to_tier`; `next_escalation_at` schedules the tier after it.
-
-    None (nothing recorded) when escalation no longer applies: the alert was acknowledged or
-    resolved meanwhile, or already reached that tier. Raises AlertNotFound.
-    """
-    _check(actor, at)
-    if not 1 < to_tier <= MAX_ESCALATION_TIER:
-        raise ValueError(f"escalation tier must be 2..{MAX_ESCALATION_TIER}, not {to_tier}")
-    alert = _locked(conn, alert_id)
-    if alert.status != Status.OPEN or alert.escalation_tier >= to_tier:
-        return None
-    updated = _update(
-        conn,
-        alert_id,
-        "escalation_tier = %s, next_escalation_at = %s",
-        (to_tier, next_escalation_at),
-    )
-    details: dict[str, object] = {"from_tier": alert.escalation_tier, "to_tier": to_tier}
-    return updated, _record(conn, alert_id, at, actor, ChangeKind.ESCALATED, details)
-
-
-def due_for_reminder(
-    conn: psycopg.Connection[TupleRow],
-    now: datetime,
-    limit: int,
-    *,
-    site_ids: Collection[str] | None = None,
-) -> list[Alert]:
-    """Unresolved alerts whose reminder time has come; locked and skipped like escalations."""
-    return _due(conn, "next_reminder_at", "status <> 'resolved'", now, limit, site_ids)
-
-
-def remind(
-    conn: psycopg.Connection[TupleRow],
-    alert_id: int,
-    *,
-    at: datetime,
-    next_reminder_at: datetime | None,
-    actor: str = "system",
-) -> tuple[Alert, AlertChange] | None:
-    """Record a reminder and schedule the next one; None when the alert is resolved."""
-    _check(actor, at)
-    alert = _locked(conn, alert_id)
-    if alert.status == Status.RESOLVED:
-        return None
-    updated = _update(conn, alert_id, "next_reminder_at = %s", (next_reminder_at,))
-    return updated, _record(conn, alert_id, at, actor, ChangeKind.REMINDED, {})
+    return alert, record_change(conn, alert.id, at, actor, ChangeKind.AUTO_RESOLVED, {})
 
 
 def get(conn: psycopg.Connection[TupleRow], alert_id: int) -> Alert:
     with conn.cursor(row_factory=class_row(Alert)) as cur:
-        alert = cur.execute(f"SELECT {_COLUMNS} FROM alerts WHERE id = %s", (alert_id,)).fetchone()
+        alert = cur.execute(
+            f"SELECT {ALERT_COLUMNS} FROM alerts WHERE id = %s", (alert_id,)
+        ).fetchone()
     if alert is None:
         raise AlertNotFound(alert_id)
     return alert
@@ -460,7 +314,7 @@ def open_alerts(
     with conn.cursor(row_factory=class_row(Alert)) as cur:
         return cur.execute(
             f"""
-            SELECT {_COLUMNS} FROM alerts
+            SELECT {ALERT_COLUMNS} FROM alerts
             WHERE status <> 'resolved'
               AND (%(site)s::text IS NULL OR site_id = %(site)s)
               AND (%(category)s::text IS NULL OR category = %(category)s)
@@ -493,84 +347,16 @@ def history(conn: psycopg.Connection[TupleRow], alert_id: int) -> list[AlertChan
 def _acknowledge(
     conn: psycopg.Connection[TupleRow], alert: Alert, actor: str, at: datetime
 ) -> tuple[Alert, AlertChange]:
-    updated = _update(
+    updated = update_alert(
         conn,
         alert.id,
         "status = 'acknowledged', acknowledged_at = %s, acknowledged_by = %s,"
         " next_escalation_at = NULL",
         (at, actor),
     )
-    return updated, _record(conn, alert.id, at, actor, ChangeKind.ACKNOWLEDGED, {})
-
-
-def _due(
-    conn: psycopg.Connection[TupleRow],
-    column: str,
-    condition: str,
-    now: datetime,
-    limit: int,
-    site_ids: Collection[str] | None,
-) -> list[Alert]:
-    # `column` and `condition` are constants of this module, never input.
-    with conn.cursor(row_factory=class_row(Alert)) as cur:
-        return cur.execute(
-            f"""
-            SELECT {_COLUMNS} FROM alerts
-            WHERE {condition} AND {column} <= %(now)s
-              AND (%(sites)s::text[] IS NULL OR site_id = ANY(%(sites)s::text[]))
-            ORDER BY {column}, id
-            LIMIT %(limit)s
-            FOR UPDATE SKIP LOCKED
-            """,
-            {"now": now, "limit": limit, "sites": list(site_ids) if site_ids is not None else None},
-        ).fetchall()
-
-
-def _locked(conn: psycopg.Connection[TupleRow], alert_id: int) -> Alert:
-    with conn.cursor(row_factory=class_row(Alert)) as cur:
-        alert = cur.execute(
-            f"SELECT {_COLUMNS} FROM alerts WHERE id = %s FOR UPDATE", (alert_id,)
-        ).fetchone()
-    if alert is None:
-        raise AlertNotFound(alert_id)
-    return alert
-
-
-def _update(
-    conn: psycopg.Connection[TupleRow], alert_id: int, assignments: str, params: tuple[object, ...]
-) -> Alert:
-    # `assignments` is a constant of this module, never input.
-    with conn.cursor(row_factory=class_row(Alert)) as cur:
-        alert = cur.execute(
-            f"UPDATE alerts SET {assignments} WHERE id = %s RETURNING {_COLUMNS}",
-            (*params, alert_id),
-        ).fetchone()
-    if alert is None:
-        raise AlertNotFound(alert_id)
-    return alert
-
-
-def _record(
-    conn: psycopg.Connection[TupleRow],
-    alert_id: int,
-    at: datetime,
-    actor: str,
-    change: ChangeKind,
-    details: dict[str, object],
-) -> AlertChange:
-    with conn.cursor(row_factory=class_row(AlertChange)) as cur:
-        row = cur.execute(_RECORD, (alert_id, at, actor, change.value, Jsonb(details))).fetchone()
-    assert row is not None
-    return row
+    return updated, record_change(conn, alert.id, at, actor, ChangeKind.ACKNOWLEDGED, {})
 
 
 def _refuse_resolved(alert: Alert, what: str) -> None:
     if alert.status == Status.RESOLVED:
         raise InvalidTransition(f"alert {alert.id} is resolved; it cannot be {what}")
-
-
-def _check(actor: str, at: datetime) -> None:
-    if not _ACTOR.fullmatch(actor):
-        raise ValueError(f"actor must be 'system', 'rule:<id>' or 'user:<id>', not {actor!r}")
-    if at.tzinfo is None:
-        raise ValueError(f"change time must be timezone-aware (storage is UTC), not {at}")

@@ -11,7 +11,7 @@ import psycopg
 import pytest
 from psycopg.rows import TupleRow
 
-from store import alerts
+from store import alerts, escalations
 from store.alerts import Alert, AlertChange
 
 T0 = datetime(2026, 11, 28, 8, 0, tzinfo=UTC)
@@ -221,7 +221,7 @@ def test_resolved_is_final(conn: Conn, name: str, call: Call) -> None:
         lambda c, i: alerts.acknowledge(c, i, actor="user:ana", at=T0),
         lambda c, i: alerts.comment(c, i, text="hello", actor="user:ana", at=T0),
         lambda c, i: alerts.resolve(c, i, actor="user:ana", at=T0),
-        lambda c, i: alerts.escalate(c, i, to_tier=2, at=T0),
+        lambda c, i: escalations.escalate(c, i, to_tier=2, at=T0),
     ],
 )
 def test_unknown_alerts_are_reported(conn: Conn, call: Call) -> None:
@@ -310,33 +310,33 @@ def test_escalation_is_due_until_acknowledged(conn: Conn) -> None:
     due_at = T0 + timedelta(minutes=15)
     alert, _ = raise_alert(conn, next_escalation_at=due_at)
     raise_alert(conn, "level:t1", category="maintenance")  # no escalation time
-    assert alerts.due_for_escalation(conn, due_at - timedelta(seconds=1), 10) == []
-    assert [a.id for a in alerts.due_for_escalation(conn, due_at, 10)] == [alert.id]
-    assert alerts.due_for_escalation(conn, due_at, 10, site_ids=["river"]) == []
+    assert escalations.due_for_escalation(conn, due_at - timedelta(seconds=1), 10) == []
+    assert [a.id for a in escalations.due_for_escalation(conn, due_at, 10)] == [alert.id]
+    assert escalations.due_for_escalation(conn, due_at, 10, site_ids=["river"]) == []
 
-    escalated = alerts.escalate(
+    escalated = escalations.escalate(
         conn, alert.id, to_tier=2, at=due_at, next_escalation_at=due_at + timedelta(minutes=15)
     )
     assert escalated is not None
     assert escalated[0].escalation_tier == 2
     assert escalated[1].details == {"from_tier": 1, "to_tier": 2}
     # A second engine escalating to the same tier records nothing.
-    assert alerts.escalate(conn, alert.id, to_tier=2, at=due_at) is None
+    assert escalations.escalate(conn, alert.id, to_tier=2, at=due_at) is None
     with pytest.raises(ValueError, match="2..3"):
-        alerts.escalate(conn, alert.id, to_tier=4, at=due_at)
+        escalations.escalate(conn, alert.id, to_tier=4, at=due_at)
 
     alerts.acknowledge(conn, alert.id, actor="user:ana", at=due_at + timedelta(minutes=1))
-    assert alerts.due_for_escalation(conn, due_at + timedelta(hours=1), 10) == []
-    assert alerts.escalate(conn, alert.id, to_tier=3, at=due_at + timedelta(hours=1)) is None
+    assert escalations.due_for_escalation(conn, due_at + timedelta(hours=1), 10) == []
+    assert escalations.escalate(conn, alert.id, to_tier=3, at=due_at + timedelta(hours=1)) is None
 
 
 def test_two_engines_never_pick_the_same_due_escalation(conn: Conn, database_url: str) -> None:
     for n in range(4):
         raise_alert(conn, f"inactivity:h{n}", next_escalation_at=T0)
     conn.commit()
-    first = alerts.due_for_escalation(conn, T0, 2)  # rows stay locked: the transaction is open
+    first = escalations.due_for_escalation(conn, T0, 2)  # rows stay locked: the transaction is open
     with psycopg.connect(database_url) as other:
-        second = alerts.due_for_escalation(other, T0, 10)
+        second = escalations.due_for_escalation(other, T0, 10)
     assert len(first) == 2 and len(second) == 2
     assert {a.id for a in first}.isdisjoint(a.id for a in second)
 
@@ -345,13 +345,15 @@ def test_reminders_while_unresolved(conn: Conn) -> None:
     alert, _ = raise_alert(conn, next_reminder_at=T0 + timedelta(hours=1))
     alerts.acknowledge(conn, alert.id, actor="user:ana", at=T0)
     later = T0 + timedelta(hours=1)
-    assert [a.id for a in alerts.due_for_reminder(conn, later, 10)] == [alert.id]
-    reminded = alerts.remind(conn, alert.id, at=later, next_reminder_at=later + timedelta(hours=1))
+    assert [a.id for a in escalations.due_for_reminder(conn, later, 10)] == [alert.id]
+    reminded = escalations.remind(
+        conn, alert.id, at=later, next_reminder_at=later + timedelta(hours=1)
+    )
     assert reminded is not None and reminded[1].change == "reminded"
-    assert alerts.due_for_reminder(conn, later, 10) == []
+    assert escalations.due_for_reminder(conn, later, 10) == []
     alerts.resolve(conn, alert.id, actor="user:ana", at=later)
-    assert alerts.due_for_reminder(conn, later + timedelta(days=1), 10) == []
-    assert alerts.remind(conn, alert.id, at=later, next_reminder_at=None) is None
+    assert escalations.due_for_reminder(conn, later + timedelta(days=1), 10) == []
+    assert escalations.remind(conn, alert.id, at=later, next_reminder_at=None) is None
 
 
 def test_open_alerts_filters(conn: Conn) -> None:

@@ -9,7 +9,7 @@ import psycopg
 import pytest
 from psycopg.rows import TupleRow
 
-from store import alerts, people
+from store import alerts, escalations, people
 
 T0 = datetime(2026, 11, 28, 8, 0, tzinfo=UTC)
 Conn = psycopg.Connection[TupleRow]
@@ -92,7 +92,7 @@ def test_receivers_default_to_the_alerts_tier_and_carry_their_channels(conn: Con
         {"webhook": "https://a.example/hook"},
         "primary",
     )
-    escalated = alerts.escalate(conn, care.id, to_tier=2, at=T0)
+    escalated = escalations.escalate(conn, care.id, to_tier=2, at=T0)
     assert escalated is not None
     assert [r.person_id for r in people.receivers_for(conn, escalated[0])] == ["bo"]
     with pytest.raises(ValueError, match="1..3"):
