@@ -1,0 +1,82 @@
+"""The hold and hysteresis state machine shared by thresholds, anomaly and battery.
+
+    inactive --breach--> pending --breach held hold_s--> firing
+    firing --recovered--> recovering --recovered held clear_hold_s--> inactive (clear)
+
+`breach` and `recovered` are separate masks so a hysteresis band (neither) keeps whatever state
+the series is in: a pending hold stays pending only while samples breach, so a sample in the
+band resets it, and a firing series in the band stays firing. A hold counts from the first
+breaching sample to a later one: the condition has been seen for `t - pending_since` seconds,
+and fires once that reaches `hold_s` (so `hold_s=0` fires on the first breaching sample).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Self
+
+from rules.arrays import BoolArray, FloatArray
+from rules.rule import JsonObject, SignalState, opt_float, req_bool
+
+
+@dataclass(frozen=True, slots=True)
+class HoldState:
+    firing: bool = False
+    pending_since: float | None = None
+    recovering_since: float | None = None
+    #: The newest sample already evaluated; later batches skip anything at or before it.
+    last_ts: float | None = None
+
+    def to_json(self) -> JsonObject:
+        return {
+            "firing": self.firing,
+            "pending_since": self.pending_since,
+            "recovering_since": self.recovering_since,
+            "last_ts": self.last_ts,
+        }
+
+    @classmethod
+    def from_json(cls, raw: Mapping[str, object]) -> Self:
+        return cls(
+            firing=req_bool(raw, "firing"),
+            pending_since=opt_float(raw, "pending_since"),
+            recovering_since=opt_float(raw, "recovering_since"),
+            last_ts=opt_float(raw, "last_ts"),
+        )
+
+
+def run_hold(
+    state: HoldState,
+    ts: FloatArray,
+    breach: BoolArray,
+    recovered: BoolArray,
+    hold_s: float,
+    clear_hold_s: float = 0.0,
+) -> tuple[HoldState, list[tuple[int, SignalState]]]:
+    """Step through samples (already sorted and later than `state.last_ts`) in order.
+
+    Returns the new state and the transitions as `(sample index, firing|clear)`.
+    """
+    firing, pending, recovering = state.firing, state.pending_since, state.recovering_since
+    transitions: list[tuple[int, SignalState]] = []
+    for i in range(ts.size):
+        t = float(ts[i])
+        if not firing:
+            if not breach[i]:
+                pending = None
+                continue
+            pending = t if pending is None else pending
+            if t - pending >= hold_s:
+                firing, pending = True, None
+                transitions.append((i, SignalState.FIRING))
+        else:
+            if not recovered[i]:
+                recovering = None
+                continue
+            recovering = t if recovering is None else recovering
+            if t - recovering >= clear_hold_s:
+                firing, recovering = False, None
+                transitions.append((i, SignalState.CLEAR))
+    last = float(ts[-1]) if ts.size else state.last_ts
+    return HoldState(firing, pending, recovering, last), transitions

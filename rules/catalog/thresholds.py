@@ -1,0 +1,119 @@
+"""Level/pressure/temperature thresholds with hysteresis and a hold duration.
+
+`op=">"` fires on samples strictly above `value` ("above X"); a sample exactly at `value` does
+not breach. The alert clears on samples at or below `clear_value` (at or above it for `"<"`),
+held for `clear_hold_s` (0 by default: the firing hold and the hysteresis band already absorb
+noise, and a slow clear only delays good news). `clear_value` defaults to `value`: no band.
+
+Every sample is evaluated in order, not only the newest, so a spike shorter than `hold_s` never
+fires, whatever the batch boundaries. One state per series: the rule fires per metric.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+from rules.arrays import BatchView, at_time
+from rules.catalog.hold import HoldState, run_hold
+from rules.rule import Category, ParamCheck, RuleState, Severity, Signal, SignalState
+
+ABOVE = "{metric} on {device} is above {limit} ({value})"
+BELOW = "{metric} on {device} is below {limit} ({value})"
+BACK = "{metric} on {device} is back to normal ({value})"
+
+
+@dataclass(frozen=True, slots=True)
+class ThresholdParams:
+    metric: str
+    op: Literal[">", "<"]
+    value: float
+    clear_value: float | None = None
+    hold_s: float = 0.0
+    clear_hold_s: float = 0.0
+    severity: Severity = Severity.WARNING
+    category: Category = Category.MAINTENANCE
+
+    def __post_init__(self) -> None:
+        check = ParamCheck("threshold")
+        check.require(bool(self.metric), "metric", "must not be empty")
+        check.one_of(self.op, (">", "<"), "op")
+        check.finite(self.value, "value")
+        check.non_negative(self.hold_s, "hold_s")
+        check.non_negative(self.clear_hold_s, "clear_hold_s")
+        if self.clear_value is not None:
+            check.finite(self.clear_value, "clear_value")
+            if self.op == ">":
+                check.require(
+                    self.clear_value <= self.value,
+                    "clear_value",
+                    f"must be <= value ({self.value}) for op '>', got {self.clear_value}",
+                )
+            else:
+                check.require(
+                    self.clear_value >= self.value,
+                    "clear_value",
+                    f"must be >= value ({self.value}) for op '<', got {self.clear_value}",
+                )
+        check.done()
+
+    @property
+    def clear_at(self) -> float:
+        return self.value if self.clear_value is None else self.clear_value
+
+
+@dataclass(frozen=True, slots=True)
+class ThresholdRule:
+    id: str
+    params: ThresholdParams
+
+    def load_state(self, raw: Mapping[str, object]) -> RuleState[HoldState]:
+        return RuleState.from_json(HoldState, raw)
+
+    def evaluate(
+        self, view: BatchView, state: RuleState[HoldState], now: datetime
+    ) -> tuple[list[Signal], RuleState[HoldState]]:
+        p = self.params
+        signals: list[Signal] = []
+        updates: dict[str, HoldState] = {}
+        for series in view.of_metric(p.metric):
+            old = state.get(series.key) or HoldState()
+            fresh = series.after(old.last_ts)
+            if not len(fresh):
+                continue
+            v = fresh.values
+            if p.op == ">":
+                breach, recovered = v > p.value, v <= p.clear_at
+            else:
+                breach, recovered = v < p.value, v >= p.clear_at
+            new, transitions = run_hold(old, fresh.ts, breach, recovered, p.hold_s, p.clear_hold_s)
+            updates[series.key] = new
+            for i, kind in transitions:
+                value = float(v[i])
+                if kind is SignalState.FIRING:
+                    key, limit = (ABOVE if p.op == ">" else BELOW), p.value
+                else:
+                    key, limit = BACK, p.clear_at
+                signals.append(
+                    Signal(
+                        rule=self.id,
+                        subject=series.device,
+                        site=series.site,
+                        category=p.category,
+                        severity=p.severity,
+                        state=kind,
+                        at=at_time(float(fresh.ts[i])),
+                        value=value,
+                        metric=series.metric,
+                        summary_key=key,
+                        summary_args={
+                            "metric": series.metric,
+                            "device": series.device,
+                            "limit": limit,
+                            "value": round(value, 3),
+                        },
+                    )
+                )
+        return signals, state.with_updates(updates)

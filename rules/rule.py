@@ -1,0 +1,248 @@
+"""The contract: StreamingRule, ScheduledRule, Signal (rule, subject, category, severity, state).
+
+A rule is a pure function of a `BatchView`, its previous `RuleState` and `now` (event time):
+
+    signals, state = rule.evaluate(view, state, now)
+
+It does no I/O and keeps nothing on `self` between calls. Whatever must survive a batch (a hold's
+pending-since time, a learned baseline, recent event times) is in the returned `RuleState`, a
+mapping of per-key states (a key names a series or a subject) that the engine saves with
+`store.rule_state.save(conn, rule.id, state.to_json())`, only for the keys that changed
+(`state.changed_since(old)`), and loads back with `rule.load_state(store.rule_state.load(...))`.
+
+Params are frozen dataclasses whose `__post_init__` raises `InvalidParams` listing every bad field
+by name; a YAML loader can build them through `pydantic.TypeAdapter(XParams)`, which adds type
+coercion and reports the same messages.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Generic, Protocol, Self, TypeVar
+
+from rules.arrays import BatchView
+
+#: What `to_json()` may return: orjson-friendly primitives only.
+JsonValue = str | int | float | bool | None | list["JsonValue"] | dict[str, "JsonValue"]
+JsonObject = dict[str, JsonValue]
+
+
+class Category(StrEnum):
+    MAINTENANCE = "maintenance"
+    CARE = "care"
+    SECURITY = "security"
+
+
+class Severity(StrEnum):
+    INFO = "info"
+    WARNING = "warning"
+    CRITICAL = "critical"
+
+
+class SignalState(StrEnum):
+    FIRING = "firing"
+    CLEAR = "clear"
+
+
+@dataclass(frozen=True, slots=True)
+class Signal:
+    """A rule's statement that a condition started (`firing`) or ended (`clear`) at `at`.
+
+    `summary_key` is an English `str.format` template (the gettext msgid of a later translation)
+    and `summary_args` its parameters; `summary` renders the English text. `metric` names what
+    the rule fired on when one rule can fire several times for one subject (a metric, or an
+    emergency kind), and is then part of `dedup_key`.
+    """
+
+    rule: str
+    subject: str
+    site: str
+    category: Category
+    severity: Severity
+    state: SignalState
+    at: datetime
+    value: float | None
+    metric: str | None
+    summary_key: str
+    summary_args: Mapping[str, str | float] = field(default_factory=dict)
+
+    @property
+    def dedup_key(self) -> str:
+        base = f"{self.rule}:{self.subject}"
+        return base if self.metric is None else f"{base}:{self.metric}"
+
+    @property
+    def summary(self) -> str:
+        return self.summary_key.format_map(self.summary_args)
+
+
+class KeyState(Protocol):
+    """One key's state: a frozen dataclass that round-trips through orjson-friendly JSON."""
+
+    def to_json(self) -> JsonObject: ...
+
+    @classmethod
+    def from_json(cls, raw: Mapping[str, object]) -> Self: ...
+
+
+S = TypeVar("S", bound=KeyState)
+
+
+@dataclass(frozen=True, slots=True)
+class RuleState(Generic[S]):
+    """A rule's per-key states. Immutable: `with_updates` returns a new one."""
+
+    by_key: Mapping[str, S] = field(default_factory=dict)
+
+    def get(self, key: str) -> S | None:
+        return self.by_key.get(key)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.by_key)
+
+    def __len__(self) -> int:
+        return len(self.by_key)
+
+    def with_updates(self, updates: Mapping[str, S]) -> RuleState[S]:
+        if not updates:
+            return self
+        return RuleState({**self.by_key, **updates})
+
+    def changed_since(self, old: RuleState[S]) -> dict[str, S]:
+        """The keys whose state differs from `old`: what the engine needs to save."""
+        return {k: s for k, s in self.by_key.items() if old.by_key.get(k) != s}
+
+    def to_json(self) -> dict[str, JsonObject]:
+        return {k: s.to_json() for k, s in self.by_key.items()}
+
+    @classmethod
+    def from_json(cls, kind: type[S], raw: Mapping[str, object]) -> RuleState[S]:
+        """Parse what `to_json` wrote; raises `ValueError` naming the key on a malformed entry."""
+        states: dict[str, S] = {}
+        for key, value in raw.items():
+            if not isinstance(value, Mapping):
+                raise ValueError(f"state of {key!r}: expected an object, got {value!r}")
+            try:
+                states[key] = kind.from_json(value)
+            except (TypeError, ValueError) as exc:
+                raise ValueError(f"state of {key!r}: {exc}") from exc
+        return cls(states)
+
+
+class StreamingRule(Protocol[S]):
+    """Runs on every committed batch, on the engine's batch-consumer thread.
+
+    `now` is event time: the committed batch's newest timestamp in a replay, the clock's time
+    otherwise. The engine also calls `evaluate` with an empty view on a timer so that conditions
+    that complete with the passing of time (a door held open, a burst window ending) progress
+    without new data. Samples at or before a key's last evaluated time are late: they are
+    skipped, since a rule cannot rewrite signals it already emitted.
+    """
+
+    @property
+    def id(self) -> str: ...
+
+    def evaluate(
+        self, view: BatchView, state: RuleState[S], now: datetime
+    ) -> tuple[list[Signal], RuleState[S]]: ...
+
+    def load_state(self, raw: Mapping[str, object]) -> RuleState[S]: ...
+
+
+class ScheduledRule(Protocol[S]):
+    """Runs every `interval_s` under apscheduler; the engine loads the `lookback_s` of history
+    before `now` into a view, so a scheduled rule is tested exactly like a streaming one."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def interval_s(self) -> float: ...
+
+    @property
+    def lookback_s(self) -> float: ...
+
+    def evaluate(
+        self, view: BatchView, state: RuleState[S], now: datetime
+    ) -> tuple[list[Signal], RuleState[S]]: ...
+
+    def load_state(self, raw: Mapping[str, object]) -> RuleState[S]: ...
+
+
+class InvalidParams(ValueError):
+    """Every problem with one params object, each as `(field, message)`."""
+
+    def __init__(self, kind: str, errors: list[tuple[str, str]]) -> None:
+        self.kind = kind
+        self.errors = tuple(errors)
+        super().__init__(f"{kind}: " + "; ".join(f"{f}: {m}" for f, m in errors))
+
+
+class ParamCheck:
+    """Collects `(field, message)` problems, then raises them together."""
+
+    def __init__(self, kind: str) -> None:
+        self._kind = kind
+        self._errors: list[tuple[str, str]] = []
+
+    def require(self, ok: bool, field_name: str, message: str) -> None:
+        if not ok:
+            self._errors.append((field_name, message))
+
+    def finite(self, value: float, field_name: str) -> None:
+        self.require(math.isfinite(value), field_name, f"must be a finite number, got {value!r}")
+
+    def non_negative(self, value: float, field_name: str) -> None:
+        self.require(
+            math.isfinite(value) and value >= 0, field_name, f"must be >= 0, got {value!r}"
+        )
+
+    def positive(self, value: float, field_name: str) -> None:
+        self.require(math.isfinite(value) and value > 0, field_name, f"must be > 0, got {value!r}")
+
+    def one_of(self, value: object, allowed: tuple[object, ...], field_name: str) -> None:
+        self.require(value in allowed, field_name, f"must be one of {allowed!r}, got {value!r}")
+
+    def done(self) -> None:
+        if self._errors:
+            raise InvalidParams(self._kind, self._errors)
+
+
+# Reading states back. Each raises TypeError naming the field, which `RuleState.from_json`
+# turns into a ValueError naming the key too.
+
+
+def opt_float(raw: Mapping[str, object], name: str) -> float | None:
+    value = raw.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TypeError(f"{name}: expected a number or null, got {value!r}")
+    return float(value)
+
+
+def req_float(raw: Mapping[str, object], name: str) -> float:
+    value = opt_float(raw, name)
+    if value is None:
+        raise TypeError(f"{name}: expected a number, got null")
+    return value
+
+
+def req_bool(raw: Mapping[str, object], name: str, default: bool = False) -> bool:
+    value = raw.get(name, default)
+    if not isinstance(value, bool):
+        raise TypeError(f"{name}: expected true or false, got {value!r}")
+    return value
+
+
+def float_list(raw: Mapping[str, object], name: str) -> tuple[float, ...]:
+    value = raw.get(name, [])
+    if not isinstance(value, list) or not all(
+        isinstance(v, int | float) and not isinstance(v, bool) for v in value
+    ):
+        raise TypeError(f"{name}: expected a list of numbers, got {value!r}")
+    return tuple(float(v) for v in value)
