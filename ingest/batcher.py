@@ -71,7 +71,6 @@ class Batcher:
         self._context: DecodeContext | None = None
         self._context_loaded_at = 0.0
         self._batch_id = 0
-        self._in_flight = 0
         #: Totals since start, for the worker's closing log line.
         self.messages_received = 0
         self.readings_stored = 0
@@ -120,7 +119,8 @@ class Batcher:
 
     def _process(self, batch: list[Inbound], stop: threading.Event) -> None:
         started = time.perf_counter()
-        self._in_flight = len(batch)
+        # Received but not acknowledged: what waits in the inbox plus this batch.
+        metrics.UNDELIVERED.set(self._inbox.qsize() + len(batch))
         metrics.RECEIVED.inc(len(batch))
         self.messages_received += len(batch)
         context = self._current_context(stop)
@@ -128,7 +128,6 @@ class Batcher:
             return  # stopping while the database is down: the broker redelivers
         pending = [Pending(inbound, to_message(inbound, context)) for inbound in batch]
         self._store(pending, stop)
-        self._in_flight = 0
         metrics.UNDELIVERED.set(self._inbox.qsize())
         metrics.BATCH_SECONDS.observe(time.perf_counter() - started)
 

@@ -75,10 +75,6 @@ class IngestService:
             self._batcher.readings_stored,
         )
 
-    def wait(self) -> None:
-        """Block until the service stops (stop() called, or the writer failed)."""
-        self._writer.join()
-
     def _run_writer(self) -> None:
         try:
             self._batcher.run(self._stop)
