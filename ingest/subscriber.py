@@ -83,10 +83,6 @@ class Subscriber:
         self.subscribed = threading.Event()
         self._client = self._make_client()
 
-    @property
-    def generation(self) -> int:
-        return self._generation
-
     def start(self) -> None:
         self._connect()
         self._client.loop_start()
