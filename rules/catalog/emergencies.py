@@ -1,0 +1,185 @@
+"""sos, fall, smoke, leak, tamper events → immediate critical alerts.
+
+Each kind arrives as an event (`sos`, `fall`, `smoke`, `water_leak`, `tamper`) or, from
+Zigbee2MQTT devices, as a 0/1 reading of the same name, whose rising edge counts as the event.
+Both paths feed one state per (device, kind), so a detector that sends both raises one signal.
+
+Categories: sos and fall concern a person (care, to the household's volunteers); smoke and water
+leak concern the building first (maintenance, to the managers and staff who can act on it);
+tamper is security. Everything here is critical.
+
+A repeat while the alarm is active and within `dedup_window_s` of the signal raised for it is the
+same emergency (a button pressed twice, the event and reading of one detection) and raises
+nothing; after the window a repeat raises again, and the engine counts it on the open alert.
+Zigbee2MQTT's empty `action` reset after an SOS never reaches here: the decoder drops it.
+Smoke, leak and tamper clear when the reading returns to 0 (or an event says `alarm: false`);
+sos and fall never clear by themselves: a person has to look.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Self
+
+from rules.arrays import BatchView, at_time, falling_edges, rising_edges, state_key
+from rules.rule import (
+    Category,
+    JsonObject,
+    ParamCheck,
+    RuleState,
+    Severity,
+    Signal,
+    SignalState,
+    opt_float,
+    req_bool,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Kind:
+    category: Category
+    auto_clear: bool
+    raised: str
+    cleared: str
+
+
+KINDS: Mapping[str, Kind] = {
+    "sos": Kind(Category.CARE, False, "SOS from {device}", ""),
+    "fall": Kind(Category.CARE, False, "Fall detected by {device}", ""),
+    "smoke": Kind(
+        Category.MAINTENANCE, True, "Smoke detected by {device}", "Smoke cleared at {device}"
+    ),
+    "water_leak": Kind(
+        Category.MAINTENANCE, True, "Water leak at {device}", "Water leak over at {device}"
+    ),
+    "tamper": Kind(
+        Category.SECURITY, True, "Tamper alarm on {device}", "Tamper alarm over on {device}"
+    ),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class EmergencyParams:
+    kinds: tuple[str, ...] = tuple(KINDS)
+    #: Long enough to cover a double press and a detector's event plus reading; short enough
+    #: that a second press a few minutes later is seen as asking again.
+    dedup_window_s: float = 120.0
+
+    def __post_init__(self) -> None:
+        check = ParamCheck("emergency")
+        unknown = [k for k in self.kinds if k not in KINDS]
+        check.require(not unknown, "kinds", f"unknown {unknown!r}; known: {sorted(KINDS)!r}")
+        check.require(bool(self.kinds), "kinds", "must name at least one kind")
+        check.non_negative(self.dedup_window_s, "dedup_window_s")
+        check.done()
+
+
+@dataclass(frozen=True, slots=True)
+class EmergencyState:
+    active: bool = False
+    last_raised: float | None = None
+    #: The last 0/1 reading, so a rising edge across two batches is seen.
+    last_value: float | None = None
+    last_ts: float | None = None
+
+    def to_json(self) -> JsonObject:
+        return {
+            "active": self.active,
+            "last_raised": self.last_raised,
+            "last_value": self.last_value,
+            "last_ts": self.last_ts,
+        }
+
+    @classmethod
+    def from_json(cls, raw: Mapping[str, object]) -> Self:
+        return cls(
+            active=req_bool(raw, "active"),
+            last_raised=opt_float(raw, "last_raised"),
+            last_value=opt_float(raw, "last_value"),
+            last_ts=opt_float(raw, "last_ts"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class EmergencyRule:
+    id: str
+    params: EmergencyParams = EmergencyParams()
+
+    def load_state(self, raw: Mapping[str, object]) -> RuleState[EmergencyState]:
+        return RuleState.from_json(EmergencyState, raw)
+
+    def evaluate(
+        self, view: BatchView, state: RuleState[EmergencyState], now: datetime
+    ) -> tuple[list[Signal], RuleState[EmergencyState]]:
+        signals: list[Signal] = []
+        updates: dict[str, EmergencyState] = {}
+        for site, device in view.devices():
+            for kind in self.params.kinds:
+                key = state_key(site, device, kind)
+                old = state.get(key) or EmergencyState()
+                new, raised = self._step(view, site, device, kind, old)
+                if new != old:
+                    updates[key] = new
+                signals += [self._signal(site, device, kind, t, on) for t, on in raised]
+        return signals, state.with_updates(updates)
+
+    def _step(
+        self, view: BatchView, site: str, device: str, kind: str, old: EmergencyState
+    ) -> tuple[EmergencyState, list[tuple[float, bool]]]:
+        changes: list[tuple[float, bool]] = []  # (time, alarm on?) in time order
+        last_value, seen = old.last_value, [old.last_ts]
+        events = view.events.get((site, device, kind))
+        if events is not None:
+            fresh = events.after(old.last_ts)
+            changes += [
+                (float(t), e.attrs.get("alarm") is not False)
+                for t, e in zip(fresh.ts, fresh.events, strict=True)
+            ]
+            seen += fresh.ts.tolist()
+        series = view.series.get((site, device, kind))
+        if series is not None:
+            fresh_s = series.after(old.last_ts)
+            if len(fresh_s):
+                v = fresh_s.values
+                changes += [(float(t), True) for t in fresh_s.ts[rising_edges(v, last_value)]]
+                changes += [(float(t), False) for t in fresh_s.ts[falling_edges(v, last_value)]]
+                last_value = float(v[-1])
+                seen.append(float(fresh_s.ts[-1]))
+        changes.sort(key=lambda c: c[0])  # stable: on before off at one instant
+
+        active, last_raised = old.active, old.last_raised
+        out: list[tuple[float, bool]] = []
+        auto_clear = KINDS[kind].auto_clear
+        for t, on in changes:
+            if on:
+                repeat = (
+                    active
+                    and last_raised is not None
+                    and t - last_raised < self.params.dedup_window_s
+                )
+                if not repeat:
+                    active, last_raised = True, t
+                    out.append((t, True))
+            elif auto_clear and active:
+                active = False
+                out.append((t, False))
+        last_ts = max((t for t in seen if t is not None), default=None)
+        return EmergencyState(active, last_raised, last_value, last_ts), out
+
+    def _signal(self, site: str, device: str, kind: str, t: float, on: bool) -> Signal:
+        spec = KINDS[kind]
+        return Signal(
+            rule=self.id,
+            subject=device,
+            site=site,
+            category=spec.category,
+            severity=Severity.CRITICAL,
+            state=SignalState.FIRING if on else SignalState.CLEAR,
+            at=at_time(t),
+            value=1.0 if on else 0.0,
+            metric=kind,
+            summary_key=spec.raised if on else spec.cleared,
+            summary_args={"device": device},
+        )
