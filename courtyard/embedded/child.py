@@ -23,6 +23,8 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from types import TracebackType
+from typing import Self
 
 from courtyard.embedded.accounts import Account, EmbeddedError
 
@@ -118,3 +120,47 @@ class Child:
         except OSError as exc:
             return f"(no log at {self.log_path}: {exc})"
         return f"last lines of {self.log_path}:\n" + "\n".join(text.splitlines()[-lines:])
+
+
+class ChildServer:
+    """What both embedded servers share: one `Child` process, its pid and log, and the order
+    of start and stop. A subclass sets `_child` and `_crash_signal` and implements `start`."""
+
+    _child: Child
+    #: The signal `kill()` sends: an immediate stop with no clean-up.
+    _crash_signal: signal.Signals = signal.SIGKILL
+
+    @property
+    def pid(self) -> int | None:
+        process = self._child.process
+        return process.pid if process is not None and process.poll() is None else None
+
+    @property
+    def log_path(self) -> Path:
+        return self._child.log_path
+
+    def start(self, timeout_s: float = START_TIMEOUT_S) -> Self:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        """Stop cleanly with the server's own stop signal, and wait for it."""
+        self._child.stop()
+
+    def kill(self) -> None:
+        """Crash it, as a power cut or an OOM kill would; `start()` then recovers."""
+        self._child.stop(self._crash_signal)
+
+    def restart(self, timeout_s: float = START_TIMEOUT_S) -> None:
+        self.stop()
+        self.start(timeout_s)
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()

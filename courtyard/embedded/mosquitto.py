@@ -16,11 +16,10 @@ import shutil
 import signal
 import sys
 from pathlib import Path
-from types import TracebackType
 from typing import Literal, Self
 
 from courtyard.embedded.accounts import EmbeddedError, prepare_dir, service_account, write_for
-from courtyard.embedded.child import START_TIMEOUT_S, Child
+from courtyard.embedded.child import START_TIMEOUT_S, Child, ChildServer
 from courtyard.ports import LOOPBACK, accepts_connections, free_port
 
 logger = logging.getLogger(__name__)
@@ -86,13 +85,16 @@ dynamic_filters = true
 """
 
 
-class EmbeddedMosquitto:
+class EmbeddedMosquitto(ChildServer):
     """An MQTT broker on 127.0.0.1:`port` with its config, log and persistence in `data_dir`.
 
     `backend` "auto" prefers mosquitto and falls back to the iotcore wheel (rumqttd, MQTT 3.1.1
     only, no persistence across restarts: see `persistent`). `config_extra` is appended to the
-    Mosquitto config verbatim.
+    Mosquitto config verbatim. `stop()` is SIGTERM, on which Mosquitto saves sessions and queued
+    messages; `kill()` is SIGKILL, which loses what changed since the last autosave (~1 s).
     """
+
+    _crash_signal = signal.SIGKILL
 
     def __init__(
         self,
@@ -132,15 +134,6 @@ class EmbeddedMosquitto:
     def url(self) -> str:
         return f"mqtt://{LOOPBACK}:{self.port}"
 
-    @property
-    def pid(self) -> int | None:
-        process = self._child.process
-        return process.pid if process is not None and process.poll() is None else None
-
-    @property
-    def log_path(self) -> Path:
-        return self._child.log_path
-
     def start(self, timeout_s: float = START_TIMEOUT_S) -> Self:
         if self._child.running:
             return self
@@ -167,26 +160,3 @@ class EmbeddedMosquitto:
             "%s started: pid %s, %s, data %s", self.backend, self.pid, self.url, self.data_dir
         )
         return self
-
-    def stop(self) -> None:
-        """Clean shutdown (SIGTERM); Mosquitto saves sessions and queued messages first."""
-        self._child.stop()
-
-    def kill(self) -> None:
-        """Crash it (SIGKILL): what changed since the last autosave, about a second, is lost."""
-        self._child.stop(signal.SIGKILL)
-
-    def restart(self, timeout_s: float = START_TIMEOUT_S) -> None:
-        self.stop()
-        self.start(timeout_s)
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()

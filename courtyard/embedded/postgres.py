@@ -19,7 +19,6 @@ import shutil
 import signal
 import subprocess
 from pathlib import Path
-from types import TracebackType
 from typing import Self
 
 import psycopg
@@ -33,7 +32,7 @@ from courtyard.embedded.accounts import (
     traversable,
     write_for,
 )
-from courtyard.embedded.child import START_TIMEOUT_S, Child
+from courtyard.embedded.child import START_TIMEOUT_S, Child, ChildServer
 from courtyard.ports import LOOPBACK, free_port
 
 logger = logging.getLogger(__name__)
@@ -132,11 +131,15 @@ log_line_prefix = '%m [%p] %q%u@%d '
 """
 
 
-class EmbeddedPostgres:
+class EmbeddedPostgres(ChildServer):
     """A PostgreSQL server in `data_dir` (pgdata/, postgres.log, the socket), on 127.0.0.1:`port`.
 
     The port, chosen once when not given, is kept across `restart()`, so URLs stay valid.
+    `stop()` is a fast shutdown (SIGINT: sessions ended, a checkpoint written); `kill()` an
+    immediate one (SIGQUIT: no checkpoint, the next start recovers from the WAL).
     """
+
+    _crash_signal = signal.SIGQUIT
 
     def __init__(
         self, data_dir: Path, port: int | None = None, *, bindir: Path | None = None
@@ -151,15 +154,6 @@ class EmbeddedPostgres:
     def url(self) -> str:
         """The maintenance database, `postgres`, as the superuser."""
         return f"postgresql://{PG_SUPERUSER}@{LOOPBACK}:{self.port}/postgres"
-
-    @property
-    def pid(self) -> int | None:
-        process = self._child.process
-        return process.pid if process is not None and process.poll() is None else None
-
-    @property
-    def log_path(self) -> Path:
-        return self._child.log_path
 
     def start(self, timeout_s: float = START_TIMEOUT_S) -> Self:
         if self._child.running:
@@ -177,29 +171,6 @@ class EmbeddedPostgres:
         self._child.wait_ready(self._accepts_queries, timeout_s)
         logger.info("PostgreSQL started: pid %s, %s, data %s", self.pid, self.url, self.pgdata)
         return self
-
-    def stop(self) -> None:
-        """Fast shutdown: sessions are ended, a checkpoint is written, then the server exits."""
-        self._child.stop()
-
-    def kill(self) -> None:
-        """Crash it: an immediate shutdown (SIGQUIT), no checkpoint; `start()` then recovers."""
-        self._child.stop(signal.SIGQUIT)
-
-    def restart(self, timeout_s: float = START_TIMEOUT_S) -> None:
-        self.stop()
-        self.start(timeout_s)
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def _initdb(self, bindir: Path, account: Account | None) -> None:
         # initdb into a side directory, renamed when complete: a PG_VERSION means a whole cluster.
