@@ -96,8 +96,8 @@ def opened(*utc: datetime, device: str = "front") -> BatchView:
     return view_of([], [Event(SITE, device, t, "door_open") for t in utc])
 
 
-def utc(*args: int) -> datetime:
-    return datetime(*args, tzinfo=UTC)
+def utc(year: int, month: int, day: int, hour: int, minute: int) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=UTC)
 
 
 @pytest.mark.parametrize(
