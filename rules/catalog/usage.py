@@ -1,0 +1,166 @@
+"""Counters and bursts (pump starts per hour, access_denied bursts, elevator door cycles).
+
+An occurrence is an event of type `name` (`source="event"`: access_denied, pump_start) or a 0→1
+edge of the reading `name` (`source="edge"`: a pump's `running`, a door's `door_open`). The rule
+fires when `count` occurrences fall within `window_s`, the window being half-open,
+(t - window_s, t]: occurrences exactly `window_s` apart are not in one window. It clears when the
+window has slid past the burst, at the instant the oldest of the last `count` leaves it: on the
+next occurrence, or on a timer tick (an empty view with a later `now`).
+
+Only the last `count` occurrence times are kept, which is all the test needs, so the state stays
+bounded however busy the device.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal, Self
+
+from rules.arrays import BatchView, at_time, epoch_s, rising_edges, state_key
+from rules.rule import (
+    Category,
+    JsonObject,
+    ParamCheck,
+    RuleState,
+    Severity,
+    Signal,
+    SignalState,
+    float_list,
+    opt_float,
+    req_bool,
+)
+
+BURST = "{count} × {name} on {device} within {minutes} min"
+CALM = "{name} on {device} is back below {count} within {minutes} min"
+
+
+@dataclass(frozen=True, slots=True)
+class UsageParams:
+    source: Literal["event", "edge"]
+    name: str
+    count: int
+    window_s: float
+    severity: Severity = Severity.WARNING
+    category: Category = Category.MAINTENANCE
+
+    def __post_init__(self) -> None:
+        check = ParamCheck("usage")
+        check.one_of(self.source, ("event", "edge"), "source")
+        check.require(bool(self.name), "name", "must not be empty")
+        check.require(
+            isinstance(self.count, int) and 1 <= self.count <= 10_000,
+            "count",
+            f"must be an integer in [1, 10000], got {self.count!r}",
+        )
+        check.positive(self.window_s, "window_s")
+        check.done()
+
+
+@dataclass(frozen=True, slots=True)
+class UsageState:
+    recent: tuple[float, ...] = ()
+    firing: bool = False
+    last_value: float | None = None
+    last_ts: float | None = None
+
+    def to_json(self) -> JsonObject:
+        return {
+            "recent": list(self.recent),
+            "firing": self.firing,
+            "last_value": self.last_value,
+            "last_ts": self.last_ts,
+        }
+
+    @classmethod
+    def from_json(cls, raw: Mapping[str, object]) -> Self:
+        return cls(
+            recent=float_list(raw, "recent"),
+            firing=req_bool(raw, "firing"),
+            last_value=opt_float(raw, "last_value"),
+            last_ts=opt_float(raw, "last_ts"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class UsageRule:
+    id: str
+    params: UsageParams
+
+    def load_state(self, raw: Mapping[str, object]) -> RuleState[UsageState]:
+        return RuleState.from_json(UsageState, raw)
+
+    def evaluate(
+        self, view: BatchView, state: RuleState[UsageState], now: datetime
+    ) -> tuple[list[Signal], RuleState[UsageState]]:
+        p, now_s = self.params, epoch_s(now)
+        if p.source == "event":
+            keys = {(e.site, e.device) for e in view.of_type(p.name)}
+        else:
+            keys = {(s.site, s.device) for s in view.of_metric(p.name)}
+        for key in state:  # a burst must be able to end on a timer tick
+            old = state.get(key)
+            if old is not None and old.firing:
+                site, device, _ = key.split("/")
+                keys.add((site, device))
+        signals: list[Signal] = []
+        updates: dict[str, UsageState] = {}
+        for site, device in sorted(keys):
+            key = state_key(site, device, p.name)
+            old = state.get(key) or UsageState()
+            occurrences, last_value, last_ts = self._occurrences(view, site, device, old)
+            recent, firing = old.recent, old.firing
+            out: list[tuple[float, SignalState]] = []
+            for t in [*occurrences, None]:  # None: the end of the batch, at `now`
+                ends = recent[0] + p.window_s if firing else None
+                if ends is not None and ends <= (now_s if t is None else t):
+                    firing = False
+                    out.append((ends, SignalState.CLEAR))
+                if t is None:
+                    break
+                recent = (*recent, t)[-p.count :]
+                if not firing and len(recent) == p.count and t - recent[0] < p.window_s:
+                    firing = True
+                    out.append((t, SignalState.FIRING))
+            new = UsageState(recent, firing, last_value, last_ts)
+            if new != old:
+                updates[key] = new
+            signals += [self._signal(site, device, t, kind) for t, kind in out]
+        return signals, state.with_updates(updates)
+
+    def _occurrences(
+        self, view: BatchView, site: str, device: str, old: UsageState
+    ) -> tuple[list[float], float | None, float | None]:
+        p = self.params
+        if p.source == "event":
+            events = view.events.get((site, device, p.name))
+            if events is None or not len(fresh_events := events.after(old.last_ts)):
+                return [], old.last_value, old.last_ts
+            return fresh_events.ts.tolist(), None, float(fresh_events.ts[-1])
+        series = view.series.get((site, device, p.name))
+        if series is None or not len(fresh := series.after(old.last_ts)):
+            return [], old.last_value, old.last_ts
+        edges = fresh.ts[rising_edges(fresh.values, old.last_value)]
+        return edges.tolist(), float(fresh.values[-1]), float(fresh.ts[-1])
+
+    def _signal(self, site: str, device: str, t: float, kind: SignalState) -> Signal:
+        p = self.params
+        return Signal(
+            rule=self.id,
+            subject=device,
+            site=site,
+            category=p.category,
+            severity=p.severity,
+            state=kind,
+            at=at_time(t),
+            value=float(p.count),
+            metric=p.name,
+            summary_key=BURST if kind is SignalState.FIRING else CALM,
+            summary_args={
+                "count": p.count,
+                "name": p.name,
+                "device": device,
+                "minutes": round(p.window_s / 60, 1),
+            },
+        )
