@@ -26,21 +26,13 @@ from typing import Generic, Protocol, Self, TypeVar
 
 from rules.arrays import BatchView
 
+# The alert codes are the store's; rules re-export them for the catalogue.
+from store.alert_records import Category as Category
+from store.alert_records import Severity as Severity
+
 #: What `to_json()` may return: orjson-friendly primitives only.
 JsonValue = str | int | float | bool | None | list["JsonValue"] | dict[str, "JsonValue"]
 JsonObject = dict[str, JsonValue]
-
-
-class Category(StrEnum):
-    MAINTENANCE = "maintenance"
-    CARE = "care"
-    SECURITY = "security"
-
-
-class Severity(StrEnum):
-    INFO = "info"
-    WARNING = "warning"
-    CRITICAL = "critical"
 
 
 class SignalState(StrEnum):
