@@ -15,6 +15,16 @@ def free_port(host: str = LOOPBACK) -> int:
         return port
 
 
+def preferred_port(port: int, host: str = LOOPBACK) -> int:
+    """`port` when it is free to bind, else any free port."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return free_port(host)
+    return port
+
+
 def accepts_connections(port: int, host: str = LOOPBACK, timeout_s: float = 0.5) -> bool:
     try:
         with socket.create_connection((host, port), timeout=timeout_s):

@@ -18,6 +18,7 @@ from psycopg import sql
 from rich.console import Console
 
 from courtyard.embedded import EmbeddedMosquitto, EmbeddedPostgres
+from courtyard.ports import preferred_port
 from courtyard.settings import Settings
 from ingest.service import IngestService
 from store import migrate
@@ -26,6 +27,7 @@ logger = logging.getLogger(__name__)
 
 #: The database `courtyard up` creates on its embedded server.
 EMBEDDED_DATABASE = "courtyard"
+MQTT_PORT = 1883
 
 
 def run(settings: Settings) -> int:
@@ -63,7 +65,9 @@ def _servers(settings: Settings, stack: contextlib.ExitStack) -> Settings:
         postgres = stack.enter_context(EmbeddedPostgres(settings.data_dir / "postgres"))
         database_url = _ensure_database(postgres.url, EMBEDDED_DATABASE)
     if not mqtt_url:
-        broker = stack.enter_context(EmbeddedMosquitto(settings.data_dir / "mosquitto"))
+        # The standard MQTT port when it is free, so devices keep one address across runs.
+        port = preferred_port(MQTT_PORT)
+        broker = stack.enter_context(EmbeddedMosquitto(settings.data_dir / "mosquitto", port))
         mqtt_url = broker.url
     return settings.with_urls(database_url, mqtt_url)
 
