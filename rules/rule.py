@@ -19,10 +19,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import MISSING, dataclass, field, fields
 from datetime import datetime
 from enum import StrEnum
-from typing import Generic, Protocol, Self, TypeVar
+from typing import Any, Generic, Protocol, Self, TypeVar, get_type_hints
 
 from rules.arrays import BatchView
 
@@ -238,3 +238,45 @@ def float_list(raw: Mapping[str, object], name: str) -> tuple[float, ...]:
     ):
         raise TypeError(f"{name}: expected a list of numbers, got {value!r}")
     return tuple(float(v) for v in value)
+
+
+class FlatState:
+    """Mixin for a key state that is a frozen dataclass of plain fields (`float`, `float | None`,
+    `bool`, `tuple[float, ...]`): its JSON form follows the field annotations, so a state class
+    declares its fields and nothing else. A field missing from stored JSON takes its default."""
+
+    __slots__ = ()
+
+    def to_json(self) -> JsonObject:
+        return {f.name: _plain(getattr(self, f.name)) for f in fields(self)}  # type: ignore[arg-type]
+
+    @classmethod
+    def from_json(cls, raw: Mapping[str, object]) -> Self:
+        types = get_type_hints(cls)  # loading state happens at start-up, not per batch
+        values: dict[str, object] = {}
+        for f in fields(cls):  # type: ignore[arg-type]
+            if f.name not in raw and (f.default is not MISSING or f.default_factory is not MISSING):
+                continue
+            values[f.name] = _reader(types[f.name])(raw, f.name)
+        return cls(**values)
+
+
+def _plain(value: object) -> JsonValue:
+    if isinstance(value, tuple):
+        return [float(v) for v in value]
+    assert value is None or isinstance(value, bool | int | float)
+    return value
+
+
+def _reader(annotation: Any) -> Any:
+    readers: dict[Any, Any] = {
+        float | None: opt_float,
+        float: req_float,
+        bool: req_bool,
+        tuple[float, ...]: float_list,
+    }
+    try:
+        return readers[annotation]
+    except KeyError:
+        known = ", ".join(map(str, readers))
+        raise TypeError(f"a FlatState field must be one of {known}, not {annotation}") from None

@@ -29,6 +29,7 @@ from rules.arrays import BatchView, at_time
 from rules.catalog.hold import HoldState, run_hold
 from rules.rule import (
     Category,
+    FlatState,
     JsonObject,
     JsonValue,
     ParamCheck,
@@ -36,9 +37,6 @@ from rules.rule import (
     Severity,
     Signal,
     SignalState,
-    float_list,
-    opt_float,
-    req_float,
 )
 
 UNUSUAL = "{metric} on {device} is unusual: {value} where {median} is normal"
@@ -81,17 +79,10 @@ class AnomalyParams:
 
 
 @dataclass(frozen=True, slots=True)
-class Bucket:
+class Bucket(FlatState):
     median: float | None = None
     mad: float = 0.0
     warm: tuple[float, ...] = ()
-
-    def to_json(self) -> JsonObject:
-        return {"median": self.median, "mad": self.mad, "warm": list(self.warm)}
-
-    @classmethod
-    def from_json(cls, raw: Mapping[str, object]) -> Self:
-        return cls(opt_float(raw, "median"), req_float(raw, "mad"), float_list(raw, "warm"))
 
 
 @dataclass(frozen=True, slots=True)

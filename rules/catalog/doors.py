@@ -19,20 +19,17 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, time
-from typing import Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from rules.arrays import BatchView, at_time, epoch_s, rising_edges, state_key
 from rules.rule import (
     Category,
-    JsonObject,
+    FlatState,
     ParamCheck,
     RuleState,
     Severity,
     Signal,
     SignalState,
-    opt_float,
-    req_bool,
 )
 
 HELD = "Door {device} has been open for more than {minutes} min"
@@ -76,28 +73,11 @@ def _transitions(
 
 
 @dataclass(frozen=True, slots=True)
-class DoorState:
+class DoorState(FlatState):
     open_since: float | None = None
     firing: bool = False
     last_value: float | None = None
     last_ts: float | None = None
-
-    def to_json(self) -> JsonObject:
-        return {
-            "open_since": self.open_since,
-            "firing": self.firing,
-            "last_value": self.last_value,
-            "last_ts": self.last_ts,
-        }
-
-    @classmethod
-    def from_json(cls, raw: Mapping[str, object]) -> Self:
-        return cls(
-            open_since=opt_float(raw, "open_since"),
-            firing=req_bool(raw, "firing"),
-            last_value=opt_float(raw, "last_value"),
-            last_ts=opt_float(raw, "last_ts"),
-        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,25 +168,10 @@ class DoorHeldRule:
 
 
 @dataclass(frozen=True, slots=True)
-class OpeningState:
+class OpeningState(FlatState):
     last_value: float | None = None
     last_fired: float | None = None
     last_ts: float | None = None
-
-    def to_json(self) -> JsonObject:
-        return {
-            "last_value": self.last_value,
-            "last_fired": self.last_fired,
-            "last_ts": self.last_ts,
-        }
-
-    @classmethod
-    def from_json(cls, raw: Mapping[str, object]) -> Self:
-        return cls(
-            last_value=opt_float(raw, "last_value"),
-            last_fired=opt_float(raw, "last_fired"),
-            last_ts=opt_float(raw, "last_ts"),
-        )
 
 
 @dataclass(frozen=True, slots=True)

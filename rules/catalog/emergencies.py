@@ -21,19 +21,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Self
 
 from rules.arrays import BatchView, at_time, falling_edges, rising_edges, state_key
 from rules.rule import (
     Category,
-    JsonObject,
+    FlatState,
     ParamCheck,
     RuleState,
     Severity,
     Signal,
     SignalState,
-    opt_float,
-    req_bool,
 )
 
 
@@ -77,29 +74,12 @@ class EmergencyParams:
 
 
 @dataclass(frozen=True, slots=True)
-class EmergencyState:
+class EmergencyState(FlatState):
     active: bool = False
     last_raised: float | None = None
     #: The last 0/1 reading, so a rising edge across two batches is seen.
     last_value: float | None = None
     last_ts: float | None = None
-
-    def to_json(self) -> JsonObject:
-        return {
-            "active": self.active,
-            "last_raised": self.last_raised,
-            "last_value": self.last_value,
-            "last_ts": self.last_ts,
-        }
-
-    @classmethod
-    def from_json(cls, raw: Mapping[str, object]) -> Self:
-        return cls(
-            active=req_bool(raw, "active"),
-            last_raised=opt_float(raw, "last_raised"),
-            last_value=opt_float(raw, "last_value"),
-            last_ts=opt_float(raw, "last_ts"),
-        )
 
 
 @dataclass(frozen=True, slots=True)

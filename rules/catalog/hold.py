@@ -12,38 +12,19 @@ and fires once that reaches `hold_s` (so `hold_s=0` fires on the first breaching
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Self
 
 from rules.arrays import BoolArray, FloatArray
-from rules.rule import JsonObject, SignalState, opt_float, req_bool
+from rules.rule import FlatState, SignalState
 
 
 @dataclass(frozen=True, slots=True)
-class HoldState:
+class HoldState(FlatState):
     firing: bool = False
     pending_since: float | None = None
     recovering_since: float | None = None
     #: The newest sample already evaluated; later batches skip anything at or before it.
     last_ts: float | None = None
-
-    def to_json(self) -> JsonObject:
-        return {
-            "firing": self.firing,
-            "pending_since": self.pending_since,
-            "recovering_since": self.recovering_since,
-            "last_ts": self.last_ts,
-        }
-
-    @classmethod
-    def from_json(cls, raw: Mapping[str, object]) -> Self:
-        return cls(
-            firing=req_bool(raw, "firing"),
-            pending_since=opt_float(raw, "pending_since"),
-            recovering_since=opt_float(raw, "recovering_since"),
-            last_ts=opt_float(raw, "last_ts"),
-        )
 
 
 def run_hold(

@@ -17,21 +17,19 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal, Self
+from typing import Literal
 
 import numpy as np
 
 from rules.arrays import BatchView, FloatArray, at_time
 from rules.rule import (
     Category,
-    JsonObject,
+    FlatState,
     ParamCheck,
     RuleState,
     Severity,
     Signal,
     SignalState,
-    float_list,
-    req_bool,
 )
 
 FALLING = "{metric} on {device} is falling at {slope_per_h} per hour"
@@ -77,7 +75,7 @@ class TrendParams:
 
 
 @dataclass(frozen=True, slots=True)
-class TrendState:
+class TrendState(FlatState):
     ts: tuple[float, ...] = ()
     values: tuple[float, ...] = ()
     firing: bool = False
@@ -85,16 +83,6 @@ class TrendState:
     @property
     def last_ts(self) -> float | None:
         return self.ts[-1] if self.ts else None
-
-    def to_json(self) -> JsonObject:
-        return {"ts": list(self.ts), "values": list(self.values), "firing": self.firing}
-
-    @classmethod
-    def from_json(cls, raw: Mapping[str, object]) -> Self:
-        ts, values = float_list(raw, "ts"), float_list(raw, "values")
-        if len(ts) != len(values):
-            raise TypeError("ts, values: must have one length")
-        return cls(ts, values, req_bool(raw, "firing"))
 
 
 def slope_per_h(ts: FloatArray, values: FloatArray) -> float:

@@ -16,20 +16,17 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal, Self
+from typing import Literal
 
 from rules.arrays import BatchView, at_time, epoch_s, rising_edges, state_key
 from rules.rule import (
     Category,
-    JsonObject,
+    FlatState,
     ParamCheck,
     RuleState,
     Severity,
     Signal,
     SignalState,
-    float_list,
-    opt_float,
-    req_bool,
 )
 
 BURST = "{count} × {name} on {device} within {minutes} min"
@@ -59,28 +56,11 @@ class UsageParams:
 
 
 @dataclass(frozen=True, slots=True)
-class UsageState:
+class UsageState(FlatState):
     recent: tuple[float, ...] = ()
     firing: bool = False
     last_value: float | None = None
     last_ts: float | None = None
-
-    def to_json(self) -> JsonObject:
-        return {
-            "recent": list(self.recent),
-            "firing": self.firing,
-            "last_value": self.last_value,
-            "last_ts": self.last_ts,
-        }
-
-    @classmethod
-    def from_json(cls, raw: Mapping[str, object]) -> Self:
-        return cls(
-            recent=float_list(raw, "recent"),
-            firing=req_bool(raw, "firing"),
-            last_value=opt_float(raw, "last_value"),
-            last_ts=opt_float(raw, "last_ts"),
-        )
 
 
 @dataclass(frozen=True, slots=True)
