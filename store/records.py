@@ -72,8 +72,8 @@ class Reject:
 class Message:
     """Everything one MQTT message turned into; a batch is a sequence of these.
 
-    `received_at` is when ingest received it; `kind` is the device kind inferred by the decoder
-    (None when the message says nothing about it).
+    `received_at` is when ingest received it; `kinds` pairs devices with the kind the decoder
+    inferred for them (empty when the message says nothing about it).
     """
 
     received_at: datetime
