@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 import numpy as np
 import numpy.typing as npt
 
-from store.records import CommittedBatch, Event, Reading
+from store.records import CommittedBatch, Event, Reading, StatusChange
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
@@ -133,6 +133,8 @@ class BatchView:
 
     series: Mapping[Key, Series] = field(default_factory=dict)
     events: Mapping[Key, EventSeries] = field(default_factory=dict)
+    #: `status` messages (online/offline, last wills), in time order.
+    statuses: tuple[StatusChange, ...] = ()
 
     def of_metric(self, metric: str) -> list[Series]:
         return [s for (_, _, m), s in sorted(self.series.items()) if m == metric and len(s)]
@@ -143,10 +145,20 @@ class BatchView:
     def devices(self) -> list[tuple[str, str]]:
         """Every (site, device) with a series or events in the view, sorted."""
         found = {(s, d) for s, d, _ in self.series} | {(s, d) for s, d, _ in self.events}
+        found |= {(st.site, st.device) for st in self.statuses}
         return sorted(found)
 
+    @property
+    def is_empty(self) -> bool:
+        """No data at all: a timer tick, which only lets time pass."""
+        return not self.series and not self.events and not self.statuses
 
-def view_of(readings: Iterable[Reading], events: Iterable[Event] = ()) -> BatchView:
+
+def view_of(
+    readings: Iterable[Reading],
+    events: Iterable[Event] = (),
+    statuses: Iterable[StatusChange] = (),
+) -> BatchView:
     """Group readings per (site, device, metric) and events per (site, device, type)."""
     samples: dict[Key, tuple[list[float], list[float]]] = {}
     for r in readings:
@@ -159,11 +171,12 @@ def view_of(readings: Iterable[Reading], events: Iterable[Event] = ()) -> BatchV
     return BatchView(
         series={k: Series.of(*k, ts, values) for k, (ts, values) in samples.items()},
         events={k: EventSeries.of(*k, evs) for k, evs in grouped.items()},
+        statuses=tuple(sorted(statuses, key=lambda st: epoch_s(st.ts))),
     )
 
 
 def view_of_batch(batch: CommittedBatch) -> BatchView:
-    return view_of(batch.readings, batch.events)
+    return view_of(batch.readings, batch.events, batch.statuses)
 
 
 def rising_edges(values: FloatArray, previous: float | None, level: float = 0.5) -> BoolArray:
