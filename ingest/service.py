@@ -22,6 +22,7 @@ from ingest.decoders.result import DecodeContext
 from ingest.inbound import Inbound
 from ingest.settings import IngestSettings
 from ingest.subscriber import Subscriber
+from store import feed
 from store.devices import load_aliases
 from store.retention import prune
 from store.settings import StoreSettings
@@ -89,6 +90,8 @@ class IngestService:
             try:
                 with psycopg.connect(self._store.url, application_name="courtyard-retention") as c:
                     prune(c, self._store.retention_days)
+                    with c.transaction():
+                        feed.prune(c, self._store.feed_keep_h * 3600)
             except psycopg.Error as exc:
                 logger.warning("retention pruning failed (%s); trying again later", exc)
 

@@ -19,6 +19,7 @@ import psycopg
 from psycopg.rows import TupleRow
 from psycopg.types.json import Jsonb
 
+from store import feed
 from store.backend import Backend, backend_of
 from store.records import Event, Message, Reading, Reject, StatusChange
 from store.registry import DeviceKey, DeviceTouch, Learnt, Registry
@@ -118,8 +119,10 @@ class WriteResult:
 class BatchWriter:
     """Writes batches of decoded messages; keeps the registry cache between batches."""
 
-    def __init__(self, registry: Registry | None = None) -> None:
+    def __init__(self, registry: Registry | None = None, *, feed_enabled: bool = True) -> None:
         self._registry = registry or Registry()
+        #: Append each batch to the committed-batch feed (store.feed) for the rules engines.
+        self._feed_enabled = feed_enabled
         self._prepared_backend_pid: int | None = None
         self._backend: Backend | None = None
 
@@ -137,6 +140,9 @@ class BatchWriter:
             events = _store_events(cur, messages, device_ids)
             status_changes = _apply_statuses(cur, messages, device_ids)
             rejects = sum(_store_reject(cur, r) for m in messages for r in m.rejects)
+            if self._feed_enabled and (rows or events or status_changes):
+                sites = {site for site, _ in device_ids}
+                feed.append(cur, sites, status_changes, with_events=bool(events))
         self._registry.remember(learnt)
         return WriteResult(
             readings_stored=stored_readings,

@@ -1,0 +1,249 @@
+"""RulesService: runs the Engine on the committed-batch feed, timers and site ownership.
+
+Threads:
+- `courtyard-rules`: the engine loop. It owns the engine's connection and does all database
+  work: feed batches, ticks, escalation, refreshes. Anything that happens elsewhere (a NOTIFY, an
+  in-process hand-off from ingest, an apscheduler timer) only sets a flag and wakes it.
+- `courtyard-rules-listen`: LISTENs on the feed channel.
+- apscheduler's timer thread, and the notification dispatcher's.
+
+On a database error the loop drops its connections (and with them its advisory locks, so other
+engines take its sites over), waits with a capped backoff and starts again from what the store
+holds: the state and cursors of the last commit. `courtyard rules` is `run()`.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+from collections.abc import Callable, Collection, Sequence
+from datetime import datetime
+from types import FrameType
+from typing import Protocol
+
+import psycopg
+from apscheduler.schedulers.background import BackgroundScheduler
+from psycopg.rows import TupleRow
+
+from rules import directory as directory_module
+from rules import metrics
+from rules.clock import Clock, clock_named
+from rules.directory import Directory
+from rules.engine import Engine, EngineRule, OnOutcomes
+from rules.ownership import SiteOwnership
+from rules.policy import NotifyPolicy
+from rules.settings import RulesSettings
+from store import feed
+from store.directory import sites as list_sites
+from store.settings import StoreSettings
+
+logger = logging.getLogger(__name__)
+
+Connection = psycopg.Connection[TupleRow]
+#: Loads the enabled rule definitions and compiles them against the directory.
+RuleCompiler = Callable[[Connection, Directory], Sequence[EngineRule]]
+#: Escalates due alerts and sends due reminders of the given sites, in the caller's transaction.
+Escalator = Callable[[Connection, datetime, Callable[[str], NotifyPolicy], Collection[str]], object]
+
+
+class Dispatcher(Protocol):
+    def run_forever(self, stop: threading.Event) -> None: ...
+
+
+_MAX_BACKOFF_S = 30.0
+
+
+class RulesService:
+    def __init__(
+        self,
+        settings: RulesSettings,
+        store: StoreSettings,
+        *,
+        compile_rules: RuleCompiler,
+        on_outcomes: OnOutcomes | None = None,
+        escalate: Escalator | None = None,
+        dispatcher: Dispatcher | None = None,
+        clock: Clock | None = None,
+    ) -> None:
+        self._settings = settings
+        self._store = store
+        self._compile_rules = compile_rules
+        self._on_outcomes = on_outcomes
+        self._escalate = escalate
+        self._dispatcher = dispatcher
+        self.clock = clock or clock_named(settings.clock)
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._due = {"tick": False, "escalate": False, "refresh": True, "feed": True}
+        self._due_lock = threading.Lock()
+        self._threads: list[threading.Thread] = []
+        self._scheduler = BackgroundScheduler(timezone="UTC")
+        self.engine: Engine | None = None
+        self._batches_counted = 0
+        self.failed: BaseException | None = None
+        #: Set once the engine has owned its sites and caught up with the feed at least once.
+        self.ready = threading.Event()
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._spawn(self._run_loop, "courtyard-rules")
+        self._spawn(self._run_listener, "courtyard-rules-listen")
+        if self._dispatcher is not None:
+            dispatcher = self._dispatcher
+            self._spawn(lambda: dispatcher.run_forever(self._stop), "courtyard-rules-dispatch")
+        s = self._settings
+        self._scheduler.add_job(self._mark, "interval", ("tick",), seconds=s.tick_s)
+        self._scheduler.add_job(self._mark, "interval", ("escalate",), seconds=s.escalation_tick_s)
+        self._scheduler.add_job(self._mark, "interval", ("refresh",), seconds=s.refresh_s)
+        self._scheduler.start()
+
+    def stop(self, timeout_s: float = 30.0) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._scheduler.running:
+            self._scheduler.shutdown(wait=False)
+        for thread in self._threads:
+            thread.join(timeout_s)
+        logger.info("rules engine stopped")
+
+    def wake(self, *_: object) -> None:
+        """New committed data: the in-process hand-off from ingest (any arguments ignored)."""
+        self._mark("feed")
+
+    # -- internals -----------------------------------------------------------------------
+
+    def _spawn(self, target: Callable[[], None], name: str) -> None:
+        thread = threading.Thread(target=target, name=name, daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
+    def _mark(self, what: str) -> None:
+        with self._due_lock:
+            self._due[what] = True
+        self._wake.set()
+
+    def _take(self, what: str) -> bool:
+        with self._due_lock:
+            due = self._due[what]
+            self._due[what] = False
+        return due
+
+    def _run_loop(self) -> None:
+        backoff = 0.5
+        while not self._stop.is_set():
+            try:
+                self._serve()
+                return
+            except psycopg.OperationalError as exc:
+                logger.warning("rules engine lost the database (%s); retry in %.1fs", exc, backoff)
+            except BaseException as exc:
+                self.failed = exc
+                logger.exception("rules engine stopped on an error it cannot handle")
+                self._stop.set()
+                return
+            self.engine = None
+            if self._stop.wait(backoff):
+                return
+            backoff = min(backoff * 2, _MAX_BACKOFF_S)
+            with self._due_lock:
+                self._due.update(refresh=True, feed=True)
+
+    def _connect(self, purpose: str) -> Connection:
+        return psycopg.connect(
+            self._store.url,
+            autocommit=True,
+            application_name=f"courtyard-rules-{purpose}",
+            connect_timeout=int(self._store.connect_timeout_s),
+        )
+
+    def _serve(self) -> None:
+        with self._connect("engine") as conn, self._connect("locks") as locks_conn:
+            ownership = SiteOwnership(locks_conn)
+            ownership.join()
+            engine = Engine(conn, self.clock, self._on_outcomes)
+            self.engine = engine
+            self._batches_counted = 0
+            while not self._stop.is_set():
+                if self._take("refresh"):
+                    self._refresh(conn, engine, ownership)
+                if self._take("feed"):
+                    while engine.poll(self._settings.batch_limit) == self._settings.batch_limit:
+                        if self._stop.is_set():
+                            return
+                    self._record(conn, engine)
+                    self.ready.set()
+                if self._take("tick"):
+                    engine.tick()
+                    metrics.TICKS.inc()
+                if self._take("escalate") and self._escalate is not None and engine.sites:
+                    with conn.transaction():
+                        self._escalate(conn, self.clock.now(), engine.policy_of, engine.sites)
+                self._wake.wait(1.0)
+                self._wake.clear()
+                # A missed NOTIFY (listener reconnecting) costs at most this poll.
+                self._mark_quietly("feed")
+
+    def _mark_quietly(self, what: str) -> None:
+        with self._due_lock:
+            self._due[what] = True
+
+    def _refresh(self, conn: Connection, engine: Engine, ownership: SiteOwnership) -> None:
+        with conn.transaction():
+            site_ids = [s.id for s in list_sites(conn)]
+        change = ownership.refresh(site_ids)
+        directory = directory_module.load(conn, ownership.sites)
+        engine.set_rules(self._compile_rules(conn, directory), directory)
+        if change or not engine.sites and ownership.sites:
+            engine.set_sites(ownership.sites, gained=change.gained)
+            logger.info(
+                "rules engine (slot %s) owns %d sites (+%d -%d)",
+                ownership.slot, len(ownership.sites), len(change.gained), len(change.lost),
+            )  # fmt: skip
+        metrics.OWNED_SITES.set(len(ownership.sites))
+        engine.prune_feed(self._store.feed_keep_h * 3600)
+
+    def _record(self, conn: Connection, engine: Engine) -> None:
+        stats = engine.stats
+        metrics.BATCHES.inc(stats.batches - self._batches_counted)
+        self._batches_counted = stats.batches
+        with conn.transaction():
+            metrics.FEED_LAG.set(feed.backlog(conn))
+
+    def _run_listener(self) -> None:
+        while not self._stop.is_set():
+            try:
+                with self._connect("listen") as conn:
+                    conn.execute(f"LISTEN {feed.CHANNEL}")
+                    while not self._stop.is_set():
+                        for _ in conn.notifies(timeout=1.0, stop_after=1):
+                            self._mark("feed")
+            except psycopg.OperationalError as exc:
+                logger.debug("feed listener reconnecting after %s", exc)
+                if self._stop.wait(1.0):
+                    return
+
+
+def run(service: RulesService) -> int:
+    """`courtyard rules`: run until SIGTERM or SIGINT; returns the exit status."""
+    stopping = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        logger.info("received signal %d; stopping", signum)
+        stopping.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    service.start()
+    while not stopping.wait(0.5):
+        if service.failed is not None:
+            break
+    service.stop()
+    return 1 if service.failed is not None else 0
+
+
+def wait_ready(service: RulesService, timeout_s: float) -> bool:
+    deadline = time.monotonic() + timeout_s
+    return service.ready.wait(max(0.0, deadline - time.monotonic()))
