@@ -64,7 +64,8 @@ class Signal:
 
     @property
     def dedup_key(self) -> str:
-        base = f"{self.rule}:{self.subject}"
+        # Device and household ids are unique within a site only.
+        base = f"{self.rule}:{self.site}/{self.subject}"
         return base if self.metric is None else f"{base}:{self.metric}"
 
     @property

@@ -110,7 +110,7 @@ def test_firing_twice_is_one_alert_seen_twice(conn: Conn) -> None:
     assert kinds(second) == [ChangeKind.REPEATED]
     alert = alerts.get(conn, first[0].alert.id)
     assert (alert.occurrences, alert.value, alert.last_seen) == (2, 10.0, T0 + timedelta(minutes=1))
-    assert alert.dedup_key == "level-low:tank-1:level_pct"
+    assert alert.dedup_key == "level-low:court/tank-1:level_pct"
     assert second[0].alert.id == alert.id
     assert [c.actor for c in alerts.history(conn, alert.id)] == ["rule:level-low"] * 2
 

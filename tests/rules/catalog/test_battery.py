@@ -44,7 +44,7 @@ def test_wording_and_state_across_batches() -> None:
     assert isinstance(state.get("garden-court/lock7/battery_pct"), HoldState)
     (s,), _ = RULE.evaluate(series("battery_pct", [(600, 9)], device="lock7"), state, at(600))
     assert s.summary == "Battery of lock7 is low (9.0 %)"
-    assert s.dedup_key == "battery-low:lock7:battery_pct"
+    assert s.dedup_key == "battery-low:garden-court/lock7:battery_pct"
 
 
 @pytest.mark.parametrize(

@@ -109,7 +109,7 @@ def test_categories(kind: str, category: Category) -> None:
         "d9",
         kind,
     )
-    assert s.dedup_key == f"emergency:d9:{kind}"
+    assert s.dedup_key == f"emergency:garden-court/d9:{kind}"
     assert "d9" in s.summary
 
 

@@ -111,7 +111,7 @@ def test_signal_fields() -> None:
         6.5,
     )
     assert (s.category, s.severity) == (Category.MAINTENANCE, Severity.WARNING)
-    assert s.dedup_key == "high-pressure:pump1:pressure_bar"
+    assert s.dedup_key == "high-pressure:garden-court/pump1:pressure_bar"
     assert s.summary == "pressure_bar on pump1 is above 6.0 (6.5)"
     assert s.at == at(300)
     assert state.get("garden-court/pump1/pressure_bar") == HoldState(

@@ -101,7 +101,7 @@ def test_edge_across_batches_and_state_round_trip() -> None:
     (s,) = signals
     assert trace(signals) == [("firing", 240)]
     assert s.summary == "3 × running on dev1 within 60.0 min"
-    assert s.dedup_key == "pump-starts:dev1:running"
+    assert s.dedup_key == "pump-starts:garden-court/dev1:running"
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,128 @@
+"""store.feed: every committed batch is in the feed, in commit order; cursors and pruning."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import psycopg
+import pytest
+from psycopg.rows import TupleRow
+
+from store import feed
+from store.records import Event, Message, Reading, StatusChange
+from store.writer import BatchWriter
+from tests.support.waiting import wait_for
+
+T0 = datetime(2026, 11, 28, 8, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def conn(database_url: str) -> Iterator[psycopg.Connection[TupleRow]]:
+    with psycopg.connect(database_url, autocommit=True) as connection:
+        yield connection
+
+
+def message(site: str, device: str, values: list[float], start: datetime = T0) -> Message:
+    return Message(
+        received_at=start,
+        readings=tuple(
+            Reading(site, device, "level_pct", start + timedelta(minutes=i), v)
+            for i, v in enumerate(values)
+        ),
+    )
+
+
+def test_a_batch_is_in_the_feed_with_its_readings_events_and_status_changes(
+    conn: psycopg.Connection[TupleRow],
+) -> None:
+    BatchWriter().write(
+        conn,
+        [
+            message("north", "tank-1", [50.0, 49.5]),
+            Message(
+                received_at=T0,
+                events=(Event("south", "door-1", T0, "door_open", "card:1", {"n": 1}),),
+                statuses=(StatusChange("south", "door-1", T0, False),),
+            ),
+        ],
+    )
+    (batch,) = feed.read_after(conn, 0, ["north", "south"], 10)
+    assert batch.sites == ("north", "south")
+    assert batch.epochs.tolist() == [T0.timestamp(), T0.timestamp() + 60]
+    assert batch.values.tolist() == [50.0, 49.5]
+    names = feed.series_names(conn, set(batch.series_ids.tolist()))
+    assert set(names.values()) == {("north", "tank-1", "level_pct")}
+    ((device_id, epoch, type_, subject, attrs),) = batch.events
+    assert feed.device_names(conn, [device_id]) == {device_id: ("south", "door-1")}
+    assert (epoch, type_, subject, attrs) == (T0.timestamp(), "door_open", "card:1", {"n": 1})
+    assert batch.statuses == (StatusChange("south", "door-1", T0, False),)
+    assert feed.read_after(conn, 0, ["east"], 10) == []
+    assert feed.read_after(conn, batch.id, ["north"], 10) == []
+
+
+def test_a_batch_with_nothing_new_for_rules_adds_no_feed_row(
+    conn: psycopg.Connection[TupleRow],
+) -> None:
+    BatchWriter().write(conn, [Message(received_at=T0)])
+    assert feed.latest_id(conn) == 0
+
+
+def test_feed_ids_become_visible_in_commit_order(database_url: str) -> None:
+    """A batch that got its id first but commits last must not be skipped by a cursor: appends
+    are serialised until commit, so a later id is never visible before an earlier one."""
+    with (
+        psycopg.connect(database_url) as first,
+        psycopg.connect(database_url) as second,
+        psycopg.connect(database_url, autocommit=True) as watcher,
+    ):
+        writer = BatchWriter()
+        tx = first.transaction()
+        tx.__enter__()
+        with first.cursor() as cur:
+            cur.execute("SELECT pg_advisory_xact_lock(%s)", (feed._APPEND_LOCK,))
+        done = threading.Event()
+
+        def write_second() -> None:
+            BatchWriter().write(second, [message("north", "tank-2", [1.0])])
+            done.set()
+
+        thread = threading.Thread(target=write_second)
+        thread.start()
+        # The second writer waits for the lock the first transaction holds.
+        wait_for(
+            lambda: (
+                watcher.execute(
+                    "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+                ).fetchone()
+                == (1,)
+            ),
+            timeout_s=10,
+        )
+        assert not done.is_set()
+        assert feed.latest_id(watcher) == 0
+        tx.__exit__(None, None, None)
+        first.commit()
+        thread.join(10)
+        assert done.is_set()
+        writer.write(first, [message("north", "tank-3", [2.0])])
+        batches = feed.read_after(watcher, 0, ["north"], 10)
+        assert [b.id for b in batches] == sorted(b.id for b in batches)
+        assert len(batches) == 2
+
+
+def test_cursors_start_at_the_end_of_the_feed_advance_forward_only_and_prune_follows(
+    conn: psycopg.Connection[TupleRow],
+) -> None:
+    writer = BatchWriter()
+    writer.write(conn, [message("north", "tank-1", [1.0])])
+    assert feed.cursors(conn, ["north"]) == {"north": 1}
+    writer.write(conn, [message("north", "tank-1", [2.0], T0 + timedelta(hours=1))])
+    writer.write(conn, [message("south", "tank-9", [3.0])])
+    feed.advance(conn, ["north"], 2)
+    feed.advance(conn, ["north"], 1)  # never backwards
+    assert feed.cursors(conn, ["north", "south"]) == {"north": 2, "south": 3}
+    assert feed.backlog(conn) == 1  # batch 3 is past the lowest cursor (north at 2)
+    assert feed.prune(conn, keep_s=86400) == 2
+    assert [b.id for b in feed.read_after(conn, 0, ["north", "south"], 10)] == [3]
