@@ -1,0 +1,62 @@
+"""Provision the store from a simulator scenario: the site with its time zone, the households
+and which devices belong to each, and (for demos and tests) people assigned to them.
+
+A Zigbee2MQTT kit's devices are known to the store by the id ingest derives from their friendly
+names, so the household lists those ids.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import psycopg
+from psycopg.rows import TupleRow
+
+from device_sims.encode import OutputFormat
+from device_sims.households.home_kit import kit_sensors
+from device_sims.scenario import Scenario
+from ingest.decoders.zigbee2mqtt import derived_device_id
+from store import places
+
+
+@dataclass(frozen=True, slots=True)
+class Person:
+    id: str
+    name: str
+    kind: str  # volunteer | staff | manager
+    #: (role, household or None): primary/backup with a household, staff/manager without.
+    roles: Sequence[tuple[str, str | None]]
+    language: str = "zh-CN"
+    channels: Mapping[str, object] = field(default_factory=dict)
+
+
+def household_devices(scenario: Scenario) -> dict[str, list[str]]:
+    """household id -> the device ids its sensors have in the store."""
+    found: dict[str, list[str]] = {}
+    for spec in scenario.households:
+        z2m = scenario.household_formats.get(spec.id) is OutputFormat.ZIGBEE2MQTT
+        found[spec.id] = [
+            derived_device_id(s.friendly_name) if z2m else s.device for s in kit_sensors(spec)
+        ]
+    return found
+
+
+def provision(
+    conn: psycopg.Connection[TupleRow], scenario: Scenario, people: Sequence[Person] = ()
+) -> None:
+    """Create or update the scenario's site, households and people, in one transaction."""
+    site = scenario.site.id
+    with conn.transaction():
+        places.upsert_site(conn, site, scenario.site_name, scenario.site.tz.key)
+        devices = household_devices(scenario)
+        for spec in scenario.households:
+            places.upsert_household(conn, site, spec.id, spec.label)
+            places.set_household_devices(conn, site, spec.id, devices[spec.id])
+        for person in people:
+            places.upsert_person(
+                conn, person.id, person.name, person.kind,
+                language=person.language, channels=person.channels,
+            )  # fmt: skip
+            for role, household in person.roles:
+                places.assign(conn, person.id, site, role, household)
