@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -11,46 +10,17 @@ import psycopg
 import pytest
 from psycopg.rows import TupleRow
 
-from rules.arrays import BatchView
-from rules.catalog.thresholds import ThresholdParams, ThresholdRule
 from rules.clock import EventClock
 from rules.directory import Directory
 from rules.engine import Engine
 from rules.lifecycle import Outcome
-from rules.policy import NotifyPolicy
-from rules.rule import RuleState, Signal
 from store import feed, rule_state
 from store.records import Message, Reading
 from store.writer import BatchWriter
+from tests.rules.engine.compiled import HIGH_CURRENT
 
 T0 = datetime(2026, 11, 28, 8, 0, tzinfo=UTC)
 Conn = psycopg.Connection[TupleRow]
-
-
-@dataclass(frozen=True)
-class Compiled:
-    """The engine's view of a compiled rule, around a catalogue rule."""
-
-    rule: Any
-    auto_resolve: bool = True
-    notify: NotifyPolicy = field(default_factory=NotifyPolicy)
-
-    @property
-    def id(self) -> str:
-        return str(self.rule.id)
-
-    def evaluate(
-        self, view: BatchView, state: RuleState[Any], now: datetime
-    ) -> tuple[list[Signal], RuleState[Any]]:
-        return self.rule.evaluate(view, state, now)  # type: ignore[no-any-return]
-
-    def load_state(self, raw: dict[str, object]) -> RuleState[Any]:
-        return self.rule.load_state(raw)  # type: ignore[no-any-return]
-
-
-HIGH_CURRENT = Compiled(
-    ThresholdRule("pump-current-high", ThresholdParams("current_a", ">", 12.0, hold_s=60))
-)
 
 
 @pytest.fixture
