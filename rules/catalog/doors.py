@@ -209,6 +209,43 @@ class QuietHoursParams:
 
 
 @dataclass(frozen=True, slots=True)
+class NightActivityParams:
+    """A rules-file `night_activity` rule: one `QuietHoursRule` per household, in the household's
+    zone and quiet hours; `start`/`end` are the window of households that have none."""
+
+    start: time = time(22, 0)
+    end: time = time(6, 0)
+    metric: str = "door_open"
+    open_event: str = "door_open"
+    min_interval_s: float = 60.0
+    severity: Severity = Severity.WARNING
+    category: Category = Category.CARE
+
+    def __post_init__(self) -> None:
+        check = ParamCheck("night_activity")
+        check.require(self.start != self.end, "end", "must differ from start")
+        check.non_negative(self.min_interval_s, "min_interval_s")
+        check.done()
+
+    def for_household(
+        self, household: str, timezone: str, start: time | None, end: time | None
+    ) -> QuietHoursParams:
+        """The household's own quiet hours when it has them, else this window."""
+        own = start is not None and end is not None and start != end
+        return QuietHoursParams(
+            timezone=timezone,
+            start=start if own and start is not None else self.start,
+            end=end if own and end is not None else self.end,
+            household=household,
+            metric=self.metric,
+            open_event=self.open_event,
+            min_interval_s=self.min_interval_s,
+            severity=self.severity,
+            category=self.category,
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class QuietHoursRule:
     id: str
     params: QuietHoursParams

@@ -41,6 +41,13 @@ def run_hold(
     """
     firing, pending, recovering = state.firing, state.pending_since, state.recovering_since
     transitions: list[tuple[int, SignalState]] = []
+    if ts.size and not (recovered if firing else breach).any():
+        # Nothing in the batch can move the state (the usual case: no breach while inactive,
+        # no recovery while firing); every sample then resets what it would reset in the loop.
+        newest = float(ts[-1])
+        if firing:
+            return HoldState(True, pending, None, newest), transitions
+        return HoldState(False, None, recovering, newest), transitions
     for i in range(ts.size):
         t = float(ts[i])
         if not firing:

@@ -16,7 +16,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from rules.arrays import BatchView, at_time
+import numpy as np
+
+from rules.arrays import BatchView, BoolArray, FloatArray, at_time
 from rules.catalog.hold import HoldState, run_hold
 from rules.rule import Category, ParamCheck, RuleState, Severity, Signal, SignalState
 
@@ -35,10 +37,15 @@ class ThresholdParams:
     clear_hold_s: float = 0.0
     severity: Severity = Severity.WARNING
     category: Category = Category.MAINTENANCE
+    #: A 0/1 reading of the same device (a pump's `running`, a street light's `on`): samples
+    #: are judged only while its latest value in the batch at or before them is above 0.5.
+    #: The others neither breach nor recover, so a dead lamp stays alerted through the day.
+    only_when: str | None = None
 
     def __post_init__(self) -> None:
         check = ParamCheck("threshold")
         check.require(bool(self.metric), "metric", "must not be empty")
+        check.require(self.only_when != "", "only_when", "must not be empty")
         check.one_of(self.op, (">", "<"), "op")
         check.finite(self.value, "value")
         check.non_negative(self.hold_s, "hold_s")
@@ -62,6 +69,16 @@ class ThresholdParams:
     @property
     def clear_at(self) -> float:
         return self.value if self.clear_value is None else self.clear_value
+
+
+def gate_open(view: BatchView, site: str, device: str, gate: str, ts: FloatArray) -> BoolArray:
+    """For each time in `ts`: is the device's latest `gate` reading at or before it above 0.5?
+    False where the view holds no such reading."""
+    series = view.series.get((site, device, gate))
+    if series is None or not len(series):
+        return np.zeros(ts.size, dtype=bool)
+    i = np.searchsorted(series.ts, ts, side="right") - 1
+    return (i >= 0) & (series.values[np.maximum(i, 0)] > 0.5)
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +105,9 @@ class ThresholdRule:
                 breach, recovered = v > p.value, v <= p.clear_at
             else:
                 breach, recovered = v < p.value, v >= p.clear_at
+            if p.only_when is not None:
+                on = gate_open(view, series.site, series.device, p.only_when, fresh.ts)
+                breach, recovered = breach & on, recovered & on
             new, transitions = run_hold(old, fresh.ts, breach, recovered, p.hold_s, p.clear_hold_s)
             updates[series.key] = new
             for i, kind in transitions:
