@@ -1,0 +1,129 @@
+"""create_app(settings): the FastAPI application. Its lifespan opens the connection pools and
+the alert feed; routers are mounted under /api/v1, with /healthz, /metrics, /docs and the
+dashboard's pages beside them."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import psycopg
+from fastapi import APIRouter, FastAPI
+from fastapi.staticfiles import StaticFiles
+from psycopg.rows import TupleRow
+from psycopg_pool import AsyncConnectionPool, ConnectionPool
+from starlette.concurrency import run_in_threadpool
+
+from api import errors, pages
+from api.feed import AlertFeed
+from api.metrics import MetricsMiddleware
+from api.resources import Resources
+from api.routes import (
+    alerts,
+    devices,
+    events,
+    households,
+    people,
+    rejects,
+    rules,
+    session,
+    sites,
+    stream,
+    system,
+)
+from api.services import RuleService
+from api.settings import ApiSettings
+from store.settings import StoreSettings
+
+API_PREFIX = "/api/v1"
+
+_DESCRIPTION = """
+Courtyard's HTTP API: the device registry, readings and chart aggregates, events, alerts and
+the actions on them, rule definitions, rejected messages, and a live stream of alert changes.
+
+Authenticate with `Authorization: Bearer <token>` (`courtyard tokens create`) or the
+dashboard's session cookie. What a caller sees follows their role: managers their sites,
+volunteers their households' care alerts, operators the registry and rules. Errors are
+`{"error": {"code", "message", "fields"}}`.
+"""
+
+
+def create_app(
+    api: ApiSettings, store: StoreSettings, *, rule_service: RuleService | None = None
+) -> FastAPI:
+    """The application. Nothing is opened until its lifespan starts (uvicorn, or TestClient
+    used as a context manager)."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, Resources]]:
+        kwargs = {
+            "autocommit": True,
+            "application_name": f"{store.application_name}-api",
+            "connect_timeout": max(1, int(store.connect_timeout_s)),
+        }
+        pool: AsyncConnectionPool[psycopg.AsyncConnection[TupleRow]] = AsyncConnectionPool(
+            store.url,
+            min_size=api.pool_min_size,
+            max_size=max(api.pool_max_size, api.pool_min_size),
+            kwargs=kwargs,
+            open=False,
+            name="courtyard-api",
+        )
+        action_pool: ConnectionPool[psycopg.Connection[TupleRow]] = ConnectionPool(
+            store.url,
+            min_size=1,
+            max_size=api.action_pool_max_size,
+            kwargs={k: v for k, v in kwargs.items() if k != "autocommit"},
+            open=False,
+            name="courtyard-api-actions",
+        )
+        # Not waiting: the API starts while the database is down and /healthz says so.
+        await pool.open(wait=False)
+        action_pool.open(wait=False)
+        feed = AlertFeed(store.url, pool, api.stream_queue_size)
+        await feed.start()
+        try:
+            yield {
+                "resources": Resources(
+                    settings=api,
+                    pool=pool,
+                    action_pool=action_pool,
+                    feed=feed,
+                    rule_service=rule_service,
+                )
+            }
+        finally:
+            await feed.stop()
+            await run_in_threadpool(action_pool.close)
+            await pool.close()
+
+    app = FastAPI(
+        title="Courtyard",
+        version="1",
+        description=_DESCRIPTION,
+        lifespan=lifespan,
+        docs_url="/docs",
+        redoc_url=None,
+        openapi_url="/openapi.json",
+    )
+    v1 = APIRouter(prefix=API_PREFIX)
+    for module in (
+        devices,
+        events,
+        alerts,
+        stream,
+        rules,
+        rejects,
+        sites,
+        households,
+        people,
+        session,
+    ):
+        v1.include_router(module.router)
+    app.include_router(v1)
+    app.include_router(system.router)
+    app.include_router(pages.router)
+    app.mount("/static", StaticFiles(directory=pages.STATIC_DIR), name="static")
+    errors.install(app)
+    app.add_middleware(MetricsMiddleware)
+    return app

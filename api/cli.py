@@ -1,0 +1,224 @@
+"""What `courtyard api`, `courtyard users add` and `courtyard tokens create|revoke` run.
+
+The lead's CLI mounts `add_*_arguments` on its subparsers and calls the functions with the
+composed settings; everything here takes the API and store sections, never the whole Settings.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+
+import psycopg
+
+from api.principals import Permission, Role
+from api.secrets import digest, new_token
+from api.services import RuleService
+from api.settings import ApiSettings
+from store import access
+from store.access import TokenInfo, User, UserError
+from store.settings import StoreSettings
+
+
+def serve(
+    api: ApiSettings,
+    store: StoreSettings,
+    *,
+    host: str,
+    port: int,
+    rule_service: RuleService | None = None,
+    log_level: str = "info",
+) -> int:
+    """Run the API with uvicorn until SIGTERM or Ctrl-C (uvicorn handles both)."""
+    import uvicorn
+
+    from api.app import create_app
+
+    app = create_app(api, store, rule_service=rule_service)
+    uvicorn.run(app, host=host, port=port, log_level=log_level.lower(), log_config=None)
+    return 0
+
+
+def add_user(
+    store: StoreSettings,
+    *,
+    user_id: str,
+    name: str,
+    role: str,
+    person_id: str | None = None,
+    sites: Sequence[str] = (),
+    all_sites: bool = False,
+    password: str | None = None,
+) -> User:
+    """Create a user (raises store.access.UserError with a message for people)."""
+    from api.passwords import hash_password
+
+    password_hash = hash_password(password) if password else None
+
+    async def run() -> User:
+        async with await psycopg.AsyncConnection.connect(store.url, autocommit=True) as conn:
+            user = await access.add_user(
+                conn,
+                user_id=user_id,
+                name=name,
+                role=role,
+                person_id=person_id,
+                sites=sites,
+                all_sites=all_sites,
+                password_hash=password_hash,
+            )
+            await access.audit(
+                conn,
+                actor="system",
+                action="user.add",
+                target=f"user:{user_id}",
+                details={"role": role, "sites": list(sites)},
+            )
+            return user
+
+    return asyncio.run(run())
+
+
+def create_token(
+    store: StoreSettings,
+    *,
+    user_id: str,
+    name: str,
+    days: int,
+    scopes: Sequence[str] | None = None,
+) -> tuple[str, TokenInfo]:
+    """Issue a token; returns the secret (shown once, stored only hashed) and its record.
+
+    `scopes` narrows the user's permissions; integration users must name some.
+    """
+    if scopes is not None:
+        unknown = sorted(set(scopes) - {p.value for p in Permission})
+        if unknown:
+            raise UserError(
+                f"unknown scope {', '.join(unknown)}; scopes are "
+                + ", ".join(p.value for p in Permission)
+            )
+    secret = new_token()
+
+    async def run() -> TokenInfo:
+        async with await psycopg.AsyncConnection.connect(store.url, autocommit=True) as conn:
+            user = await access.get_user(conn, user_id)
+            if user is None:
+                raise UserError(f"no such user: {user_id}")
+            if user.role == Role.INTEGRATION and not scopes:
+                raise UserError("an integration token must name its scopes (--scope)")
+            info = await access.create_token(
+                conn,
+                user_id=user_id,
+                name=name,
+                token_hash=digest(secret),
+                scopes=None if scopes is None else list(scopes),
+                expires_at=datetime.now(UTC) + timedelta(days=days),
+            )
+            await access.audit(
+                conn,
+                actor="system",
+                action="token.create",
+                target=f"token:{info.id}",
+                details={"user": user_id},
+            )
+            return info
+
+    return secret, asyncio.run(run())
+
+
+def revoke_token(store: StoreSettings, token_id: int) -> bool:
+    async def run() -> bool:
+        async with await psycopg.AsyncConnection.connect(store.url, autocommit=True) as conn:
+            revoked = await access.revoke_token(conn, token_id, datetime.now(UTC))
+            if revoked:
+                await access.audit(
+                    conn, actor="system", action="token.revoke", target=f"token:{token_id}"
+                )
+            return revoked
+
+    return asyncio.run(run())
+
+
+def add_user_arguments(parser: argparse.ArgumentParser) -> None:
+    """`courtyard users add USER_ID --role ROLE [--site S ...] [--person P] [--password]`."""
+    parser.add_argument("user_id", help="login name, [A-Za-z0-9_.@-]{1,64}")
+    parser.add_argument("--name", help="display name (default: the user id)")
+    parser.add_argument("--role", required=True, choices=[r.value for r in Role])
+    parser.add_argument(
+        "--site",
+        action="append",
+        default=[],
+        dest="sites",
+        help="a site the user may see (repeat for several)",
+    )
+    parser.add_argument("--all-sites", action="store_true", help="every site, present and future")
+    parser.add_argument(
+        "--person",
+        help="the people id of a volunteer (their assignments decide which households they see)",
+    )
+    parser.add_argument(
+        "--password",
+        action="store_true",
+        help="ask for a dashboard password (read from stdin when not a TTY)",
+    )
+
+
+def add_token_arguments(parser: argparse.ArgumentParser, default_days: int) -> None:
+    """`courtyard tokens create USER_ID [--name N] [--days D] [--scope S ...]`."""
+    parser.add_argument("user_id")
+    parser.add_argument("--name", default="api", help="what the token is for")
+    parser.add_argument("--days", type=int, default=default_days, help="valid this many days")
+    parser.add_argument(
+        "--scope",
+        action="append",
+        dest="scopes",
+        help="narrow to this permission (repeat); one of " + ", ".join(p.value for p in Permission),
+    )
+
+
+def add_user_command(args: argparse.Namespace, store: StoreSettings) -> int:
+    password = None
+    if args.password:
+        password = (
+            getpass.getpass("password: ")
+            if sys.stdin.isatty()
+            else sys.stdin.readline().rstrip("\n")
+        )
+    try:
+        user = add_user(
+            store,
+            user_id=args.user_id,
+            name=args.name or args.user_id,
+            role=args.role,
+            person_id=args.person,
+            sites=args.sites,
+            all_sites=args.all_sites,
+            password=password,
+        )
+    except UserError as exc:
+        sys.stderr.write(f"courtyard: {exc}\n")
+        return 2
+    scope = "every site" if user.all_sites else ", ".join(user.sites) or "no site"
+    sys.stdout.write(f"added {user.role} {user.id} ({scope})\n")
+    return 0
+
+
+def create_token_command(args: argparse.Namespace, store: StoreSettings) -> int:
+    try:
+        secret, info = create_token(
+            store, user_id=args.user_id, name=args.name, days=args.days, scopes=args.scopes
+        )
+    except UserError as exc:
+        sys.stderr.write(f"courtyard: {exc}\n")
+        return 2
+    sys.stderr.write(
+        f"token {info.id} for {info.user_id}, valid until "
+        f"{info.expires_at:%Y-%m-%d %H:%M} UTC; it is shown only now:\n"
+    )
+    sys.stdout.write(secret + "\n")
+    return 0

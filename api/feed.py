@@ -1,0 +1,176 @@
+"""Alert changes for SSE: one LISTEN connection per process, fanned out to every subscriber.
+
+The store's trigger NOTIFYs `courtyard_alert_changes` at commit with the change id and the
+alert's site, household and category. The feed loads each change with its alert once, then
+hands it to the subscribers whose Visibility allows it. A subscriber that falls too far behind
+is ended (its client reconnects with Last-Event-ID and catches up from the database); a lost
+LISTEN connection is reopened and the changes committed meanwhile are caught up the same way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import psycopg
+from psycopg.rows import TupleRow
+from psycopg_pool import AsyncConnectionPool
+
+from api import metrics
+from store import api_alerts
+from store.alert_records import Alert, AlertChange
+from store.api_scope import Visibility
+
+logger = logging.getLogger(__name__)
+
+CHANNEL = "courtyard_alert_changes"
+_MAX_BACKOFF_S = 10.0
+
+
+@dataclass(frozen=True, slots=True)
+class FeedItem:
+    change: AlertChange
+    alert: Alert
+
+
+class Subscription:
+    """One SSE client's queue. Iterate it; it ends when the feed stops or it overflowed."""
+
+    def __init__(self, feed: AlertFeed, visibility: Visibility, size: int) -> None:
+        self.visibility = visibility
+        self.overflowed = False
+        self._feed = feed
+        self._queue: asyncio.Queue[FeedItem | None] = asyncio.Queue(maxsize=size)
+
+    def allows(self, site_id: str, household_id: str | None, category: str) -> bool:
+        return self.visibility.allows_alert(site_id, household_id, category)
+
+    def offer(self, item: FeedItem) -> None:
+        try:
+            self._queue.put_nowait(item)
+        except asyncio.QueueFull:
+            self.overflowed = True
+            self.end()
+
+    def end(self) -> None:
+        self._feed.unsubscribe(self)
+        with contextlib.suppress(asyncio.QueueFull):
+            self._queue.put_nowait(None)
+        if self.overflowed:
+            # Make room for the end marker: the client catches up from the database anyway.
+            while not self._queue.empty():
+                self._queue.get_nowait()
+            self._queue.put_nowait(None)
+
+    async def __aiter__(self) -> AsyncIterator[FeedItem]:
+        while True:
+            item = await self._queue.get()
+            if item is None:
+                return
+            yield item
+
+
+class AlertFeed:
+    def __init__(
+        self,
+        url: str,
+        pool: AsyncConnectionPool[psycopg.AsyncConnection[TupleRow]],
+        queue_size: int,
+    ) -> None:
+        self._url = url
+        self._pool = pool
+        self._queue_size = queue_size
+        self._subscribers: set[Subscription] = set()
+        self._task: asyncio.Task[None] | None = None
+        self._last_change_id: int | None = None
+        #: Set while the LISTEN connection is open (tests wait on it before committing).
+        self.listening = asyncio.Event()
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="courtyard-api-alert-feed")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        for subscription in list(self._subscribers):
+            subscription.end()
+
+    def subscribe(self, visibility: Visibility) -> Subscription:
+        subscription = Subscription(self, visibility, self._queue_size)
+        self._subscribers.add(subscription)
+        metrics.STREAM_SUBSCRIBERS.set(len(self._subscribers))
+        return subscription
+
+    def unsubscribe(self, subscription: Subscription) -> None:
+        self._subscribers.discard(subscription)
+        metrics.STREAM_SUBSCRIBERS.set(len(self._subscribers))
+
+    async def _run(self) -> None:
+        backoff = 0.5
+        while True:
+            try:
+                await self._listen()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # a lost connection, a server restart: retry
+                logger.warning("alert feed: %s; reconnecting in %.1f s", exc, backoff)
+            self.listening.clear()
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, _MAX_BACKOFF_S)
+
+    async def _listen(self) -> None:
+        async with await psycopg.AsyncConnection.connect(self._url, autocommit=True) as conn:
+            await conn.execute(f"LISTEN {CHANNEL}")
+            await self._catch_up()
+            self.listening.set()
+            async for note in conn.notifies():
+                await self._dispatch(note.payload)
+
+    async def _catch_up(self) -> None:
+        """After a reconnect, deliver the changes committed while nobody was listening."""
+        async with self._pool.connection() as conn:
+            if self._last_change_id is None:
+                self._last_change_id = await api_alerts.last_change_id(conn)
+                return
+            while True:
+                rows = await api_alerts.changes_with_alerts(conn, after_id=self._last_change_id)
+                for change, alert in rows:
+                    self._fan_out(FeedItem(change, alert))
+                if len(rows) < 1000:
+                    return
+
+    async def _dispatch(self, payload: str) -> None:
+        try:
+            note = json.loads(payload)
+            change_id = int(note["change_id"])
+            site_id, household_id, category = (
+                str(note["site_id"]),
+                note.get("household_id"),
+                str(note["category"]),
+            )
+        except (ValueError, KeyError, TypeError):
+            logger.warning("alert feed: ignoring a malformed notification %.200s", payload)
+            return
+        metrics.STREAM_CHANGES.inc()
+        if not any(s.allows(site_id, household_id, category) for s in self._subscribers):
+            self._last_change_id = max(self._last_change_id or 0, change_id)
+            return  # nobody here may see it: no need to load it
+        async with self._pool.connection() as conn:
+            rows = await api_alerts.changes_with_alerts(conn, change_ids=[change_id])
+        for change, alert in rows:
+            self._fan_out(FeedItem(change, alert))
+
+    def _fan_out(self, item: FeedItem) -> None:
+        self._last_change_id = max(self._last_change_id or 0, item.change.id)
+        for subscription in list(self._subscribers):
+            if subscription.allows(
+                item.alert.site_id, item.alert.household_id, item.alert.category
+            ):
+                subscription.offer(item)

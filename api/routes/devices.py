@@ -1,0 +1,213 @@
+"""Device registry and status, latest values, raw readings and chart aggregates."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from enum import IntEnum
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query
+
+from api import pagination
+from api.deps import DbConn, DevicesReader
+from api.errors import invalid, not_found
+from api.params import Cursor, DeviceId, End, HouseholdFilter, Metric, PageSize, SiteFilter, Start
+from api.principals import Principal
+from api.schemas.common import ID_PATTERN, error_responses
+from api.schemas.devices import (
+    Aggregates,
+    BucketPublic,
+    DeviceDetail,
+    DevicePage,
+    DevicePublic,
+    LatestValue,
+    ReadingPage,
+    ReadingPublic,
+    SeriesPublic,
+)
+from store import api_devices, api_places, api_readings
+from store.api_devices import DeviceRow
+
+router = APIRouter(prefix="/devices", tags=["devices"], responses=error_responses(401, 403, 422))
+
+
+class Bucket(IntEnum):
+    MINUTE = 60
+    FIVE_MINUTES = 300
+    QUARTER = 900
+    HOUR = 3600
+    SIX_HOURS = 21600
+    DAY = 86400
+
+
+#: Auto bucket: the smallest one that keeps a chart under this many points.
+_TARGET_POINTS = 1000
+#: Refused beyond this many points: a chart cannot show them and the answer would be huge.
+_MAX_POINTS = 10_000
+
+
+def device_public(row: DeviceRow) -> DevicePublic:
+    return DevicePublic(
+        id=row.id,
+        site_id=row.site_id,
+        device_key=row.device_key,
+        kind=row.kind,
+        name=row.name,
+        status="unknown" if row.online is None else ("online" if row.online else "offline"),
+        status_changed_at=row.status_changed_at,
+        first_seen=row.first_seen,
+        last_seen=row.last_seen,
+        household_id=row.household_id,
+    )
+
+
+async def _device(conn: DbConn, user: Principal, device_id: int) -> DeviceRow:
+    row = await api_devices.get_device(conn, user.visibility, device_id)
+    if row is None:
+        raise not_found("Device")
+    return row
+
+
+@router.get("", response_model=DevicePage)
+async def list_devices(
+    conn: DbConn,
+    user: DevicesReader,
+    site: SiteFilter = None,
+    kind: Annotated[str | None, Query(pattern=ID_PATTERN, description="Only this kind.")] = None,
+    status: Annotated[
+        Literal["online", "offline", "unknown"] | None, Query(description="Only this status.")
+    ] = None,
+    household: HouseholdFilter = None,
+    cursor: Cursor = None,
+    limit: PageSize = 100,
+) -> DevicePage:
+    """Devices the caller may see, ordered by site and device id, filtered by site, kind,
+    status (from the device's status channel) or household."""
+    after = None
+    if cursor is not None:
+        site_after, key_after = pagination.decode(cursor, [str, str])
+        after = (str(site_after), str(key_after))
+    rows = await api_devices.list_devices(
+        conn,
+        user.visibility,
+        site_id=site,
+        kind=kind,
+        status=status,
+        household_id=household,
+        after=after,
+        limit=limit + 1,
+    )
+    items = [device_public(row) for row in rows[:limit]]
+    more = len(rows) > limit
+    next_cursor = pagination.encode([items[-1].site_id, items[-1].device_key]) if more else None
+    return DevicePage(items=items, next_cursor=next_cursor)
+
+
+@router.get("/{device_id}", response_model=DeviceDetail, responses=error_responses(404))
+async def get_device(conn: DbConn, user: DevicesReader, device_id: DeviceId) -> DeviceDetail:
+    """One device with the metrics it reports."""
+    row = await _device(conn, user, device_id)
+    series = await api_devices.series_of(conn, device_id)
+    return DeviceDetail(
+        **device_public(row).model_dump(),
+        metrics=[SeriesPublic(id=s.id, metric=s.metric) for s in series],
+    )
+
+
+@router.get("/{device_id}/latest", response_model=list[LatestValue], responses=error_responses(404))
+async def latest_values(
+    conn: DbConn, user: DevicesReader, device_id: DeviceId
+) -> list[LatestValue]:
+    """The newest value of each of the device's metrics (null when a metric has none left)."""
+    await _device(conn, user, device_id)
+    return [
+        LatestValue(metric=v.metric, series_id=v.series_id, ts=v.ts, value=v.value)
+        for v in await api_devices.latest_values(conn, device_id)
+    ]
+
+
+def _range(
+    start: datetime | None, end: datetime | None, default: timedelta
+) -> tuple[datetime, datetime]:
+    end = end or datetime.now(UTC)
+    start = start or end - default
+    if start >= end:
+        raise invalid("query.start", "must be before end")
+    return start, end
+
+
+@router.get("/{device_id}/readings", response_model=ReadingPage, responses=error_responses(404))
+async def readings(
+    conn: DbConn,
+    user: DevicesReader,
+    device_id: DeviceId,
+    metric: Metric,
+    start: Start = None,
+    end: End = None,
+    cursor: Cursor = None,
+    limit: Annotated[int, Query(ge=1, le=10_000, description="Readings per page.")] = 1000,
+) -> ReadingPage:
+    """Raw readings of one metric in [start, end), oldest first, in keyset pages.
+    Defaults: the last 24 hours."""
+    await _device(conn, user, device_id)
+    start, end = _range(start, end, timedelta(hours=24))
+    after = None
+    if cursor is not None:
+        (after_ts,) = pagination.decode(cursor, [datetime])
+        assert isinstance(after_ts, datetime)
+        after = after_ts
+    series = await api_readings.series_id(conn, device_id, metric)
+    rows = (
+        []
+        if series is None
+        else await api_readings.raw(conn, series, start, end, after=after, limit=limit + 1)
+    )
+    items = [ReadingPublic(ts=r.ts, value=r.value) for r in rows[:limit]]
+    next_cursor = pagination.encode([items[-1].ts]) if len(rows) > limit else None
+    return ReadingPage(device_id=device_id, metric=metric, items=items, next_cursor=next_cursor)
+
+
+@router.get("/{device_id}/aggregates", response_model=Aggregates, responses=error_responses(404))
+async def aggregates(
+    conn: DbConn,
+    user: DevicesReader,
+    device_id: DeviceId,
+    metric: Metric,
+    start: Start = None,
+    end: End = None,
+    bucket_s: Annotated[
+        Bucket | None,
+        Query(
+            description="Bucket length in seconds; default: the smallest that keeps the "
+            f"chart under {_TARGET_POINTS} points."
+        ),
+    ] = None,
+) -> Aggregates:
+    """avg/min/max/count of one metric per bucket over [start, end), for charts. Buckets of an
+    hour or more come from the hourly rollup (so a year is cheap); day buckets follow the
+    site's local days. Defaults: the last 24 hours."""
+    device = await _device(conn, user, device_id)
+    start, end = _range(start, end, timedelta(hours=24))
+    span_s = (end - start).total_seconds()
+    if bucket_s is None:
+        bucket_s = next((b for b in Bucket if span_s / b <= _TARGET_POINTS), Bucket.DAY)
+    elif span_s / bucket_s > _MAX_POINTS:
+        raise invalid("query.bucket_s", f"gives more than {_MAX_POINTS} buckets over this range")
+    timezone = await api_places.site_timezone(conn, device.site_id)
+    series = await api_readings.series_id(conn, device_id, metric)
+    rows = (
+        []
+        if series is None
+        else await api_readings.buckets(conn, series, start, end, int(bucket_s), timezone)
+    )
+    return Aggregates(
+        device_id=device_id,
+        metric=metric,
+        bucket_s=int(bucket_s),
+        source="hourly" if bucket_s >= api_readings.HOUR_S else "raw",
+        timezone=timezone,
+        buckets=[
+            BucketPublic(start=r.bucket, avg=r.avg, min=r.min, max=r.max, count=r.count)
+            for r in rows
+        ],
+    )

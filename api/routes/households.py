@@ -1,0 +1,134 @@
+"""Households: pseudonymous labels, their sensors, and residents' contact details.
+
+Contact details are returned only to callers with `residents:read` who see the household
+(its assigned volunteers, the site's managers, admins), and every such read is written to the
+audit log before the answer leaves.
+"""
+
+from __future__ import annotations
+
+from datetime import time
+
+from fastapi import APIRouter, Response
+from starlette.concurrency import run_in_threadpool
+
+from api import metrics
+from api.deps import DbConn, PlacesReader, PlacesWriter, Res
+from api.errors import invalid, not_found
+from api.params import HouseholdId, SiteFilter, SiteId
+from api.principals import Permission
+from api.schemas.common import error_responses
+from api.schemas.places import HouseholdBody, HouseholdDetail, HouseholdPublic
+from store import access, api_places, places
+from store.api_places import HouseholdRow
+
+router = APIRouter(prefix="/households", tags=["places"], responses=error_responses(401, 403, 422))
+
+
+def household_public(row: HouseholdRow) -> HouseholdPublic:
+    return HouseholdPublic(
+        site_id=row.site_id,
+        id=row.id,
+        label=row.label,
+        timezone=row.timezone,
+        quiet_start=row.quiet_start,
+        quiet_end=row.quiet_end,
+        devices=row.devices,
+    )
+
+
+@router.get("", response_model=list[HouseholdPublic])
+async def list_households(
+    conn: DbConn, user: PlacesReader, site: SiteFilter = None
+) -> list[HouseholdPublic]:
+    """Households the caller may see (labels and sensors; no contact details)."""
+    rows = await api_places.list_households(conn, user.visibility, site_id=site)
+    return [household_public(r) for r in rows]
+
+
+@router.get(
+    "/{site_id}/{household_id}", response_model=HouseholdDetail, responses=error_responses(404)
+)
+async def get_household(
+    conn: DbConn, user: PlacesReader, site_id: SiteId, household_id: HouseholdId
+) -> HouseholdDetail:
+    """One household, with the resident's contact details for those allowed them (the read
+    is audited)."""
+    row = await api_places.get_household(conn, user.visibility, site_id, household_id)
+    if row is None:
+        raise not_found("Household")
+    contact = None
+    if user.can(Permission.RESIDENTS_READ):
+        async with conn.transaction():
+            await access.audit(
+                conn,
+                actor=user.actor,
+                action="household.contact.read",
+                target=f"household:{site_id}/{household_id}",
+                site_id=site_id,
+                details={"via": user.via},
+            )
+            contact = await api_places.household_contact(conn, site_id, household_id)
+        metrics.CONTACT_READS.inc()
+    return HouseholdDetail(**household_public(row).model_dump(), contact=contact)
+
+
+@router.put(
+    "/{site_id}/{household_id}",
+    response_model=HouseholdPublic,
+    responses={201: {"model": HouseholdPublic, "description": "Created."}, **error_responses(404)},
+)
+async def put_household(
+    conn: DbConn,
+    res: Res,
+    user: PlacesWriter,
+    site_id: SiteId,
+    household_id: HouseholdId,
+    body: HouseholdBody,
+    response: Response,
+) -> HouseholdPublic:
+    """Create a household or replace its label, zone, quiet hours, contact details and the
+    device ids of its sensors (a device listed here leaves any other household)."""
+    if not user.visibility.allows_site(site_id) or user.visibility.households is not None:
+        raise not_found("Site")
+    if not await api_places.site_exists(conn, site_id):
+        raise not_found("Site")
+    if (body.quiet_start is None) != (body.quiet_end is None):
+        raise invalid("body.quiet_end", "quiet_start and quiet_end go together")
+    if body.timezone is not None:
+        cur = await conn.execute(
+            "SELECT 1 FROM pg_timezone_names WHERE name = %s", (body.timezone,)
+        )
+        if await cur.fetchone() is None:
+            raise invalid("body.timezone", "not an IANA time zone the database knows")
+    existed = await api_places.get_household(conn, user.visibility, site_id, household_id)
+    quiet: tuple[time, time] | None = None
+    if body.quiet_start is not None and body.quiet_end is not None:
+        quiet = (body.quiet_start, body.quiet_end)
+
+    def write() -> None:
+        with res.action_pool.connection() as c:
+            places.upsert_household(
+                c,
+                site_id,
+                household_id,
+                body.label,
+                timezone=body.timezone,
+                quiet=quiet,
+                contact=body.contact,
+            )
+            places.set_household_devices(c, site_id, household_id, body.devices)
+
+    await run_in_threadpool(write)
+    await access.audit(
+        conn,
+        actor=user.actor,
+        action="household.write",
+        target=f"household:{site_id}/{household_id}",
+        site_id=site_id,
+    )
+    row = await api_places.get_household(conn, user.visibility, site_id, household_id)
+    assert row is not None
+    if existed is None:
+        response.status_code = 201
+    return household_public(row)

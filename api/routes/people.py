@@ -1,0 +1,153 @@
+"""People (volunteers, staff, managers) and their assignments to households and sites."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response
+from starlette.concurrency import run_in_threadpool
+
+from api.deps import DbConn, PlacesReader, PlacesWriter, Res
+from api.errors import invalid, not_found
+from api.params import AssignmentId, HouseholdFilter, PersonId, SiteFilter
+from api.principals import Permission, Principal
+from api.schemas.common import ID_PATTERN, error_responses
+from api.schemas.places import AssignmentBody, AssignmentPublic, PersonBody, PersonPublic
+from store import api_places, places
+from store.api_places import AssignmentRow, PersonRow
+
+router = APIRouter(tags=["places"], responses=error_responses(401, 403, 422))
+
+
+def person_public(row: PersonRow, user: Principal) -> PersonPublic:
+    return PersonPublic(
+        id=row.id,
+        name=row.name,
+        kind=row.kind,  # type: ignore[arg-type]  # CHECK-constrained codes
+        language=row.language,  # type: ignore[arg-type]
+        active=row.active,
+        channels=row.channels if user.can(Permission.PLACES_WRITE) else None,
+    )
+
+
+def assignment_public(row: AssignmentRow) -> AssignmentPublic:
+    return AssignmentPublic(
+        id=row.id,
+        person_id=row.person_id,
+        site_id=row.site_id,
+        household_id=row.household_id,
+        role=row.role,  # type: ignore[arg-type]
+    )
+
+
+@router.get("/people", response_model=list[PersonPublic])
+async def list_people(conn: DbConn, user: PlacesReader) -> list[PersonPublic]:
+    """People assigned at the sites (or, for volunteers, the households) the caller sees."""
+    return [person_public(r, user) for r in await api_places.list_people(conn, user.visibility)]
+
+
+@router.get("/people/{person_id}", response_model=PersonPublic, responses=error_responses(404))
+async def get_person(conn: DbConn, user: PlacesReader, person_id: PersonId) -> PersonPublic:
+    """One person."""
+    row = await api_places.get_person(conn, user.visibility, person_id)
+    if row is None:
+        raise not_found("Person")
+    return person_public(row, user)
+
+
+def _write_person(res: Res, person_id: str, body: PersonBody) -> None:
+    with res.action_pool.connection() as c:
+        places.upsert_person(
+            c, person_id, body.name, body.kind, language=body.language, channels=body.channels
+        )
+
+
+@router.post("/people", response_model=PersonPublic, status_code=201)
+async def create_person(
+    conn: DbConn, res: Res, user: PlacesWriter, body: PersonBody
+) -> PersonPublic:
+    """Add a person; the id is chosen by the server. Assign them to be seen by site managers."""
+    person_id = f"p-{secrets.token_hex(6)}"
+    await run_in_threadpool(_write_person, res, person_id, body)
+    cur = await conn.execute(
+        "SELECT id, name, kind, language, active, channels FROM people WHERE id = %s",
+        (person_id,),
+    )
+    row = await cur.fetchone()
+    assert row is not None
+    return person_public(PersonRow(*row), user)
+
+
+@router.put("/people/{person_id}", response_model=PersonPublic, responses=error_responses(404))
+async def update_person(
+    conn: DbConn, res: Res, user: PlacesWriter, person_id: PersonId, body: PersonBody
+) -> PersonPublic:
+    """Change a person the caller sees (name, kind, language, notification channels)."""
+    if await api_places.get_person(conn, user.visibility, person_id) is None:
+        raise not_found("Person")
+    await run_in_threadpool(_write_person, res, person_id, body)
+    row = await api_places.get_person(conn, user.visibility, person_id)
+    assert row is not None
+    return person_public(row, user)
+
+
+@router.get("/assignments", response_model=list[AssignmentPublic])
+async def list_assignments(
+    conn: DbConn,
+    user: PlacesReader,
+    site: SiteFilter = None,
+    household: HouseholdFilter = None,
+    person: Annotated[
+        str | None, Query(pattern=ID_PATTERN, description="Only this person.")
+    ] = None,
+) -> list[AssignmentPublic]:
+    """Who looks after what: volunteers (primary, backup) of households, staff and managers
+    of sites. Filter by site, household or person."""
+    rows = await api_places.list_assignments(
+        conn, user.visibility, site_id=site, household_id=household, person_id=person
+    )
+    return [assignment_public(r) for r in rows]
+
+
+@router.post(
+    "/assignments",
+    response_model=AssignmentPublic,
+    status_code=201,
+    responses=error_responses(404),
+)
+async def create_assignment(
+    conn: DbConn, user: PlacesWriter, body: AssignmentBody
+) -> AssignmentPublic:
+    """Assign a person: `primary`/`backup` volunteer of a household (escalation tiers 1 and
+    2), or `staff`/`manager` of a site. Assigning twice returns the same assignment."""
+    site_ok = user.visibility.allows_site(body.site_id) and user.visibility.households is None
+    if not site_ok or not await api_places.site_exists(conn, body.site_id):
+        raise invalid("body.site_id", "no such site")
+    household_role = body.role in ("primary", "backup")
+    if household_role != (body.household_id is not None):
+        raise invalid("body.household_id", "required for primary and backup, absent otherwise")
+    if (
+        body.household_id is not None
+        and await api_places.get_household(conn, user.visibility, body.site_id, body.household_id)
+        is None
+    ):
+        raise invalid("body.household_id", "no such household at this site")
+    if not await api_places.person_exists(conn, body.person_id):
+        raise invalid("body.person_id", "no such person")
+    row = await api_places.create_assignment(
+        conn, body.person_id, body.site_id, body.household_id, body.role
+    )
+    return assignment_public(row)
+
+
+@router.delete("/assignments/{assignment_id}", status_code=204, responses=error_responses(404))
+async def delete_assignment(
+    conn: DbConn, user: PlacesWriter, assignment_id: AssignmentId
+) -> Response:
+    """Remove an assignment at a site the caller manages."""
+    row = await api_places.get_assignment(conn, user.visibility, assignment_id)
+    if row is None or user.visibility.households is not None:
+        raise not_found("Assignment")
+    await api_places.delete_assignment(conn, assignment_id)
+    return Response(status_code=204)

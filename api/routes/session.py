@@ -1,0 +1,67 @@
+"""Dashboard sessions (log in, log out) and who the caller is."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from fastapi import APIRouter, Request, Response
+
+from api import sessions
+from api.deps import CurrentUser, DbConn, Res
+from api.errors import ApiError
+from api.principals import Principal, principal_from
+from api.schemas.common import error_responses
+from api.schemas.session import LoginRequest, Me
+from api.secrets import digest
+from store import access
+
+router = APIRouter(tags=["session"])
+
+
+def me_of(user: Principal) -> Me:
+    visibility = user.visibility
+    return Me(
+        user_id=user.user_id,
+        name=user.name,
+        role=user.role.value,
+        person_id=user.person_id,
+        permissions=sorted(p.value for p in user.permissions),
+        sites=None if visibility.sites is None else sorted(visibility.sites),
+        households=None
+        if visibility.households is None
+        else [f"{s}/{h}" for s, h in sorted(visibility.households)],
+        via=user.via,
+        csrf_token=user.csrf_token,
+    )
+
+
+@router.get("/me", response_model=Me, responses=error_responses(401))
+async def me(user: CurrentUser) -> Me:
+    """The caller: role, permissions, the sites or households they see, and (sessions) the
+    CSRF token to send with changes."""
+    return me_of(user)
+
+
+@router.post("/session", response_model=Me, responses=error_responses(401, 422))
+async def log_in(
+    conn: DbConn, res: Res, request: Request, response: Response, body: LoginRequest
+) -> Me:
+    """Log in with a user id and password: sets the session cookie (HttpOnly, SameSite=Lax,
+    Secure) and returns the caller, CSRF token included. Wrong id or password: 401."""
+    session_id = await sessions.login(conn, response, res.settings, body.user_id, body.password)
+    if session_id is None:
+        raise ApiError(401, "Wrong user id or password.", code="login_failed")
+    identity = await access.identity_by_session(
+        conn, digest(session_id), datetime.now(UTC), res.settings.session_idle_s
+    )
+    if identity is None:  # deactivated between the password check and now
+        raise ApiError(401, "Wrong user id or password.", code="login_failed")
+    return me_of(principal_from(identity, "session"))
+
+
+@router.delete("/session", status_code=204, responses=error_responses(401, 403))
+async def log_out(conn: DbConn, user: CurrentUser, request: Request) -> Response:
+    """End the caller's dashboard session and clear its cookie."""
+    response = Response(status_code=204)
+    await sessions.logout(conn, request, response)
+    return response

@@ -1,0 +1,110 @@
+"""Sites: list, detail, create or update, and a site's overview (facilities by state)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response
+from starlette.concurrency import run_in_threadpool
+
+from api.deps import DbConn, DevicesReader, PlacesReader, PlacesWriter, Res
+from api.errors import invalid, not_found
+from api.params import SiteId
+from api.schemas.common import error_responses
+from api.schemas.devices import AlertCount, AttentionDevice, SiteOverview, StateCount
+from api.schemas.places import SiteBody, SitePublic
+from store import api_devices, api_places, places
+from store.api_places import SiteRow
+
+router = APIRouter(prefix="/sites", tags=["places"], responses=error_responses(401, 403, 422))
+
+
+def site_public(row: SiteRow) -> SitePublic:
+    return SitePublic(
+        id=row.id,
+        name=row.name,
+        timezone=row.timezone,
+        created_at=row.created_at,
+        devices=row.devices,
+        households=row.households,
+    )
+
+
+@router.get("", response_model=list[SitePublic])
+async def list_sites(conn: DbConn, user: PlacesReader) -> list[SitePublic]:
+    """The sites the caller may see, with how many devices and households each has."""
+    return [site_public(r) for r in await api_places.list_sites(conn, user.visibility)]
+
+
+@router.get("/{site_id}", response_model=SitePublic, responses=error_responses(404))
+async def get_site(conn: DbConn, user: PlacesReader, site_id: SiteId) -> SitePublic:
+    """One site."""
+    row = await api_places.get_site(conn, user.visibility, site_id)
+    if row is None:
+        raise not_found("Site")
+    return site_public(row)
+
+
+@router.put(
+    "/{site_id}",
+    response_model=SitePublic,
+    responses={201: {"model": SitePublic, "description": "Created."}, **error_responses(404)},
+)
+async def put_site(
+    conn: DbConn,
+    res: Res,
+    user: PlacesWriter,
+    site_id: SiteId,
+    body: SiteBody,
+    response: Response,
+) -> SitePublic:
+    """Create a site (callers who see every site) or update one's name and time zone."""
+    exists = await api_places.site_exists(conn, site_id)
+    if not user.visibility.allows_site(site_id) or user.visibility.households is not None:
+        raise not_found("Site")
+    if not exists and not user.visibility.all_sites:
+        raise not_found("Site")
+    await _check_zone(conn, body.timezone)
+
+    def write() -> None:
+        with res.action_pool.connection() as c:
+            places.upsert_site(c, site_id, body.name, body.timezone)
+
+    await run_in_threadpool(write)
+    row = await api_places.get_site(conn, user.visibility, site_id)
+    assert row is not None
+    if not exists:
+        response.status_code = 201
+    return site_public(row)
+
+
+async def _check_zone(conn: DbConn, zone: str) -> None:
+    cur = await conn.execute("SELECT 1 FROM pg_timezone_names WHERE name = %s", (zone,))
+    if await cur.fetchone() is None:
+        raise invalid("body.timezone", "not an IANA time zone the database knows")
+
+
+@router.get("/{site_id}/overview", response_model=SiteOverview, responses=error_responses(404))
+async def overview(conn: DbConn, user: DevicesReader, site_id: SiteId) -> SiteOverview:
+    """The site at a glance: devices by kind and state (`alerting` when an open alert is about
+    them), open alerts by category and severity, and the devices that need attention."""
+    if not user.visibility.allows_site(site_id) or not await api_places.site_exists(conn, site_id):
+        raise not_found("Site")
+    states, alerts, attention = await api_devices.overview(conn, user.visibility, site_id)
+    return SiteOverview(
+        site_id=site_id,
+        devices=sum(s.count for s in states),
+        by_state=[StateCount(kind=s.kind, state=s.state, count=s.count) for s in states],  # type: ignore[arg-type]
+        open_alerts=[
+            AlertCount(category=a.category, severity=a.severity, count=a.count) for a in alerts
+        ],
+        attention=[
+            AttentionDevice(
+                id=d.id,
+                device_key=d.device_key,
+                kind=d.kind,
+                state=d.state,  # type: ignore[arg-type]
+                worst_severity=d.worst_severity,
+                last_seen=d.last_seen,
+            )
+            for d in attention
+        ],
+    )

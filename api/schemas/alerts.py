@@ -1,0 +1,92 @@
+"""Alerts, their history, and the actions people take on them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import Field
+
+from api.schemas.common import Identifier, Model, Text
+
+Category = Literal["maintenance", "care", "security"]
+Severity = Literal["info", "warning", "critical"]
+Status = Literal["open", "acknowledged", "resolved"]
+Outcome = Literal["resident_fine", "needed_help", "no_answer", "false_alarm"]
+
+
+class AlertPublic(Model):
+    id: int
+    rule_id: str
+    site_id: str
+    subject: str = Field(description="What the alert is about: a device id or a household.")
+    household_id: str | None
+    category: Category
+    severity: Severity
+    status: Status
+    summary_key: str = Field(description="English template (a gettext msgid) of the summary.")
+    summary_args: dict[str, object]
+    summary: str = Field(description="The summary in English.")
+    value: float | None
+    metric: str | None
+    first_seen: datetime
+    last_seen: datetime
+    occurrences: int
+    assignee: str | None
+    outcome: Outcome | None
+    escalation_tier: int
+    acknowledged_at: datetime | None
+    acknowledged_by: str | None
+    resolved_at: datetime | None
+    resolved_by: str | None
+
+
+class AlertChangePublic(Model):
+    id: int
+    alert_id: int
+    at: datetime
+    actor: str = Field(description="`user:<id>`, `rule:<id>` or `system`.")
+    change: str
+    details: dict[str, object]
+
+
+class AlertDetail(AlertPublic):
+    history: list[AlertChangePublic]
+
+
+class AlertPage(Model):
+    items: list[AlertPublic]
+    next_cursor: str | None
+
+
+class AlertChanged(Model):
+    """An SSE event: a change and the alert as it is after it."""
+
+    change: AlertChangePublic
+    alert: AlertPublic
+
+
+class AssignRequest(Model):
+    assignee: Identifier | None = Field(
+        description="A person assigned at the alert's site; null unassigns."
+    )
+
+
+class CommentRequest(Model):
+    text: Text
+
+
+class ResolveRequest(Model):
+    note: Text | None = None
+
+
+class OutcomeRequest(Model):
+    outcome: Outcome
+    note: Text | None = None
+
+
+class ActionResult(Model):
+    alert: AlertPublic
+    change: AlertChangePublic | None = Field(
+        description="The change recorded; null when the action changed nothing."
+    )

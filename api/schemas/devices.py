@@ -1,0 +1,124 @@
+"""Devices, their latest values and readings, events, and a site's overview."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import Field
+
+from api.schemas.common import Model
+
+DeviceStatus = Literal["online", "offline", "unknown"]
+DeviceState = Literal["alerting", "online", "offline", "unknown"]
+
+
+class DevicePublic(Model):
+    id: int
+    site_id: str
+    device_key: str = Field(description="The device id of its MQTT topic, unique per site.")
+    kind: str | None
+    name: str | None
+    status: DeviceStatus = Field(description="From the device's status channel.")
+    status_changed_at: datetime | None
+    first_seen: datetime
+    last_seen: datetime
+    household_id: str | None
+
+
+class SeriesPublic(Model):
+    id: int
+    metric: str
+
+
+class DeviceDetail(DevicePublic):
+    metrics: list[SeriesPublic]
+
+
+class DevicePage(Model):
+    items: list[DevicePublic]
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page.")
+
+
+class LatestValue(Model):
+    metric: str
+    series_id: int
+    ts: datetime | None
+    value: float | None
+
+
+class ReadingPublic(Model):
+    ts: datetime
+    value: float
+
+
+class ReadingPage(Model):
+    device_id: int
+    metric: str
+    items: list[ReadingPublic]
+    next_cursor: str | None
+
+
+class BucketPublic(Model):
+    start: datetime = Field(description="Start of the bucket.")
+    avg: float
+    min: float
+    max: float
+    count: int
+
+
+class Aggregates(Model):
+    device_id: int
+    metric: str
+    bucket_s: int = Field(description="Bucket length in seconds.")
+    source: Literal["raw", "hourly"] = Field(
+        description="`hourly`: computed from the hourly rollup (buckets of an hour or more)."
+    )
+    timezone: str = Field(description="The site's zone, which day buckets follow.")
+    buckets: list[BucketPublic]
+
+
+class EventPublic(Model):
+    device_id: int
+    site_id: str
+    device_key: str
+    ts: datetime
+    type: str
+    subject: str
+    attrs: dict[str, object]
+
+
+class EventPage(Model):
+    items: list[EventPublic]
+    next_cursor: str | None
+
+
+class StateCount(Model):
+    kind: str
+    state: DeviceState
+    count: int
+
+
+class AlertCount(Model):
+    category: str
+    severity: str
+    count: int
+
+
+class AttentionDevice(Model):
+    id: int
+    device_key: str
+    kind: str | None
+    state: DeviceState
+    worst_severity: str | None
+    last_seen: datetime
+
+
+class SiteOverview(Model):
+    site_id: str
+    devices: int
+    by_state: list[StateCount] = Field(description="Devices by kind and state.")
+    open_alerts: list[AlertCount] = Field(description="Unresolved alerts by category/severity.")
+    attention: list[AttentionDevice] = Field(
+        description="Devices with open alerts (worst first), then offline ones; at most 50."
+    )

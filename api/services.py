@@ -1,0 +1,63 @@
+"""Seams to packages the API may not import: the rules engine's validation and backtests.
+
+`courtyard` wires an implementation from `rules` into `create_app(..., rule_service=...)`;
+tests pass their own. Methods are synchronous and may be slow (a backtest reads history):
+the API calls them on a worker thread.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal, Protocol
+
+
+@dataclass(frozen=True, slots=True)
+class RuleDefinition:
+    """A row of the `rules` table, as the API received or stored it."""
+
+    id: str
+    kind: str
+    site_id: str | None
+    category: str
+    severity: str
+    enabled: bool
+    scope: dict[str, object] = field(default_factory=dict)
+    params: dict[str, object] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class FieldError:
+    """One problem with a definition. `field` is a dotted path into it: `params.above`,
+    `scope.metric`, `kind`. The API answers 422 naming `body.<field>`."""
+
+    field: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class BacktestSignal:
+    """A signal the rule would have emitted over past data."""
+
+    at: datetime
+    site_id: str
+    subject: str
+    state: Literal["firing", "clear"]
+    value: float | None
+    metric: str | None
+    #: English text (the rendered summary template).
+    summary: str
+
+
+class RuleService(Protocol):
+    def validate(self, definition: RuleDefinition) -> list[FieldError]:
+        """Every problem with the definition (unknown kind, bad params...); empty when valid."""
+        ...
+
+    def backtest(
+        self, definition: RuleDefinition, start: datetime, end: datetime
+    ) -> list[BacktestSignal]:
+        """Run the rule over the stored readings and events of [start, end), in event-time
+        order, from a fresh state; return its signals oldest first. Raises ValueError with a
+        message for people when the definition cannot be run (it should have been validated)."""
+        ...

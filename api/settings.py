@@ -1,0 +1,32 @@
+"""ApiSettings: the HTTP API's section of the settings (COURTYARD_API__*)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+
+class ApiSettings(BaseModel):
+    #: The broker /healthz checks with an MQTT CONNECT. Filled from COURTYARD_MQTT_URL (or the
+    #: embedded broker's URL) like the ingest section's; empty: the broker is not checked.
+    mqtt_url: str = ""
+    #: Dashboard session cookie: Secure (sent over HTTPS only; browsers treat http://localhost
+    #: as secure too). Turn off only behind a TLS-terminating proxy that speaks plain HTTP to
+    #: a browser, which should not exist.
+    cookie_secure: bool = True
+    #: A dashboard session ends after this long without a request, and at the latest after
+    #: session_max_age_s.
+    session_idle_s: float = Field(default=8 * 3600, gt=0)
+    session_max_age_s: float = Field(default=7 * 24 * 3600, gt=0)
+    #: `courtyard tokens create` issues tokens valid this long unless told otherwise.
+    token_default_days: int = Field(default=90, ge=1)
+    #: Connections the API holds for queries, and for alert actions (which run on threads).
+    pool_min_size: int = Field(default=2, ge=0)
+    pool_max_size: int = Field(default=10, ge=1)
+    action_pool_max_size: int = Field(default=4, ge=1)
+    #: An SSE subscriber that falls this many alert changes behind is disconnected; it
+    #: reconnects with Last-Event-ID and catches up from the database.
+    stream_queue_size: int = Field(default=1000, ge=1)
+    #: Comment lines sent on an idle SSE stream so proxies keep it open.
+    stream_ping_s: float = Field(default=15.0, gt=0)
+    #: Timeout of each /healthz check.
+    health_timeout_s: float = Field(default=3.0, gt=0)

@@ -1,0 +1,42 @@
+"""API fixtures: the two-site world, and the app in-process (TestClient runs its lifespan)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from api.settings import ApiSettings
+from courtyard.embedded import EmbeddedMosquitto
+from store.settings import StoreSettings
+from tests.api import world as world_module
+from tests.api.rule_service import ThresholdRuleService
+from tests.api.world import World
+
+
+@pytest.fixture
+def api_settings(mqtt_broker: EmbeddedMosquitto) -> ApiSettings:
+    return ApiSettings(mqtt_url=mqtt_broker.url, pool_min_size=1, pool_max_size=4)
+
+
+@pytest.fixture
+def world(database_url: str) -> World:
+    return world_module.build(database_url)
+
+
+@pytest.fixture
+def client(database_url: str, api_settings: ApiSettings) -> Iterator[TestClient]:
+    app = create_app(
+        api_settings,
+        StoreSettings(url=database_url),
+        rule_service=ThresholdRuleService(database_url),
+    )
+    # https: the session cookie is Secure, and httpx sends it only over https.
+    with TestClient(app, base_url="https://testserver") as test_client:
+        yield test_client
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}

@@ -1,0 +1,191 @@
+"""A small two-site community for API tests, named so that a leak shows in a response's text.
+
+Site `alpha` has facility devices (`alpha-facility-*`), the volunteer's household
+(`alpha-mine`) and another household (`alpha-theirs`); site `beta` has its own of each
+(`beta-*`). Every entity's id carries its marker: a response that contains "beta" for a
+manager of alpha, or "theirs"/"facility"/"beta" for the volunteer of alpha-mine, is a leak.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+import psycopg
+
+from api import cli
+from store import alerts, places
+from store.settings import StoreSettings
+
+NOW = datetime.now(UTC).replace(microsecond=0)
+
+
+@dataclass
+class Place:
+    """The ids of one marked corner of the world, to fill path and query parameters."""
+
+    marker: str
+    site_id: str
+    household_id: str
+    device_id: int
+    device_key: str
+    alert_id: int
+    rule_id: str
+    person_id: str
+    assignment_id: int
+    metric: str = "level_pct"
+
+    def values(self) -> dict[str, object]:
+        return {
+            "site_id": self.site_id,
+            "household_id": self.household_id,
+            "device_id": self.device_id,
+            "alert_id": self.alert_id,
+            "rule_id": self.rule_id,
+            "person_id": self.person_id,
+            "assignment_id": self.assignment_id,
+            "metric": self.metric,
+        }
+
+
+@dataclass
+class World:
+    url: str
+    tokens: dict[str, str] = field(default_factory=dict)
+    places: dict[str, Place] = field(default_factory=dict)
+
+
+def _device(conn: psycopg.Connection, site: str, key: str, kind: str, online: bool) -> int:
+    row = conn.execute(
+        """
+        INSERT INTO devices (site_id, device_key, kind, online, first_seen, last_seen)
+        VALUES (%s, %s, %s, %s, %s, %s) RETURNING id
+        """,
+        (site, key, kind, online, NOW - timedelta(days=3), NOW),
+    ).fetchone()
+    assert row is not None
+    device_id = int(row[0])
+    for metric in ("level_pct", "battery_pct"):
+        series = conn.execute(
+            "INSERT INTO series (device_id, metric) VALUES (%s, %s) RETURNING id",
+            (device_id, metric),
+        ).fetchone()
+        assert series is not None
+        conn.execute(
+            """
+            INSERT INTO readings (series_id, ts, value)
+            SELECT %s, %s - make_interval(mins => n * 10), 50 + n %% 7 FROM generate_series(0, 200) n
+            """,
+            (series[0], NOW),
+        )
+        conn.execute(
+            """
+            INSERT INTO readings_hourly_rollup (series_id, bucket, sample_count, sum_value,
+                                                min_value, max_value)
+            SELECT %s, date_trunc('hour', %s::timestamptz) - make_interval(hours => n), 6, 300, 48, 56
+            FROM generate_series(0, 40) n
+            """,
+            (series[0], NOW),
+        )
+    conn.execute(
+        "INSERT INTO events (device_id, ts, type, subject) VALUES (%s, %s, 'door_open', %s)",
+        (device_id, NOW - timedelta(minutes=5), f"card:{key}"),
+    )
+    return device_id
+
+
+def _alert(conn: psycopg.Connection, site: str, subject: str, household: str | None,
+           category: str, rule: str) -> int:
+    alert, _ = alerts.raise_or_repeat(
+        conn,
+        dedup_key=f"{rule}:{site}:{subject}",
+        rule_id=rule,
+        site_id=site,
+        subject=subject,
+        household_id=household,
+        category=category,
+        severity="warning",
+        summary_key="{subject} needs a look",
+        summary_args={"subject": subject},
+        value=1.0,
+        metric="level_pct",
+        at=NOW - timedelta(minutes=1),
+        actor=f"rule:{rule}",
+    )
+    return alert.id
+
+
+def build(url: str) -> World:
+    world = World(url)
+    with psycopg.connect(url) as conn:
+        for site in ("alpha", "beta"):
+            places.upsert_site(conn, site, f"{site} court", "Asia/Shanghai")
+            conn.execute(
+                "INSERT INTO rejected_messages (received_at, topic, payload_prefix, payload_size,"
+                " reason, fingerprint) VALUES (%s, %s, %s, 3, %s, %s)",
+                (NOW, f"courtyard/v1/{site}/{site}-facility-pump/telemetry", b"{x}",
+                 f"{site}-facility-pump sent bad JSON", site.encode()),
+            )
+        places.upsert_person(conn, "alpha-manager-person", "Alpha Manager", "manager")
+        places.assign(conn, "alpha-manager-person", "alpha", "manager")
+        places.upsert_person(conn, "beta-manager-person", "Beta Manager", "manager")
+        places.assign(conn, "beta-manager-person", "beta", "manager")
+        households = {
+            "mine": ("alpha", "alpha-mine", "alpha-mine-volunteer"),
+            "theirs": ("alpha", "alpha-theirs", "alpha-theirs-volunteer"),
+            "beta": ("beta", "beta-home", "beta-volunteer"),
+        }
+        for marker, (site, household, person) in households.items():
+            places.upsert_household(conn, site, household, f"Room {household}",
+                                    contact={"phone": f"+86-{household}"})
+            device_key = f"{household}-motion"
+            places.set_household_devices(conn, site, household, [device_key])
+            device_id = _device(conn, site, device_key, "motion", True)
+            places.upsert_person(conn, person, f"Volunteer {household}", "volunteer")
+            places.assign(conn, person, site, "primary", household)
+            assignment = conn.execute(
+                "SELECT id FROM assignments WHERE person_id = %s", (person,)
+            ).fetchone()
+            assert assignment is not None
+            alert_id = _alert(conn, site, household, household, "care", f"{site}-inactivity")
+            rule_id = f"{household}-inactivity" if marker != "beta" else "beta-inactivity"
+            conn.execute(
+                "INSERT INTO rules (id, kind, site_id, params, category, severity)"
+                " VALUES (%s, 'threshold', %s, %s, 'care', 'warning')",
+                (rule_id, site, '{"metric": "level_pct", "above": 90}'),
+            )
+            world.places[marker] = Place(
+                marker, site, household, device_id, device_key, alert_id, rule_id, person,
+                int(assignment[0]),
+            )
+        for site in ("alpha", "beta"):
+            key = f"{site}-facility-pump"
+            device_id = _device(conn, site, key, "pump", False)
+            alert_id = _alert(conn, site, key, None, "maintenance", f"{site}-facility-pressure")
+            conn.execute(
+                "INSERT INTO rules (id, kind, site_id, params, category, severity)"
+                " VALUES (%s, 'threshold', %s, %s, 'maintenance', 'critical')",
+                (f"{site}-facility-pressure", site, '{"metric": "level_pct", "below": 10}'),
+            )
+            if site == "alpha":
+                world.places["facility"] = Place(
+                    "facility", site, "alpha-mine", device_id, key, alert_id,
+                    "alpha-facility-pressure", "alpha-manager-person",
+                    world.places["mine"].assignment_id,
+                )
+    store = StoreSettings(url=url)
+    users = {
+        "admin": dict(role="admin"),
+        "manager": dict(role="manager", sites=["alpha"], person_id="alpha-manager-person"),
+        "volunteer": dict(role="volunteer", person_id="alpha-mine-volunteer"),
+        "operator": dict(role="operator", sites=["alpha"]),
+        "integration": dict(role="integration", sites=["alpha"]),
+    }
+    for user_id, spec in users.items():
+        cli.add_user(store, user_id=user_id, name=user_id.title(), password="correct horse",
+                     **spec)  # type: ignore[arg-type]
+        scopes = ["alerts:read"] if user_id == "integration" else None
+        world.tokens[user_id], _ = cli.create_token(
+            store, user_id=user_id, name="tests", days=1, scopes=scopes
+        )
+    return world
