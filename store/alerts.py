@@ -41,6 +41,7 @@ from store.alert_rows import (
 )
 
 __all__ = [
+    "CHANGES_CHANNEL",
     "MAX_ESCALATION_TIER",
     "Alert",
     "AlertChange",
@@ -60,11 +61,16 @@ __all__ = [
     "get",
     "history",
     "open_alerts",
+    "previous_severity",
     "raise_or_repeat",
     "record_outcome",
     "resolve",
     "resolve_by_dedup_key",
 ]
+
+#: LISTEN channel on which every recorded change is announced at commit (migration 0003's
+#: trigger); the payload is JSON with alert_id, change_id, change, site_id, household_id, category.
+CHANGES_CHANNEL = "courtyard_alert_changes"
 
 # Higher wins when a repeat arrives with another severity.
 _SEVERITY_RANK = "array_position(ARRAY['info', 'warning', 'critical'], {})"
@@ -342,6 +348,24 @@ def history(conn: psycopg.Connection[TupleRow], alert_id: int) -> list[AlertChan
             " WHERE alert_id = %s ORDER BY id",
             (alert_id,),
         ).fetchall()
+
+
+def previous_severity(
+    conn: psycopg.Connection[TupleRow], alert_id: int, before_change_id: int
+) -> str | None:
+    """The severity the alert had before change `before_change_id` (None: no earlier raise).
+
+    Read from the raised/repeated changes, which record the severity they left the alert at.
+    """
+    row = conn.execute(
+        """
+        SELECT details->>'severity' FROM alert_changes
+        WHERE alert_id = %s AND id < %s AND change IN ('raised', 'repeated')
+        ORDER BY id DESC LIMIT 1
+        """,
+        (alert_id, before_change_id),
+    ).fetchone()
+    return None if row is None else row[0]
 
 
 def _acknowledge(

@@ -96,6 +96,32 @@ def remind(
     return updated, record_change(conn, alert_id, at, actor, ChangeKind.REMINDED, {})
 
 
+def set_next_escalation(
+    conn: psycopg.Connection[TupleRow], alert_id: int, at: datetime | None
+) -> bool:
+    """Schedule (or, with None, stop) the escalation of an open alert; records no change.
+
+    False when the alert is no longer open (acknowledged or resolved meanwhile): escalation
+    stopped with that change, and stays stopped.
+    """
+    cur = conn.execute(
+        "UPDATE alerts SET next_escalation_at = %s WHERE id = %s AND status = 'open'",
+        (at, alert_id),
+    )
+    return cur.rowcount == 1
+
+
+def set_next_reminder(
+    conn: psycopg.Connection[TupleRow], alert_id: int, at: datetime | None
+) -> bool:
+    """Schedule (or, with None, stop) reminders of an unresolved alert; records no change."""
+    cur = conn.execute(
+        "UPDATE alerts SET next_reminder_at = %s WHERE id = %s AND status <> 'resolved'",
+        (at, alert_id),
+    )
+    return cur.rowcount == 1
+
+
 def _due(
     conn: psycopg.Connection[TupleRow],
     column: str,

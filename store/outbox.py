@@ -9,7 +9,7 @@ carries an idempotency key for the far end to drop a repeat.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -62,6 +62,7 @@ _CLAIM = f"""
 WITH due AS (
     SELECT id, status, attempts FROM notifications
     WHERE status IN ('pending', 'sending') AND next_attempt_at <= %(now)s
+      AND (%(channels)s::text[] IS NULL OR channel = ANY(%(channels)s::text[]))
     ORDER BY next_attempt_at, id
     LIMIT %(limit)s
     FOR UPDATE SKIP LOCKED
@@ -128,11 +129,13 @@ def claim_due(
     lease_s: float,
     *,
     max_attempts: int = MAX_ATTEMPTS,
+    channels: Collection[str] | None = None,
 ) -> list[Notification]:
     """Claim up to `limit` due notifications for `lease_s` seconds, oldest due first.
 
     Each claim counts as an attempt. Commit right after claiming: the claim is the row's
-    `sending` status and lease, not a lock held while sending.
+    `sending` status and lease, not a lock held while sending. `channels` limits the claim to
+    those channels (a sender claims only what it has room for on each of its channels).
     """
     if lease_s <= 0:
         raise ValueError(f"lease_s must be positive, not {lease_s}")
@@ -144,6 +147,7 @@ def claim_due(
                 "limit": limit,
                 "lease_until": now + timedelta(seconds=lease_s),
                 "max_attempts": max_attempts,
+                "channels": None if channels is None else list(channels),
             },
         ).fetchall()
     return sorted(claimed, key=lambda n: n.id)
@@ -212,6 +216,21 @@ def backlog(conn: psycopg.Connection[TupleRow]) -> int:
         "SELECT count(*) FROM notifications WHERE status IN ('pending', 'sending')"
     ).fetchone()
     return int(row[0]) if row else 0
+
+
+def next_due(
+    conn: psycopg.Connection[TupleRow], *, channels: Collection[str] | None = None
+) -> datetime | None:
+    """When the next pending or leased notification (of `channels`) becomes claimable."""
+    row = conn.execute(
+        """
+        SELECT min(next_attempt_at) FROM notifications
+        WHERE status IN ('pending', 'sending')
+          AND (%(channels)s::text[] IS NULL OR channel = ANY(%(channels)s::text[]))
+        """,
+        {"channels": None if channels is None else list(channels)},
+    ).fetchone()
+    return row[0] if row else None
 
 
 def get(conn: psycopg.Connection[TupleRow], notification_id: int) -> Notification | None:

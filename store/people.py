@@ -7,6 +7,7 @@ managers. Only active people receive anything.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import time
 
@@ -30,6 +31,7 @@ class Receiver:
     language: str
     #: channel name -> target, as stored (a webhook URL, a list of Apprise URLs, ...)
     channels: dict[str, object]
+    #: The assignment that makes them a receiver; `notified` for the people `told_about` finds.
     role: str
 
 
@@ -91,3 +93,42 @@ def household(
             """,
             (site_id, household_id),
         ).fetchone()
+
+
+def told_about(conn: psycopg.Connection[TupleRow], alert_id: int) -> list[Receiver]:
+    """The active people who were sent (or are due) a notification about the alert.
+
+    Whoever was told an alert was raised should also be told it cleared, whatever tier or
+    assignment they hold now.
+    """
+    with conn.cursor(row_factory=class_row(Receiver)) as cur:
+        return cur.execute(
+            """
+            SELECT p.id AS person_id, p.name, p.kind, p.language, p.channels,
+                   'notified' AS role
+            FROM people p
+            WHERE p.active AND p.id IN (SELECT receiver FROM notifications WHERE alert_id = %s)
+            ORDER BY p.id
+            """,
+            (alert_id,),
+        ).fetchall()
+
+
+def channels_of(
+    conn: psycopg.Connection[TupleRow], person_ids: Collection[str]
+) -> dict[str, dict[str, object]]:
+    """The current channels of the active people among `person_ids`, by person.
+
+    Senders address a notification when they send it, so a corrected address applies to the
+    retries; someone missing from the result was removed or deactivated meanwhile.
+    """
+    rows = conn.execute(
+        "SELECT id, channels FROM people WHERE active AND id = ANY(%s)", (list(person_ids),)
+    ).fetchall()
+    return {str(pid): dict(channels) for pid, channels in rows}
+
+
+def site_timezone(conn: psycopg.Connection[TupleRow], site_id: str) -> str | None:
+    """The site's IANA time zone (None: no such site)."""
+    row = conn.execute("SELECT timezone FROM sites WHERE id = %s", (site_id,)).fetchone()
+    return None if row is None else str(row[0])
