@@ -1,0 +1,91 @@
+"""Chat and mail through Apprise: the payload's title and body to each of a person's Apprise URLs.
+
+A receiver's target in `people.channels["apprise"]` is one Apprise URL or a list of them
+(mailto://, dingtalk://, wecom://, tgram://, json://, ...; docs/webhooks.md has examples). One
+outbox row covers the list: a URL Apprise cannot use fails the row permanently (a typo does not
+heal by waiting); a delivery that fails for any URL retries the row, so the URLs that did get it
+may get it again: delivery is at least once, as everywhere in the outbox.
+"""
+
+from __future__ import annotations
+
+import threading
+import warnings
+from collections.abc import Sequence
+
+import apprise
+from apprise.plugins import N_MGR
+
+from rules.notify import SendResult
+from store.outbox import Notification
+
+APP_ID = "Courtyard"
+#: Apprise's message kinds, by the payload's codes: the colour or icon chat services show.
+_KINDS = {
+    "critical": apprise.NotifyType.FAILURE,
+    "warning": apprise.NotifyType.WARNING,
+    "info": apprise.NotifyType.INFO,
+}
+_CLEARED = frozenset({"resolved", "auto_resolved"})
+_plugins_loaded = threading.Lock()
+
+
+class AppriseSender:
+    def __init__(self, *, timeout_s: float = 20.0) -> None:
+        """`timeout_s` bounds one notification to all of a person's URLs together."""
+        _load_plugins()
+        self._timeout_s = timeout_s
+        self._asset = apprise.AppriseAsset(app_id=APP_ID, app_desc=APP_ID)
+
+    def send(self, notification: Notification, target: object) -> SendResult:
+        urls = _urls(target)
+        if isinstance(urls, SendResult):
+            return urls
+        services = []
+        for n, url in enumerate(urls, start=1):
+            service = apprise.Apprise.instantiate(url, asset=self._asset)
+            if service is None:
+                # Only the scheme: the rest of an Apprise URL is often a token or a password.
+                scheme = url.split("://", 1)[0] if "://" in url else "?"
+                return SendResult.permanent(f"Apprise cannot use URL #{n} ({scheme}://...)")
+            services.append(service)
+        sender = apprise.Apprise(asset=self._asset)
+        sender.add(services)
+        payload = notification.payload
+        result = sender.notify(
+            body=str(payload.get("body") or payload.get("title") or ""),
+            title=str(payload.get("title") or ""),
+            notify_type=_kind(payload),
+            body_format=apprise.NotifyFormat.TEXT,
+            timeout=self._timeout_s,
+        )
+        if result:
+            return SendResult.sent()
+        reasons = [entry.message for entry in result.logs()]
+        return SendResult.retry("; ".join(reasons) or f"Apprise: {result!r}")
+
+    def close(self) -> None:
+        """Nothing to release: each send builds its own Apprise object."""
+
+
+def _kind(payload: dict[str, object]) -> apprise.NotifyType:
+    if payload.get("change") in _CLEARED:
+        return apprise.NotifyType.SUCCESS
+    return _KINDS.get(str(payload.get("severity")), apprise.NotifyType.INFO)
+
+
+def _urls(target: object) -> list[str] | SendResult:
+    if isinstance(target, str):
+        target = [target]
+    if isinstance(target, Sequence) and target and all(isinstance(u, str) and u for u in target):
+        return [str(u) for u in target]
+    return SendResult.permanent("apprise target must be a URL or a list of URLs")
+
+
+def _load_plugins() -> None:
+    # Apprise loads its plugins on first use; its mail plugin imports the stdlib's imghdr,
+    # which warns that it is deprecated. Load them once here, with that warning silenced,
+    # rather than in a worker thread where it would surface as an error under strict filters.
+    with _plugins_loaded, warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        N_MGR.load_modules()  # type: ignore[no-untyped-call]  # untyped in apprise
