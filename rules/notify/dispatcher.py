@@ -29,7 +29,9 @@ from psycopg.rows import TupleRow
 from psycopg_pool import ConnectionPool
 
 from rules.notify import Sender, SendResult
+from rules.notify.apprise_channel import AppriseSender
 from rules.notify.settings import NotifySettings
+from rules.notify.webhook import WebhookSender
 from store import outbox, people
 from store.alerts import CHANGES_CHANNEL
 from store.errors import is_transient
@@ -56,6 +58,18 @@ Pool = ConnectionPool[psycopg.Connection[TupleRow]]
 
 def _utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def senders_for(settings: NotifySettings) -> dict[str, Sender]:
+    """The senders of every channel Courtyard has, configured from `settings`."""
+    return {
+        "webhook": WebhookSender(
+            settings.webhook_secret.get_secret_value(),
+            timeout_s=settings.webhook_timeout_s,
+            max_connections=settings.workers_per_channel,
+        ),
+        "apprise": AppriseSender(timeout_s=settings.apprise_timeout_s),
+    }
 
 
 class Dispatcher:

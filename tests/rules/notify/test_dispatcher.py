@@ -14,14 +14,20 @@ from pydantic import ValidationError
 
 from rules.notify import SendResult
 from rules.notify.apprise_channel import AppriseSender
-from rules.notify.dispatcher import Dispatcher
+from rules.notify.dispatcher import Dispatcher, senders_for
 from rules.notify.settings import NotifySettings
 from rules.notify.webhook import WebhookSender
 from rules.rule import Category
 from store.outbox import Notification
 from tests.rules.notify.capture import Capture, reserve_port
 from tests.rules.notify.community import T0, Conn, fire, set_channels, signal
-from tests.rules.notify.receivers import SECRET, SETTINGS, dispatcher, statuses
+from tests.rules.notify.receivers import (
+    SECRET,
+    SETTINGS,
+    dispatcher,
+    documented_receiver,
+    statuses,
+)
 from tests.support.waiting import wait_for
 
 WAIT_S = 30.0
@@ -88,7 +94,7 @@ def test_a_stuck_channel_does_not_hold_up_another(conn: Conn, database_url: str)
             wait_for(lambda: count(conn, "webhook", "sent")() == 6, timeout_s=WAIT_S, what="all")
             # Meanwhile the chat channel holds only its own two workers; its other rows wait
             # unclaimed, so no lease runs out on them while they queue.
-            assert chat.held == 2
+            wait_for(lambda: chat.held == 2, timeout_s=WAIT_S, what="two held chat requests")
             assert sorted(statuses(conn, "apprise")) == [("pending", 0)] * 4 + [("sending", 1)] * 2
             chat.release.set()
             wait_for(lambda: count(conn, "apprise", "sent")() == 6, timeout_s=WAIT_S, what="chat")
@@ -137,7 +143,7 @@ def _listening(conn: Conn) -> Callable[[], bool]:
         conn.commit()
         row = conn.execute(
             "SELECT count(*) FROM pg_stat_activity"
-            " WHERE datname = current_database() AND query LIKE 'LISTEN %%'"
+            " WHERE datname = current_database() AND query LIKE 'LISTEN %'"
         ).fetchone()
         return bool(row and row[0])
 
@@ -201,6 +207,18 @@ def test_stopping_waits_for_the_sends_in_flight(conn: Conn, database_url: str) -
             hooks.release.set()
             thread.join(WAIT_S)
     assert statuses(conn) == [("sent", 1)]  # recorded before run_forever returned
+
+
+def test_the_configured_senders_deliver_both_channels(conn: Conn, database_url: str) -> None:
+    with documented_receiver() as receiver, Capture() as chat:
+        set_channels(
+            conn, "mg", {"webhook": receiver.url, "apprise": f"json://127.0.0.1:{chat.port}/"}
+        )
+        maintenance(conn, 1, T0)
+        with Dispatcher(database_url, senders_for(SETTINGS), SETTINGS) as d:
+            assert d.run_once(T0) == 2
+        assert len(receiver.received) == 1 and chat.count() == 1  # signed with the settings' secret
+    assert statuses(conn) == [("sent", 1)] * 2
 
 
 def test_a_dispatcher_needs_a_sender(database_url: str) -> None:
