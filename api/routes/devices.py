@@ -21,6 +21,7 @@ from api.schemas.devices import (
     DevicePage,
     DevicePublic,
     LatestValue,
+    LatestValues,
     ReadingPage,
     ReadingPublic,
     SeriesPublic,
@@ -114,16 +115,19 @@ async def get_device(conn: DbConn, user: DevicesReader, device_id: DeviceId) -> 
     )
 
 
-@router.get("/{device_id}/latest", response_model=list[LatestValue], responses=error_responses(404))
-async def latest_values(
-    conn: DbConn, user: DevicesReader, device_id: DeviceId
-) -> list[LatestValue]:
+@router.get("/{device_id}/latest", response_model=LatestValues, responses=error_responses(404))
+async def latest_values(conn: DbConn, user: DevicesReader, device_id: DeviceId) -> LatestValues:
     """The newest value of each of the device's metrics (null when a metric has none left)."""
-    await _device(conn, user, device_id)
-    return [
-        LatestValue(metric=v.metric, series_id=v.series_id, ts=v.ts, value=v.value)
-        for v in await api_devices.latest_values(conn, device_id)
-    ]
+    device = await _device(conn, user, device_id)
+    return LatestValues(
+        device_id=device_id,
+        site_id=device.site_id,
+        device_key=device.device_key,
+        values=[
+            LatestValue(metric=v.metric, series_id=v.series_id, ts=v.ts, value=v.value)
+            for v in await api_devices.latest_values(conn, device_id)
+        ],
+    )
 
 
 def _range(
@@ -149,7 +153,7 @@ async def readings(
 ) -> ReadingPage:
     """Raw readings of one metric in [start, end), oldest first, in keyset pages.
     Defaults: the last 24 hours."""
-    await _device(conn, user, device_id)
+    device = await _device(conn, user, device_id)
     start, end = _range(start, end, timedelta(hours=24))
     after = None
     if cursor is not None:
@@ -164,7 +168,14 @@ async def readings(
     )
     items = [ReadingPublic(ts=r.ts, value=r.value) for r in rows[:limit]]
     next_cursor = pagination.encode([items[-1].ts]) if len(rows) > limit else None
-    return ReadingPage(device_id=device_id, metric=metric, items=items, next_cursor=next_cursor)
+    return ReadingPage(
+        device_id=device_id,
+        site_id=device.site_id,
+        device_key=device.device_key,
+        metric=metric,
+        items=items,
+        next_cursor=next_cursor,
+    )
 
 
 @router.get("/{device_id}/aggregates", response_model=Aggregates, responses=error_responses(404))
@@ -202,6 +213,8 @@ async def aggregates(
     )
     return Aggregates(
         device_id=device_id,
+        site_id=device.site_id,
+        device_key=device.device_key,
         metric=metric,
         bucket_s=int(bucket_s),
         source="hourly" if bucket_s >= api_readings.HOUR_S else "raw",

@@ -40,6 +40,12 @@ class DevicePage(Model):
     next_cursor: str | None = Field(description="Pass as `cursor` for the next page.")
 
 
+class DeviceRef(Model):
+    device_id: int
+    site_id: str
+    device_key: str
+
+
 class LatestValue(Model):
     metric: str
     series_id: int
@@ -47,13 +53,16 @@ class LatestValue(Model):
     value: float | None
 
 
+class LatestValues(DeviceRef):
+    values: list[LatestValue]
+
+
 class ReadingPublic(Model):
     ts: datetime
     value: float
 
 
-class ReadingPage(Model):
-    device_id: int
+class ReadingPage(DeviceRef):
     metric: str
     items: list[ReadingPublic]
     next_cursor: str | None
@@ -67,8 +76,7 @@ class BucketPublic(Model):
     count: int
 
 
-class Aggregates(Model):
-    device_id: int
+class Aggregates(DeviceRef):
     metric: str
     bucket_s: int = Field(description="Bucket length in seconds.")
     source: Literal["raw", "hourly"] = Field(

@@ -27,7 +27,9 @@ class ThresholdRuleService:
         if all(b is None for b in bounds):
             problems.append(FieldError("params.above", "give above or below"))
         for name, bound in zip(("above", "below"), bounds, strict=True):
-            if bound is not None and (isinstance(bound, bool) or not isinstance(bound, int | float)):
+            if bound is not None and (
+                isinstance(bound, bool) or not isinstance(bound, int | float)
+            ):
                 problems.append(FieldError(f"params.{name}", "must be a number"))
         return problems
 
@@ -60,8 +62,12 @@ class ThresholdRuleService:
                 (firing.add if bad else firing.discard)(device)
                 signals.append(
                     BacktestSignal(
-                        at=ts, site_id=site, subject=device, state="firing" if bad else "clear",
-                        value=value, metric=str(definition.params["metric"]),
+                        at=ts,
+                        site_id=site,
+                        subject=device,
+                        state="firing" if bad else "clear",
+                        value=value,
+                        metric=str(definition.params["metric"]),
                         summary=f"{device} {'crossed' if bad else 'is back within'} the threshold",
                     )
                 )

@@ -74,7 +74,8 @@ def _device(conn: psycopg.Connection, site: str, key: str, kind: str, online: bo
         conn.execute(
             """
             INSERT INTO readings (series_id, ts, value)
-            SELECT %s, %s - make_interval(mins => n * 10), 50 + n %% 7 FROM generate_series(0, 200) n
+            SELECT %s, %s - make_interval(mins => n * 10), 50 + n %% 7
+            FROM generate_series(0, 200) n
             """,
             (series[0], NOW),
         )
@@ -82,7 +83,8 @@ def _device(conn: psycopg.Connection, site: str, key: str, kind: str, online: bo
             """
             INSERT INTO readings_hourly_rollup (series_id, bucket, sample_count, sum_value,
                                                 min_value, max_value)
-            SELECT %s, date_trunc('hour', %s::timestamptz) - make_interval(hours => n), 6, 300, 48, 56
+            SELECT %s, date_trunc('hour', %s::timestamptz) - make_interval(hours => n),
+                   6, 300, 48, 56
             FROM generate_series(0, 40) n
             """,
             (series[0], NOW),
@@ -94,8 +96,14 @@ def _device(conn: psycopg.Connection, site: str, key: str, kind: str, online: bo
     return device_id
 
 
-def _alert(conn: psycopg.Connection, site: str, subject: str, household: str | None,
-           category: str, rule: str) -> int:
+def _alert(
+    conn: psycopg.Connection,
+    site: str,
+    subject: str,
+    household: str | None,
+    category: str,
+    rule: str,
+) -> int:
     alert, _ = alerts.raise_or_repeat(
         conn,
         dedup_key=f"{rule}:{site}:{subject}",
@@ -123,21 +131,27 @@ def build(url: str) -> World:
             conn.execute(
                 "INSERT INTO rejected_messages (received_at, topic, payload_prefix, payload_size,"
                 " reason, fingerprint) VALUES (%s, %s, %s, 3, %s, %s)",
-                (NOW, f"courtyard/v1/{site}/{site}-facility-pump/telemetry", b"{x}",
-                 f"{site}-facility-pump sent bad JSON", site.encode()),
+                (
+                    NOW,
+                    f"courtyard/v1/{site}/{site}-facility-pump/telemetry",
+                    b"{x}",
+                    f"{site}-facility-pump sent bad JSON",
+                    site.encode(),
+                ),
             )
-        places.upsert_person(conn, "alpha-manager-person", "Alpha Manager", "manager")
-        places.assign(conn, "alpha-manager-person", "alpha", "manager")
-        places.upsert_person(conn, "beta-manager-person", "Beta Manager", "manager")
-        places.assign(conn, "beta-manager-person", "beta", "manager")
+        places.upsert_person(conn, "alpha-facility-manager", "Alpha Manager", "manager")
+        places.assign(conn, "alpha-facility-manager", "alpha", "manager")
+        places.upsert_person(conn, "beta-facility-manager", "Beta Manager", "manager")
+        places.assign(conn, "beta-facility-manager", "beta", "manager")
         households = {
             "mine": ("alpha", "alpha-mine", "alpha-mine-volunteer"),
             "theirs": ("alpha", "alpha-theirs", "alpha-theirs-volunteer"),
             "beta": ("beta", "beta-home", "beta-volunteer"),
         }
         for marker, (site, household, person) in households.items():
-            places.upsert_household(conn, site, household, f"Room {household}",
-                                    contact={"phone": f"+86-{household}"})
+            places.upsert_household(
+                conn, site, household, f"Room {household}", contact={"phone": f"+86-{household}"}
+            )
             device_key = f"{household}-motion"
             places.set_household_devices(conn, site, household, [device_key])
             device_id = _device(conn, site, device_key, "motion", True)
@@ -155,7 +169,14 @@ def build(url: str) -> World:
                 (rule_id, site, '{"metric": "level_pct", "above": 90}'),
             )
             world.places[marker] = Place(
-                marker, site, household, device_id, device_key, alert_id, rule_id, person,
+                marker,
+                site,
+                household,
+                device_id,
+                device_key,
+                alert_id,
+                rule_id,
+                person,
                 int(assignment[0]),
             )
         for site in ("alpha", "beta"):
@@ -169,21 +190,26 @@ def build(url: str) -> World:
             )
             if site == "alpha":
                 world.places["facility"] = Place(
-                    "facility", site, "alpha-mine", device_id, key, alert_id,
-                    "alpha-facility-pressure", "alpha-manager-person",
+                    "facility",
+                    site,
+                    "alpha-mine",
+                    device_id,
+                    key,
+                    alert_id,
+                    "alpha-facility-pressure",
+                    "alpha-facility-manager",
                     world.places["mine"].assignment_id,
                 )
     store = StoreSettings(url=url)
     users = {
         "admin": dict(role="admin"),
-        "manager": dict(role="manager", sites=["alpha"], person_id="alpha-manager-person"),
+        "manager": dict(role="manager", sites=["alpha"], person_id="alpha-facility-manager"),
         "volunteer": dict(role="volunteer", person_id="alpha-mine-volunteer"),
         "operator": dict(role="operator", sites=["alpha"]),
         "integration": dict(role="integration", sites=["alpha"]),
     }
     for user_id, spec in users.items():
-        cli.add_user(store, user_id=user_id, name=user_id.title(), password="correct horse",
-                     **spec)  # type: ignore[arg-type]
+        cli.add_user(store, user_id=user_id, name=user_id.title(), password="correct horse", **spec)  # type: ignore[arg-type]
         scopes = ["alerts:read"] if user_id == "integration" else None
         world.tokens[user_id], _ = cli.create_token(
             store, user_id=user_id, name="tests", days=1, scopes=scopes
