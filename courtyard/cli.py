@@ -67,6 +67,19 @@ def _parser() -> argparse.ArgumentParser:
     )
     ingest.set_defaults(command=_ingest)
 
+    from courtyard import rules_command
+
+    rules = commands.add_parser(
+        "rules",
+        help="run the rules engine (alerts and notifications), or check/list/backtest rules",
+        description="Evaluate rules on every committed batch and on timers, raise and resolve "
+        "alerts, escalate care alerts and deliver notifications. Several engines split the "
+        "sites between them. `courtyard rules backtest RULE --from --to` lists what a rule "
+        "would have raised on stored history.",
+    )
+    rules_command.add_arguments(rules)
+    rules.set_defaults(command=rules_command.run)
+
     from device_sims import cli as simulate_cli
 
     simulate = commands.add_parser(

@@ -14,6 +14,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from courtyard.embedded import default_data_dir
 from ingest.settings import IngestSettings, check_mqtt_url
+from rules.notify.settings import NotifySettings
 from rules.settings import RulesSettings
 from store.settings import StoreSettings, check_postgres_url
 
@@ -46,6 +47,7 @@ class Settings(BaseSettings):
     store: StoreSettings = Field(default_factory=StoreSettings)
     ingest: IngestSettings = Field(default_factory=IngestSettings)
     rules: RulesSettings = Field(default_factory=RulesSettings)
+    notify: NotifySettings = Field(default_factory=NotifySettings)
 
     @field_validator("log_level")
     @classmethod

@@ -32,8 +32,14 @@ from rules import metrics
 from rules.clock import Clock, clock_named
 from rules.directory import Directory
 from rules.engine import Engine, EngineRule, OnOutcomes
+from rules.lifecycle import Outcome
+from rules.notify import escalation, fanout
+from rules.notify.dispatcher import Dispatcher as OutboxDispatcher
+from rules.notify.dispatcher import senders_for
+from rules.notify.settings import NotifySettings
 from rules.ownership import SiteOwnership
 from rules.policy import NotifyPolicy
+from rules.ruleset import StoredRules
 from rules.settings import RulesSettings
 from store import feed
 from store.directory import sites as list_sites
@@ -60,18 +66,25 @@ class RulesService:
         self,
         settings: RulesSettings,
         store: StoreSettings,
+        notify: NotifySettings | None = None,
         *,
-        compile_rules: RuleCompiler,
+        compile_rules: RuleCompiler | None = None,
         on_outcomes: OnOutcomes | None = None,
         escalate: Escalator | None = None,
         dispatcher: Dispatcher | None = None,
         clock: Clock | None = None,
     ) -> None:
+        """By default the rules come from the `rules` table, alert changes are fanned out to
+        the outbox, escalations run on their timer and, with `settings.dispatch`, this process
+        delivers the outbox; each can be replaced (tests, backtests)."""
         self._settings = settings
         self._store = store
-        self._compile_rules = compile_rules
-        self._on_outcomes = on_outcomes
-        self._escalate = escalate
+        self._compile_rules = compile_rules or StoredRules()
+        self._on_outcomes = on_outcomes or self._fan_out
+        self._escalate = escalate or self._escalate_due
+        notify = notify or NotifySettings()
+        if dispatcher is None and settings.dispatch:
+            dispatcher = OutboxDispatcher(store.url, senders_for(notify), notify)
         self._dispatcher = dispatcher
         self.clock = clock or clock_named(settings.clock)
         self._stop = threading.Event()
@@ -107,7 +120,24 @@ class RulesService:
             self._scheduler.shutdown(wait=False)
         for thread in self._threads:
             thread.join(timeout_s)
+        close = getattr(self._dispatcher, "close", None)
+        if close is not None:
+            close()
         logger.info("rules engine stopped")
+
+    def _fan_out(self, conn: Connection, outcomes: Sequence[Outcome], now: datetime) -> None:
+        engine = self.engine
+        assert engine is not None
+        fanout.enqueue_for_outcomes(conn, outcomes, engine.policy_of, now)
+
+    @staticmethod
+    def _escalate_due(
+        conn: Connection,
+        now: datetime,
+        policy_of: Callable[[str], NotifyPolicy],
+        sites: Collection[str],
+    ) -> None:
+        escalation.tick(conn, now, policy_of, sites)
 
     def wake(self, *_: object) -> None:
         """New committed data: the in-process hand-off from ingest (any arguments ignored)."""
