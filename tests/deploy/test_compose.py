@@ -275,11 +275,11 @@ def test_urls_point_at_the_servers_and_their_accounts(
             }
             assert url.username in account, f"{name}: no broker account {url.username!r}"
             assert url.password == account[url.username]
-    # Only the ingest workers and the simulator talk to the broker.
+    # Ingest and the simulator use the broker; the API's /healthz logs in to check it.
     talk_mqtt = {
         n for n in COURTYARD_SERVICES if "COURTYARD_MQTT_URL" in _container_env(compose, n)
     }
-    assert talk_mqtt == {"ingest-1", "ingest-2", "simulator"}
+    assert talk_mqtt == {"ingest-1", "ingest-2", "api", "simulator"}
 
 
 def test_ingest_workers_share_one_subscription_with_their_own_sessions(
