@@ -350,6 +350,7 @@ KINDS: Mapping[str, KindSpec] = {
             "rules.catalog.stuck",
             "StuckParams",
             _simple("rules.catalog.stuck", "StuckRule"),
+            lambda p: Inputs(frozenset(p.metrics) or None, NOTHING),
         ),
     )
 }

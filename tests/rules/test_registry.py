@@ -206,7 +206,7 @@ def test_anomaly_learns_in_each_sites_zone_unless_told() -> None:
         ("night_activity", "{}"),
         ("offline", "{}"),
         ("inactivity", "{}"),
-        ("stuck", "{metric: level_pct}"),
+        ("stuck", "{metrics: [level_pct]}"),
     ],
 )
 def test_every_kind_compiles_and_runs_on_an_empty_view(kind: str, params: str) -> None:
@@ -279,8 +279,10 @@ def _available(kind: str) -> bool:
 def _metrics_of(definition: RuleDefinition) -> set[str | None]:
     """The metrics a definition's signals can name (None for rules whose signals name none)."""
     p = definition.params
-    if definition.kind in ("threshold", "trend", "anomaly", "stuck"):
+    if definition.kind in ("threshold", "trend", "anomaly"):
         return {p.get("metric")}
+    if definition.kind == "stuck":
+        return set(p.get("metrics", ()))
     if definition.kind == "battery":
         return {p.get("metric", "battery_pct")}
     if definition.kind == "emergency":
