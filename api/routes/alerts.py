@@ -45,7 +45,7 @@ from store.alert_records import (
     PersonNotFound,
 )
 
-router = APIRouter(prefix="/alerts", tags=["alerts"], responses=error_responses(401, 403, 422))
+router = APIRouter(prefix="/alerts", tags=["alerts"], responses=error_responses(400, 401, 403, 422))
 _ACT_ERRORS = error_responses(404, 409)
 
 T = TypeVar("T")

@@ -29,7 +29,9 @@ from api.schemas.devices import (
 from store import api_devices, api_places, api_readings
 from store.api_devices import DeviceRow
 
-router = APIRouter(prefix="/devices", tags=["devices"], responses=error_responses(401, 403, 422))
+router = APIRouter(
+    prefix="/devices", tags=["devices"], responses=error_responses(400, 401, 403, 422)
+)
 
 
 class Bucket(IntEnum):

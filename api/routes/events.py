@@ -14,7 +14,7 @@ from api.schemas.common import MAX_ID, error_responses
 from api.schemas.devices import EventPage, EventPublic
 from store import api_events
 
-router = APIRouter(prefix="/events", tags=["events"], responses=error_responses(401, 403, 422))
+router = APIRouter(prefix="/events", tags=["events"], responses=error_responses(400, 401, 403, 422))
 
 
 @router.get("", response_model=EventPage)

@@ -22,7 +22,9 @@ from api.schemas.places import HouseholdBody, HouseholdDetail, HouseholdPublic
 from store import access, api_places, places
 from store.api_places import HouseholdRow
 
-router = APIRouter(prefix="/households", tags=["places"], responses=error_responses(401, 403, 422))
+router = APIRouter(
+    prefix="/households", tags=["places"], responses=error_responses(400, 401, 403, 422)
+)
 
 
 def household_public(row: HouseholdRow) -> HouseholdPublic:

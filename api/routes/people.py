@@ -17,7 +17,7 @@ from api.schemas.places import AssignmentBody, AssignmentPublic, PersonBody, Per
 from store import api_places, places
 from store.api_places import AssignmentRow, PersonRow
 
-router = APIRouter(tags=["places"], responses=error_responses(401, 403, 422))
+router = APIRouter(tags=["places"], responses=error_responses(400, 401, 403, 422))
 
 
 def person_public(row: PersonRow, user: Principal) -> PersonPublic:

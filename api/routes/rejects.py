@@ -14,7 +14,9 @@ from api.schemas.common import error_responses
 from api.schemas.rejects import ReasonCount, RejectPage, RejectPublic
 from store import api_rejects
 
-router = APIRouter(prefix="/rejects", tags=["rejects"], responses=error_responses(401, 403, 422))
+router = APIRouter(
+    prefix="/rejects", tags=["rejects"], responses=error_responses(400, 401, 403, 422)
+)
 
 
 @router.get("/counts", response_model=list[ReasonCount])

@@ -30,7 +30,7 @@ from api.services import RuleDefinition, RuleService
 from store import api_places, api_rules
 from store.api_rules import RuleRow
 
-router = APIRouter(prefix="/rules", tags=["rules"], responses=error_responses(401, 403, 422))
+router = APIRouter(prefix="/rules", tags=["rules"], responses=error_responses(400, 401, 403, 422))
 
 #: Longest backtest: it replays raw history, which is kept for the retention period anyway.
 _MAX_BACKTEST_DAYS = 366

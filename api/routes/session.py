@@ -15,7 +15,7 @@ from api.schemas.session import LoginRequest, Me
 from api.secrets import digest
 from store import access
 
-router = APIRouter(tags=["session"])
+router = APIRouter(tags=["session"], responses=error_responses(400))
 
 
 def me_of(user: Principal) -> Me:

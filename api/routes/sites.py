@@ -14,7 +14,7 @@ from api.schemas.places import SiteBody, SitePublic
 from store import api_devices, api_places, places
 from store.api_places import SiteRow
 
-router = APIRouter(prefix="/sites", tags=["places"], responses=error_responses(401, 403, 422))
+router = APIRouter(prefix="/sites", tags=["places"], responses=error_responses(400, 401, 403, 422))
 
 
 def site_public(row: SiteRow) -> SitePublic:

@@ -44,7 +44,7 @@ def _event(item: FeedItem) -> ServerSentEvent:
             "`AlertChanged` JSON object, with the change id as the event id.",
             "content": {"text/event-stream": {"schema": {"type": "string"}}},
         },
-        **error_responses(401, 403, 422),
+        **error_responses(400, 401, 403, 422),
     },
 )
 async def stream(

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from api.schemas.common import Identifier, Model, Text
+from api.schemas.common import Body, Identifier, Model, Text
 
 Category = Literal["maintenance", "care", "security"]
 Severity = Literal["info", "warning", "critical"]
@@ -66,21 +66,21 @@ class AlertChanged(Model):
     alert: AlertPublic
 
 
-class AssignRequest(Model):
+class AssignRequest(Body):
     assignee: Identifier | None = Field(
         description="A person assigned at the alert's site; null unassigns."
     )
 
 
-class CommentRequest(Model):
+class CommentRequest(Body):
     text: Text
 
 
-class ResolveRequest(Model):
+class ResolveRequest(Body):
     note: Text | None = None
 
 
-class OutcomeRequest(Model):
+class OutcomeRequest(Body):
     outcome: Outcome
     note: Text | None = None
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 #: Sites, devices, households, people and rules are named like wire-format identifiers.
 ID_PATTERN = r"^[A-Za-z0-9_.-]{1,64}$"
@@ -19,6 +19,49 @@ MAX_ID = 2**63 - 1
 
 class Model(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+class Body(Model):
+    """A request body. PostgreSQL cannot store NUL characters or unpaired surrogates (text or
+    jsonb): a body holding one anywhere is refused with 422 naming where."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _storable_text(cls, data: Any) -> Any:
+        where = unstorable_text(data, "")
+        if where is not None:
+            raise ValueError(
+                f"{where or 'body'}: text must not contain NUL characters or unpaired surrogates"
+            )
+        return data
+
+
+def unstorable_text(value: object, path: str) -> str | None:
+    """The dotted path of the first string (or key) PostgreSQL cannot store, else None."""
+    if isinstance(value, str):
+        return path if "\x00" in value or not _encodable(value) else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            here = f"{path}.{key}" if path else str(key)
+            if isinstance(key, str) and ("\x00" in key or not _encodable(key)):
+                return here
+            found = unstorable_text(item, here)
+            if found is not None:
+                return found
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            found = unstorable_text(item, f"{path}[{index}]")
+            if found is not None:
+                return found
+    return None
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 class FieldProblem(Model):

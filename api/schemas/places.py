@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints
 
-from api.schemas.common import Identifier, Model
+from api.schemas.common import Body, Identifier, Model
 
 Label = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=r"^[^\x00]*$")]
 Zone = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_+/-]+$")]
@@ -22,7 +22,7 @@ class SitePublic(Model):
     households: int
 
 
-class SiteBody(Model):
+class SiteBody(Body):
     name: Label | None = None
     timezone: Zone = Field(description="IANA time zone, e.g. `Asia/Shanghai`.")
 
@@ -44,7 +44,7 @@ class HouseholdDetail(HouseholdPublic):
     )
 
 
-class HouseholdBody(Model):
+class HouseholdBody(Body):
     label: Label
     timezone: Zone | None = None
     quiet_start: time | None = None
@@ -68,7 +68,7 @@ class PersonPublic(Model):
     )
 
 
-class PersonBody(Model):
+class PersonBody(Body):
     name: Label
     kind: PersonKind
     language: Language = "zh-CN"
@@ -86,7 +86,7 @@ class AssignmentPublic(Model):
     role: AssignmentRole
 
 
-class AssignmentBody(Model):
+class AssignmentBody(Body):
     person_id: Identifier
     site_id: Identifier
     household_id: Identifier | None = Field(

@@ -8,10 +8,10 @@ from typing import Literal
 from pydantic import AwareDatetime, Field
 
 from api.schemas.alerts import Category, Severity
-from api.schemas.common import Identifier, Model
+from api.schemas.common import Body, Identifier, Model
 
 
-class RuleBody(Model):
+class RuleBody(Body):
     kind: Identifier = Field(description="Catalogue entry, e.g. `threshold`, `inactivity`.")
     site_id: Identifier | None = Field(default=None, description="Null: every site.")
     scope: dict[str, object] = Field(
@@ -29,7 +29,7 @@ class RulePublic(RuleBody):
     updated_at: datetime
 
 
-class BacktestRequest(Model):
+class BacktestRequest(Body):
     start: AwareDatetime
     end: AwareDatetime
 

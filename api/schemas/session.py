@@ -6,10 +6,10 @@ from typing import Annotated
 
 from pydantic import Field, StringConstraints
 
-from api.schemas.common import Model
+from api.schemas.common import Body, Model
 
 
-class LoginRequest(Model):
+class LoginRequest(Body):
     user_id: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.@-]{1,64}$")]
     password: Annotated[str, StringConstraints(min_length=1, max_length=1024)]
 
