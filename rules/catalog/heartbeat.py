@@ -1,0 +1,287 @@
+"""Device offline: silent for longer than its own reporting rhythm allows, or `status` offline.
+
+Each device learns how long it normally stays silent. Every gap between two of its messages
+(any reading or event) goes into a histogram of gap lengths (quarter-octave bins, decayed over
+`memory_days`) weighted by the gap's length, so the histogram says how much of the device's
+*time* is spent in gaps of each length. The device's interval is the `quantile` of that time;
+it may be silent for `factor` times that, and never less than `floor_s`.
+
+Weighting by time is what makes sleeping devices work. A Zigbee PIR sends a burst of motions
+by day and only its 50-minute heartbeat by night: counted per gap, its typical gap is a minute
+and the first quiet night would flag it; counted per second of silence, most of its time is
+spent in heartbeat gaps, and it is flagged only when a few heartbeats are missed. Event-only
+devices (a kettle plug, a door that reports only when used) learn their long quiet hours the
+same way. Until `min_gaps` gaps are learned a device gets `unlearned_timeout_s`; a device
+never seen is never flagged; `kind_timeouts_s` fixes the timeout per device kind (None: such
+devices are flagged by their `status` only).
+
+A `status` offline (a last will) fires at once. Any message from the device afterwards, or a
+`status` online, clears. A gap that fired is not learned: an outage must not teach the device
+that outages are normal.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+
+import numpy as np
+import numpy.typing as npt
+
+from rules.arrays import BatchView, FloatArray, at_time, epoch_s, state_key
+from rules.directory import Directory
+from rules.rule import (
+    Category,
+    FlatState,
+    ParamCheck,
+    RuleState,
+    Severity,
+    Signal,
+    SignalState,
+)
+from store.records import StatusChange
+
+SILENT = "{device} has sent nothing for {minutes} min (it usually reports within {usual} min)"
+OFFLINE = "{device} went offline"
+BACK = "{device} is reporting again"
+
+#: Quarter-octave bins of gap length from 1 s to 2^22 s (48 days).
+BINS_PER_OCTAVE = 4
+N_BINS = 22 * BINS_PER_OCTAVE
+
+
+def gap_bins(gaps: FloatArray) -> npt.NDArray[np.int64]:
+    """The histogram bin of each gap length."""
+    octaves: FloatArray = np.floor(np.log2(np.maximum(gaps, 1.0)) * BINS_PER_OCTAVE)
+    return np.clip(octaves, 0, N_BINS - 1).astype(np.int64)
+
+
+def usual_interval_s(hist: tuple[float, ...], quantile: float) -> float:
+    """The gap length below which `quantile` of the device's silent time lies (a bin's top)."""
+    cum = np.cumsum(np.asarray(hist, dtype=np.float64))
+    if not cum.size or cum[-1] <= 0:
+        return math.nan
+    index = min(int(np.searchsorted(cum, quantile * cum[-1])), N_BINS - 1)
+    return float(2.0 ** ((index + 1) / BINS_PER_OCTAVE))
+
+
+@dataclass(frozen=True, slots=True)
+class OfflineParams:
+    factor: float = 3.0
+    #: Of the device's time spent between messages, weighted by gap length.
+    quantile: float = 0.95
+    floor_s: float = 300.0
+    #: Until a device has this many gaps and this much silent time learned, it gets
+    #: `unlearned_timeout_s`: a day shows a sleeping sensor's nights, two its quiet days too.
+    min_gaps: float = 5.0
+    min_learned_s: float = 2 * 86_400.0
+    unlearned_timeout_s: float = 48 * 3600.0
+    #: A fixed timeout per device kind; None: devices of that kind never time out.
+    kind_timeouts_s: Mapping[str, float | None] = field(default_factory=dict)
+    memory_days: float = 7.0
+    severity: Severity = Severity.WARNING
+    category: Category = Category.MAINTENANCE
+
+    def __post_init__(self) -> None:
+        check = ParamCheck("offline")
+        check.require(math.isfinite(self.factor) and self.factor >= 1, "factor", "must be >= 1")
+        check.require(0 < self.quantile <= 1, "quantile", "must be in (0, 1]")
+        check.positive(self.floor_s, "floor_s")
+        check.non_negative(self.min_gaps, "min_gaps")
+        check.non_negative(self.min_learned_s, "min_learned_s")
+        check.positive(self.unlearned_timeout_s, "unlearned_timeout_s")
+        for kind, timeout in self.kind_timeouts_s.items():
+            if timeout is not None:
+                check.positive(timeout, f"kind_timeouts_s.{kind}")
+        check.positive(self.memory_days, "memory_days")
+        check.done()
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceState(FlatState):
+    #: The newest message (or `status` online) seen.
+    last_seen: float | None = None
+    #: The newest `status` message applied; older ones are late.
+    status_at: float | None = None
+    #: Seconds of silence per gap-length bin (empty: nothing learned), and how many gaps.
+    hist: tuple[float, ...] = ()
+    gaps: float = 0.0
+    decayed_at: float | None = None
+    #: When the current silence times out (None: never).
+    due: float | None = None
+    firing: bool = False
+
+
+#: (time, firing|clear, summary template, summary arguments)
+_Change = tuple[float, SignalState, str, dict[str, str | float]]
+
+
+@dataclass(frozen=True, slots=True)
+class OfflineRule:
+    id: str
+    params: OfflineParams
+    directory: Directory
+
+    def load_state(self, raw: Mapping[str, object]) -> RuleState[DeviceState]:
+        return RuleState.from_json(DeviceState, raw)
+
+    def timeout_s(self, site: str, device: str, state: DeviceState) -> float | None:
+        """How long this device may stay silent."""
+        p = self.params
+        kind = self.directory.kind_of(site, device)
+        if kind is not None and kind in p.kind_timeouts_s:
+            return p.kind_timeouts_s[kind]
+        if state.gaps < p.min_gaps or sum(state.hist) < p.min_learned_s:
+            return p.unlearned_timeout_s
+        return max(p.floor_s, p.factor * usual_interval_s(state.hist, p.quantile))
+
+    def evaluate(
+        self, view: BatchView, state: RuleState[DeviceState], now: datetime
+    ) -> tuple[list[Signal], RuleState[DeviceState]]:
+        now_s = epoch_s(now)
+        times = _message_times(view)
+        statuses: dict[tuple[str, str], list[StatusChange]] = {}
+        for st in view.statuses:
+            statuses.setdefault((st.site, st.device), []).append(st)
+        devices = set(times) | set(statuses)
+        for key in state:  # a silence must time out on a timer tick
+            old = state.get(key)
+            if old is not None and not old.firing and old.due is not None and old.due <= now_s:
+                site, device, _ = key.split("/")
+                devices.add((site, device))
+        signals: list[Signal] = []
+        updates: dict[str, DeviceState] = {}
+        for site, device in sorted(devices):
+            key = state_key(site, device, "offline")
+            old = state.get(key) or DeviceState()
+            data = times.get((site, device), np.empty(0))
+            new, out = self._step(site, device, old, data, statuses.get((site, device), []), now_s)
+            if new != old:
+                updates[key] = new
+            signals += [self._signal(site, device, *change) for change in out]
+        return signals, state.with_updates(updates)
+
+    def _step(
+        self,
+        site: str,
+        device: str,
+        s: DeviceState,
+        data: FloatArray,
+        statuses: list[StatusChange],
+        now_s: float,
+    ) -> tuple[DeviceState, list[_Change]]:
+        out: list[_Change] = []
+        fresh = data if s.last_seen is None else data[data > s.last_seen]
+        # Data between status changes is taken a stretch at a time (vectorised); the few
+        # status changes in between step the state.
+        cursor = 0
+        for st in statuses:
+            t = epoch_s(st.ts)
+            if s.status_at is not None and t <= s.status_at:
+                continue  # late
+            upto = int(np.searchsorted(fresh, t, side="right"))
+            s = self._data(site, device, s, fresh[cursor:upto], out)
+            cursor = upto
+            s = replace(s, status_at=t)
+            if st.online:
+                if s.firing:
+                    out.append((t, SignalState.CLEAR, BACK, {"device": device}))
+                # A device known only by its status (a gateway's last will) is judged by its
+                # status alone: its silence starts no timer.
+                last_seen = None if s.last_seen is None else max(s.last_seen, t)
+                s = replace(s, last_seen=last_seen, firing=False)
+            elif not s.firing:
+                out.append((t, SignalState.FIRING, OFFLINE, {"device": device}))
+                s = replace(s, firing=True)
+        s = self._data(site, device, s, fresh[cursor:], out)
+        if s.last_seen is not None:
+            timeout = self.timeout_s(site, device, s)
+            s = replace(s, due=None if timeout is None else s.last_seen + timeout)
+        if not s.firing and s.due is not None and s.due <= now_s:
+            out.append(self._silent(site, device, s))
+            s = replace(s, firing=True)
+        return s, out
+
+    def _data(
+        self, site: str, device: str, s: DeviceState, t: FloatArray, out: list[_Change]
+    ) -> DeviceState:
+        """Messages at `t` (sorted, after `s.last_seen`): a gap that timed out fires and clears;
+        the others are learned."""
+        if t.size and s.last_seen is None:
+            s, t = replace(s, last_seen=float(t[0]), decayed_at=float(t[0])), t[1:]
+        if not t.size:
+            return s
+        assert s.last_seen is not None
+        p = self.params
+        starts = np.concatenate(([s.last_seen], t[:-1]))
+        gaps = t - starts
+        timeout = self.timeout_s(site, device, s)
+        late = np.zeros(gaps.size, dtype=bool) if timeout is None else gaps > timeout
+        if s.firing:  # timed out on a tick, or a last will: the first message clears it
+            late[0] = True
+            out.append((float(t[0]), SignalState.CLEAR, BACK, {"device": device}))
+        else:
+            for i in np.flatnonzero(late).tolist():
+                out.append(self._silent(site, device, replace(s, last_seen=float(starts[i]))))
+                out.append((float(t[i]), SignalState.CLEAR, BACK, {"device": device}))
+        end = float(t[-1])
+        keep = math.exp(-(end - (s.decayed_at or end)) / (p.memory_days * 86_400.0))
+        hist = (np.asarray(s.hist, dtype=np.float64) if s.hist else np.zeros(N_BINS)) * keep
+        learned = gaps[~late]
+        np.add.at(hist, gap_bins(learned), learned)
+        return replace(
+            s,
+            last_seen=end,
+            hist=tuple(hist.tolist()),
+            gaps=s.gaps * keep + float(learned.size),
+            decayed_at=end,
+            firing=False,
+        )
+
+    def _silent(self, site: str, device: str, s: DeviceState) -> _Change:
+        """The firing of a silence that began at `s.last_seen` and timed out."""
+        timeout = self.timeout_s(site, device, s)
+        assert s.last_seen is not None and timeout is not None
+        usual = usual_interval_s(s.hist, self.params.quantile) if s.hist else timeout
+        args: dict[str, str | float] = {
+            "device": device,
+            "minutes": round(timeout / 60.0, 1),
+            "usual": round(usual / 60.0, 1),
+        }
+        return s.last_seen + timeout, SignalState.FIRING, SILENT, args
+
+    def _signal(
+        self,
+        site: str,
+        device: str,
+        t: float,
+        kind: SignalState,
+        summary: str,
+        args: dict[str, str | float],
+    ) -> Signal:
+        p = self.params
+        return Signal(
+            rule=self.id,
+            subject=device,
+            site=site,
+            category=p.category,
+            severity=p.severity,
+            state=kind,
+            at=at_time(t),
+            value=None,
+            metric=None,
+            summary_key=summary,
+            summary_args=args,
+        )
+
+
+def _message_times(view: BatchView) -> dict[tuple[str, str], FloatArray]:
+    """Every device's message times in the view, sorted and unique."""
+    parts: dict[tuple[str, str], list[FloatArray]] = {}
+    for (site, device, _), series in view.series.items():
+        parts.setdefault((site, device), []).append(series.ts)
+    for (site, device, _), events in view.events.items():
+        parts.setdefault((site, device), []).append(events.ts)
+    return {k: np.unique(np.concatenate(v)) for k, v in parts.items()}

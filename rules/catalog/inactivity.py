@@ -1,0 +1,508 @@
+"""Care inactivity per household: a silence that is unusual for this home at this time of day.
+
+Every sensor of a household (the `Directory` says which) feeds one timeline of *moments*:
+
+- activity: a `motion` event, a door, water flowing, a plug drawing power, a button, getting
+  out of bed or off a chair (a rest sensor's occupancy going to 0), a PIR's occupancy 1;
+- door: the front door opening or closing (an event, or a change of a `door_open` reading: a
+  Zigbee2MQTT contact repeats its state in every heartbeat, so only changes count);
+- rest: a bed or chair sensor's occupancy 1 (Zigbee2MQTT reports it as a motion too, and repeats
+  it in every heartbeat while occupied: a repeat from the same sensor is not a new moment).
+
+Batteries, link quality and other heartbeat readings are not activity, nor is an SOS press (the
+emergency rule has it). The gap after a moment is a silence, in one of three modes set by that
+moment: *home* after activity, *rest* after lying or sitting down, *away* after the door (the
+door was used and nothing moved inside since: the resident went out).
+
+A silence at home or at rest becomes alarming when, under the household's learned routine
+(`routine.py`, one hazard table per mode), the chance of it lasting this long falls below
+`p_alert`. A night in bed accumulates little, so a normal night never fires; the same stillness
+carried into a morning when this resident is always up does (no wake-up), and motion stopping
+mid-morning outside the bed does too (a fall). Two caps stand beside the model: `max_silence_s`
+of silence counted over daytime hours (07:00-21:00 local by default: the prior's day, so a night
+is never counted), and `max_rest_s` of silence in total, in bed or not. No silence fires before
+`min_silence_s`. Away, only `away_max_s` fires.
+
+The alert fires at the instant the silence became alarming (event time: the timer tick that
+notices it does not move it) and clears at the next moment. A silence that fired is learned as
+censored at that instant, so an incident does not teach the routine that it was normal.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime, time
+from typing import Self
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import numpy.typing as npt
+
+from rules.arrays import BatchView, EventSeries, FloatArray, Series, at_time, epoch_s, state_key
+from rules.catalog.routine import Routine, first_crossing, prior_rates
+from rules.directory import Directory, HouseholdInfo
+from rules.rule import (
+    Category,
+    JsonObject,
+    JsonValue,
+    ParamCheck,
+    RuleState,
+    Severity,
+    Signal,
+    SignalState,
+)
+
+SILENT = "No activity at {household} for {hours} h, unusual for this time of day"
+STILL = "No movement at {household} for {hours} h since lying or sitting down"
+AWAY = "{household} has been away for {hours} h since the front door was last used"
+RESUMED = "Activity at {household} again"
+
+HOME, REST, AWAY_MODE = "home", "rest", "away"
+#: Moment kinds, in the order ties at one instant are taken (the last one sets the mode).
+ACT, DOOR, LIE = 0, 1, 2
+_MODE_OF = {ACT: HOME, DOOR: AWAY_MODE, LIE: REST}
+
+
+def _default_levels() -> dict[str, float]:
+    # Native kits report flow_lpm, Zigbee2MQTT flow sensors `flow`; a kettle draws ~2 kW, a
+    # plug's standby a few watts.
+    return {"flow_lpm": 0.5, "flow": 0.5, "power_w": 20.0}
+
+
+@dataclass(frozen=True, slots=True)
+class InactivityParams:
+    #: Alert when the learned chance of a silence lasting this long falls below this.
+    p_alert: float = 1e-3
+    min_silence_s: float = 1800.0
+    #: Silence while home, counted over daytime hours only, that always alerts.
+    max_silence_s: float = 6 * 3600.0
+    #: Silence in total (in bed or not) that always alerts.
+    max_rest_s: float = 14 * 3600.0
+    #: Out of the door and not back (no motion inside) for this long alerts.
+    away_max_s: float = 72 * 3600.0
+    #: Gaps shorter than this are the texture of activity; the routine learns the rest.
+    grace_s: float = 900.0
+    #: Time constant of the routine's exponential forgetting.
+    memory_days: float = 21.0
+    #: The prior's day in local time ("people are active 07:00-21:00"), and the daytime over
+    #: which `max_silence_s` counts.
+    day_start: time = time(7, 0)
+    day_end: time = time(21, 0)
+    #: Prior hazards (silences ending per hour of silence past the grace period).
+    prior_home_day_per_h: float = 3.0
+    prior_home_night_per_h: float = 0.3
+    prior_rest_day_per_h: float = 2.0
+    prior_rest_night_per_h: float = 0.15
+    #: How many hours of silence per hour bucket the prior weighs, against what is learned.
+    prior_weight_h: float = 4.0
+    activity_events: tuple[str, ...] = ("motion", "door_open", "door_closed", "button")
+    door_events: tuple[str, ...] = ("door_open", "door_closed")
+    door_metric: str = "door_open"
+    occupancy_metric: str = "occupancy"
+    #: Readings that mean someone is doing something when above their level.
+    activity_levels: Mapping[str, float] = field(default_factory=_default_levels)
+    #: A household device is a bed or chair sensor when its kind is one of these, or else when
+    #: its id matches `rest_pattern`.
+    rest_kinds: tuple[str, ...] = ("bed_sensor", "chair_sensor", "household_bed", "household_chair")
+    rest_pattern: str = r"(?i)(?:^|[^a-z])(?:bed|chair|sofa|couch)(?:[^a-z]|$)"
+    severity: Severity = Severity.CRITICAL
+    category: Category = Category.CARE
+
+    def __post_init__(self) -> None:
+        check = ParamCheck("inactivity")
+        check.require(0 < self.p_alert < 1, "p_alert", f"must be in (0, 1), got {self.p_alert}")
+        check.positive(self.grace_s, "grace_s")
+        check.require(
+            math.isfinite(self.min_silence_s) and self.min_silence_s >= self.grace_s,
+            "min_silence_s",
+            f"must be >= grace_s ({self.grace_s}), got {self.min_silence_s}",
+        )
+        for name in ("max_silence_s", "max_rest_s", "away_max_s"):
+            value = getattr(self, name)
+            check.require(
+                math.isfinite(value) and value > self.min_silence_s,
+                name,
+                f"must be > min_silence_s ({self.min_silence_s}), got {value}",
+            )
+        check.positive(self.memory_days, "memory_days")
+        check.require(self.day_start != self.day_end, "day_end", "must differ from day_start")
+        for name in (
+            "prior_home_day_per_h",
+            "prior_home_night_per_h",
+            "prior_rest_day_per_h",
+            "prior_rest_night_per_h",
+            "prior_weight_h",
+        ):
+            check.positive(getattr(self, name), name)
+        for metric, level in self.activity_levels.items():
+            check.finite(level, f"activity_levels.{metric}")
+        try:
+            re.compile(self.rest_pattern)
+        except re.error as exc:
+            check.require(False, "rest_pattern", f"not a regular expression: {exc}")
+        check.done()
+
+    @property
+    def threshold(self) -> float:
+        """Λ at which the chance of the silence, exp(-Λ), reaches `p_alert`."""
+        return -math.log(self.p_alert)
+
+    def priors(self) -> dict[str, FloatArray]:
+        start, end = self.day_start.hour, self.day_end.hour
+        return {
+            HOME: prior_rates(self.prior_home_day_per_h, self.prior_home_night_per_h, start, end),
+            REST: prior_rates(self.prior_rest_day_per_h, self.prior_rest_night_per_h, start, end),
+        }
+
+    def daytime(self) -> FloatArray:
+        return prior_rates(1.0, 0.0, self.day_start.hour, self.day_end.hour)
+
+
+@dataclass(frozen=True, slots=True)
+class HouseholdState:
+    #: The newest sample looked at; anything at or before it is late and skipped.
+    last_ts: float | None = None
+    #: The last moment: the start of the current silence, and what kind of silence it is.
+    since: float | None = None
+    mode: str = HOME
+    rest_device: str | None = None
+    #: When the current silence becomes alarming (None: not within `max_rest_s`).
+    due: float | None = None
+    firing: bool = False
+    fired_at: float | None = None
+    #: Last `door_open` value per door device, so that a heartbeat repeating it is no moment.
+    doors: Mapping[str, float] = field(default_factory=dict)
+    home: Routine = Routine()
+    rest: Routine = Routine()
+
+    def to_json(self) -> JsonObject:
+        doors: dict[str, JsonValue] = {k: v for k, v in self.doors.items()}
+        return {
+            "last_ts": self.last_ts,
+            "since": self.since,
+            "mode": self.mode,
+            "rest_device": self.rest_device,
+            "due": self.due,
+            "firing": self.firing,
+            "fired_at": self.fired_at,
+            "doors": doors,
+            "home": self.home.to_json(),
+            "rest": self.rest.to_json(),
+        }
+
+    @classmethod
+    def from_json(cls, raw: Mapping[str, object]) -> Self:
+        def number(name: str) -> float | None:
+            value = raw.get(name)
+            if value is None:
+                return None
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise TypeError(f"{name}: expected a number or null, got {value!r}")
+            return float(value)
+
+        mode, rest_device, firing = raw.get("mode"), raw.get("rest_device"), raw.get("firing")
+        doors, home, rest = raw.get("doors"), raw.get("home"), raw.get("rest")
+        if mode not in (HOME, REST, AWAY_MODE):
+            raise TypeError(f"mode: expected home, rest or away, got {mode!r}")
+        if rest_device is not None and not isinstance(rest_device, str):
+            raise TypeError(f"rest_device: expected a string or null, got {rest_device!r}")
+        if not isinstance(firing, bool):
+            raise TypeError(f"firing: expected true or false, got {firing!r}")
+        if not isinstance(doors, Mapping) or not all(
+            isinstance(v, int | float) and not isinstance(v, bool) for v in doors.values()
+        ):
+            raise TypeError(f"doors: expected an object of numbers, got {doors!r}")
+        if not isinstance(home, Mapping) or not isinstance(rest, Mapping):
+            raise TypeError("home, rest: expected objects")
+        return cls(
+            last_ts=number("last_ts"),
+            since=number("since"),
+            mode=str(mode),
+            rest_device=rest_device,
+            due=number("due"),
+            firing=firing,
+            fired_at=number("fired_at"),
+            doors={str(k): float(v) for k, v in doors.items()},
+            home=Routine.from_json(home),
+            rest=Routine.from_json(rest),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class _Moments:
+    """A household's moments in a batch, in time order."""
+
+    ts: FloatArray
+    kind: npt.NDArray[np.int8]
+    #: The rest sensor of each LIE moment ("" for the others).
+    device: tuple[str, ...]
+
+
+#: A household's devices with data in the view → their series and event series.
+_Sources = dict[str, list[Series | EventSeries]]
+
+
+@dataclass(frozen=True, slots=True)
+class InactivityRule:
+    id: str
+    params: InactivityParams
+    directory: Directory
+    _rest_devices: frozenset[tuple[str, str]] = field(init=False, repr=False, compare=False)
+    _priors: Mapping[str, FloatArray] = field(init=False, repr=False, compare=False)
+    _daytime: FloatArray = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        p = self.params
+        rest = frozenset(
+            key
+            for key, info in self.directory.devices.items()
+            if (info.kind is not None and info.kind in p.rest_kinds)
+            or re.search(p.rest_pattern, info.device) is not None
+        )
+        object.__setattr__(self, "_rest_devices", rest)
+        object.__setattr__(self, "_priors", p.priors())
+        object.__setattr__(self, "_daytime", p.daytime())
+
+    def load_state(self, raw: Mapping[str, object]) -> RuleState[HouseholdState]:
+        return RuleState.from_json(HouseholdState, raw)
+
+    def evaluate(
+        self, view: BatchView, state: RuleState[HouseholdState], now: datetime
+    ) -> tuple[list[Signal], RuleState[HouseholdState]]:
+        now_s = epoch_s(now)
+        sources = self._sources(view)
+        # A silence must be able to become alarming on a timer tick, without new data.
+        for key in state:
+            old = state.get(key)
+            if old is not None and self._may_fire(old, now_s):
+                site, household, _ = key.split("/")
+                sources.setdefault((site, household), {})
+        signals: list[Signal] = []
+        updates: dict[str, HouseholdState] = {}
+        for (site, household), devices in sorted(sources.items()):
+            info = self.directory.households.get((site, household))
+            if info is None:
+                continue
+            key = state_key(site, household, "inactivity")
+            old = state.get(key) or HouseholdState()
+            new, out = self._step(info, devices, old, now_s)
+            if new != old:
+                updates[key] = new
+            signals += out
+        return signals, state.with_updates(updates)
+
+    def _sources(self, view: BatchView) -> dict[tuple[str, str], _Sources]:
+        found: dict[tuple[str, str], _Sources] = {}
+        streams: list[tuple[str, str, Series | EventSeries]] = [
+            (site, device, s) for (site, device, _), s in view.series.items()
+        ]
+        streams += [(site, device, e) for (site, device, _), e in view.events.items()]
+        for site, device, stream in streams:
+            household = self.directory.household_of(site, device)
+            if household is not None:
+                found.setdefault((site, household), {}).setdefault(device, []).append(stream)
+        return found
+
+    def _may_fire(self, state: HouseholdState, now_s: float) -> bool:
+        if state.firing or state.since is None:
+            return False
+        if state.due is not None:
+            return state.due <= now_s
+        return now_s - state.since >= self.params.min_silence_s
+
+    def _moments(
+        self, site: str, sources: _Sources, old: HouseholdState
+    ) -> tuple[_Moments, dict[str, float], float | None]:
+        """The fresh moments of a household's devices, the door values after them, and the
+        newest timestamp looked at."""
+        p = self.params
+        parts: list[tuple[FloatArray, npt.NDArray[np.int8], str]] = []
+        doors = dict(old.doors)
+        newest = old.last_ts
+        for device, streams in sources.items():
+            rest = (site, device) in self._rest_devices
+            for stream in streams:
+                if isinstance(stream, Series):
+                    fresh = stream.after(old.last_ts)
+                    if len(fresh):
+                        parts += self._series_moments(fresh, rest, doors)
+                    stamps = fresh.ts
+                else:
+                    fresh_events = stream.after(old.last_ts)
+                    if len(fresh_events) and stream.type in p.activity_events:
+                        kind = self._event_kind(stream.type, rest)
+                        parts.append(
+                            (fresh_events.ts, np.full(len(fresh_events), kind, np.int8), device)
+                        )
+                    stamps = fresh_events.ts
+                if stamps.size:
+                    newest = max(newest if newest is not None else -math.inf, float(stamps[-1]))
+        parts = [part for part in parts if part[0].size]
+        if not parts:
+            empty = np.empty(0)
+            return _Moments(empty, np.empty(0, dtype=np.int8), ()), doors, newest
+        t = np.concatenate([part[0] for part in parts])
+        k = np.concatenate([part[1] for part in parts])
+        names = np.repeat(np.arange(len(parts)), [part[0].size for part in parts])
+        order = np.lexsort((k, t))
+        t, k = t[order], k[order]
+        devices = [
+            parts[i][2] if kind == LIE else "" for i, kind in zip(names[order], k, strict=True)
+        ]
+        # A rest sensor repeating its occupancy (a heartbeat) while still resting on it is no
+        # new moment: the silence goes on. In a run LIE(bed) LIE(bed) LIE(bed) the first stays.
+        prev_kind = np.concatenate(([LIE if old.mode == REST else ACT], k[:-1]))
+        prev_device = [old.rest_device or "", *devices[:-1]]
+        same = np.fromiter(
+            (a == b for a, b in zip(devices, prev_device, strict=True)), bool, len(devices)
+        )
+        keep = ~((k == LIE) & (prev_kind == LIE) & same)
+        kept = tuple(d for d, ok in zip(devices, keep.tolist(), strict=True) if ok)
+        return _Moments(t[keep], k[keep], kept), doors, newest
+
+    def _event_kind(self, type_: str, rest: bool) -> int:
+        if type_ in self.params.door_events:
+            return DOOR
+        # A Zigbee2MQTT bed or chair reports its occupancy as a motion too.
+        return LIE if rest and type_ == "motion" else ACT
+
+    def _series_moments(
+        self, fresh: Series, rest: bool, doors: dict[str, float]
+    ) -> list[tuple[FloatArray, npt.NDArray[np.int8], str]]:
+        p = self.params
+        v, device = fresh.values, fresh.device
+        if fresh.metric == p.occupancy_metric:
+            on = v > 0.5
+            if rest:
+                return [(fresh.ts, np.where(on, LIE, ACT).astype(np.int8), device)]
+            return [(fresh.ts[on], np.full(int(on.sum()), ACT, np.int8), device)]
+        if fresh.metric == p.door_metric:
+            before = doors.get(device)
+            previous = np.concatenate(([np.nan if before is None else before], v[:-1]))
+            changed = ~np.isnan(previous) & (v != previous)
+            doors[device] = float(v[-1])
+            return [(fresh.ts[changed], np.full(int(changed.sum()), DOOR, np.int8), device)]
+        level = p.activity_levels.get(fresh.metric)
+        if level is None:
+            return []
+        active = v > level
+        return [(fresh.ts[active], np.full(int(active.sum()), ACT, np.int8), device)]
+
+    def _step(
+        self, info: HouseholdInfo, sources: _Sources, old: HouseholdState, now_s: float
+    ) -> tuple[HouseholdState, list[Signal]]:
+        p = self.params
+        zone = ZoneInfo(info.timezone)
+        moments, doors, newest = self._moments(info.site, sources, old)
+        state = replace(old, doors=doors, last_ts=newest)
+        out: list[_Change] = []
+        ts, kinds, devices = moments.ts, moments.kind, moments.device
+        first = 0
+        if state.since is None and ts.size:
+            state, first = _enter(state, float(ts[0]), int(kinds[0]), devices[0]), 1
+        if ts.size > first:
+            since = state.since if state.since is not None else float(ts[0])
+            starts = np.concatenate(([since], ts[first:-1]))
+            long = np.flatnonzero(ts[first:] - starts > p.grace_s)
+            if state.firing:
+                long = np.union1d([0], long)
+            for i in long.tolist():
+                j = first + i  # the moment that ends this silence
+                if i > 0:
+                    state = _enter(state, float(ts[j - 1]), int(kinds[j - 1]), devices[j - 1])
+                state, ended = self._end_silence(state, float(ts[j]), zone)
+                out += ended
+            last = ts.size - 1
+            state = _enter(state, float(ts[last]), int(kinds[last]), devices[last])
+        if self._may_fire(state, now_s):
+            state = replace(state, due=self._due(state, zone))
+            if self._may_fire(state, now_s):
+                state = replace(state, firing=True, fired_at=state.due)
+                out.append(self._firing(state))
+        return state, [self._signal(info, *change) for change in out]
+
+    def _due(self, state: HouseholdState, zone: ZoneInfo) -> float:
+        """When the current silence becomes alarming."""
+        p = self.params
+        since = state.since
+        assert since is not None
+        if state.mode == AWAY_MODE:
+            return since + p.away_max_s
+        routine = state.rest if state.mode == REST else state.home
+        rates = routine.rates(self._priors[state.mode], p.prior_weight_h)
+        crossing = first_crossing(
+            since, rates, p.grace_s, p.threshold, self._daytime, p.max_silence_s, p.max_rest_s, zone
+        )
+        cap = since + p.max_rest_s
+        return max(cap if crossing is None else min(crossing, cap), since + p.min_silence_s)
+
+    def _end_silence(
+        self, state: HouseholdState, end: float, zone: ZoneInfo
+    ) -> tuple[HouseholdState, list[_Change]]:
+        """A moment at `end` ends the current silence: signals, then what the routine learns."""
+        p = self.params
+        since = state.since
+        assert since is not None
+        out: list[_Change] = []
+        fired_at = state.fired_at if state.firing else None
+        if fired_at is None and end - since >= p.min_silence_s:
+            due = state.due if state.due is not None else self._due(state, zone)
+            if due <= end:
+                state = replace(state, due=due)
+                fired_at = due
+                out.append(self._firing(state))
+        if fired_at is not None:
+            out.append((max(end, fired_at), SignalState.CLEAR, (end - since) / 3600.0, RESUMED))
+        stop = end if fired_at is None else min(end, fired_at)
+        if state.mode != AWAY_MODE and stop > since + p.grace_s:
+            memory_s = p.memory_days * 86_400.0
+            if state.mode == REST:
+                learned = state.rest.learn(
+                    since + p.grace_s, stop, fired_at is None, zone, memory_s
+                )
+                state = replace(state, rest=learned)
+            else:
+                learned = state.home.learn(
+                    since + p.grace_s, stop, fired_at is None, zone, memory_s
+                )
+                state = replace(state, home=learned)
+        return replace(state, firing=False, fired_at=None), out
+
+    def _firing(self, state: HouseholdState) -> _Change:
+        assert state.due is not None and state.since is not None
+        summary = {HOME: SILENT, REST: STILL, AWAY_MODE: AWAY}[state.mode]
+        return state.due, SignalState.FIRING, (state.due - state.since) / 3600.0, summary
+
+    def _signal(
+        self, info: HouseholdInfo, t: float, kind: SignalState, hours: float, summary: str
+    ) -> Signal:
+        p = self.params
+        return Signal(
+            rule=self.id,
+            subject=info.id,
+            site=info.site,
+            category=p.category,
+            severity=p.severity,
+            state=kind,
+            at=at_time(t),
+            value=round(hours, 2),
+            metric=None,
+            summary_key=summary,
+            summary_args={"household": info.label or info.id, "hours": round(hours, 1)},
+        )
+
+
+#: (time, firing|clear, hours of silence, summary template)
+_Change = tuple[float, SignalState, float, str]
+
+
+def _enter(state: HouseholdState, t: float, kind: int, device: str) -> HouseholdState:
+    """The silence that follows a moment of `kind` at `t`; when it becomes alarming is worked
+    out once it is old enough to matter."""
+    mode = _MODE_OF[kind]
+    return replace(
+        state, since=t, mode=mode, rest_device=device if mode == REST else None, due=None
+    )
