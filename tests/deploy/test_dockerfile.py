@@ -333,6 +333,8 @@ def test_the_wheel_built_from_the_context_is_the_whole_package(tmp_path: Path) -
             str(python),
             "install",
             "--no-deps",
+            # This interpreter's own (editable) courtyard is visible to the venv: replace it.
+            "--force-reinstall",
             "-q",
             str(wheel),
         ],
