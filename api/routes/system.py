@@ -8,6 +8,7 @@ from typing import Literal
 from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
+from pydantic import Field
 
 from api import health
 from api.deps import Res
@@ -25,6 +26,7 @@ class Health(Model):
     status: Literal["ok", "failing"]
     database: CheckPublic
     broker: CheckPublic
+    stream: CheckPublic = Field(description="Listening for alert changes (feeds SSE).")
 
 
 @router.get(
@@ -33,16 +35,19 @@ class Health(Model):
     responses={503: {"model": Health, "description": "A check failed."}},
 )
 async def healthz(res: Res) -> JSONResponse:
-    """Whether the database answers a query and the broker accepts an MQTT connection."""
+    """Whether the database answers a query, the broker accepts an MQTT connection, and this
+    process listens for alert changes."""
     timeout = res.settings.health_timeout_s
     db, broker = await asyncio.gather(
         health.database(res.pool, timeout), health.broker(res.settings.mqtt_url, timeout)
     )
-    ok = db.ok and broker.ok
+    listening = res.feed.listening.is_set()
+    ok = db.ok and broker.ok and listening
     body = Health(
         status="ok" if ok else "failing",
         database=CheckPublic(ok=db.ok, detail=db.detail),
         broker=CheckPublic(ok=broker.ok, detail=broker.detail),
+        stream=CheckPublic(ok=listening, detail="listening" if listening else "reconnecting"),
     )
     return JSONResponse(body.model_dump(), status_code=200 if ok else 503)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import httpx
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
@@ -25,6 +26,7 @@ from tests.api.conftest import bearer
 from tests.api.live import serve_in_thread
 from tests.api.rule_service import ThresholdRuleService
 from tests.api.world import World
+from tests.support.waiting import wait_for
 
 CHECKS = [
     not_a_server_error,
@@ -42,6 +44,10 @@ def live_url(database_url: str, api_settings: ApiSettings, world: World) -> Iter
         rule_service=ThresholdRuleService(database_url),
     )
     with serve_in_thread(app) as url:
+        # /healthz is in the schema: start once it is green (the alert feed is listening).
+        wait_for(
+            lambda: httpx.get(f"{url}/healthz").status_code == 200, timeout_s=30, what="healthz"
+        )
         yield url
 
 
