@@ -13,7 +13,9 @@ import pytest
 from psycopg.rows import TupleRow
 
 from device_sims.scenario import load_scenario
+from rules.arrays import FloatArray
 from rules.backtest import AlertBook, backtest, format_report, replay, view_from_columns
+from rules.catalog.anomaly import AnomalyParams, AnomalyRule, Bucket, learn, learn_bulk
 from rules.definitions import RuleDefinition, load_rules_file, parse_rules
 from rules.directory import Directory
 from rules.registry import KINDS, compile_rule
@@ -245,3 +247,51 @@ def test_defaults_raise_each_expected_alert_in_time_and_nothing_else(name: str) 
 
 def _kind_of(rule_id: str) -> str:
     return {d.id: d.kind for d in _defaults()}[rule_id]
+
+
+# -- the anomaly rule in bulk ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("zone", ["Asia/Shanghai", "Europe/Berlin"])
+def test_bulk_anomaly_learning_is_learn_sample_by_sample(zone: str) -> None:
+    """learn_bulk (what makes a month's backtest fast) against `learn`, the reference."""
+    params = AnomalyParams("m", timezone=zone, warmup_samples=5, rate=0.2, min_mad=0.01)
+    rule = AnomalyRule("a", params)
+    rng = np.random.default_rng(7)
+    # Three series over a DST change in Berlin (2025-03-30 01:00 UTC), 7-minute steps, a few
+    # outliers; fed in uneven batches so that warm-up spans batch borders.
+    start = datetime(2025, 3, 29, 20, 0, tzinfo=UTC).timestamp()
+    series: dict[str, tuple[FloatArray, FloatArray]] = {
+        d: (
+            start + 420.0 * np.arange(400, dtype=np.float64) + rng.uniform(0, 60),
+            rng.normal(10 * i, 1 + i, 400).astype(np.float64),
+        )
+        for i, d in enumerate(("a", "b", "c"))
+    }
+    for _, values in series.values():
+        values[rng.integers(0, 400, 8)] += 50.0
+    reference: dict[str, dict[int, Bucket]] = {d: {} for d in series}
+    buckets: list[dict[int, Bucket]] = [{} for _ in series]
+    for lo, hi in ((0, 3), (3, 90), (90, 91), (91, 400)):
+        bulk = learn_bulk(
+            buckets,
+            [rule._buckets_of(ts[lo:hi]) for ts, _ in series.values()],
+            [v[lo:hi] for _, v in series.values()],
+            params,
+        )
+        for i, (d, (ts, values)) in enumerate(series.items()):
+            new, z, medians = bulk[i]
+            expected_z, expected_m = [], []
+            for t, x in zip(ts[lo:hi].tolist(), values[lo:hi].tolist(), strict=True):
+                b = rule._bucket_of(t)
+                before = reference[d].get(b, Bucket())
+                reference[d][b], zi = learn(before, x, params)
+                expected_z.append(np.nan if zi is None else zi)
+                expected_m.append(np.nan if zi is None or before.median is None else before.median)
+            assert rule._buckets_of(ts[lo:hi]).tolist() == [
+                rule._bucket_of(t) for t in ts[lo:hi].tolist()
+            ]
+            np.testing.assert_array_equal(z, expected_z)
+            np.testing.assert_array_equal(medians, expected_m)
+            assert new == reference[d]
+            buckets[i] = new
