@@ -17,6 +17,8 @@ def configure(level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    # paho and psycopg are chatty at DEBUG; their warnings still come through.
-    for noisy in ("paho", "psycopg.pool"):
-        logging.getLogger(noisy).setLevel(max(logging.INFO, root.level))
+    # Libraries that log every connection, request or timer run: their warnings still come
+    # through, and DEBUG shows everything.
+    if root.level > logging.DEBUG:
+        for noisy in ("paho", "psycopg.pool", "httpx", "httpcore", "apscheduler"):
+            logging.getLogger(noisy).setLevel(logging.WARNING)
