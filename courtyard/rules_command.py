@@ -89,6 +89,10 @@ def _run_engine(settings: Settings, rules_file: Path | None) -> int:
     except RuleFileError as exc:
         raise ConfigError(str(exc)) from None
     engine = service.RulesService(settings.rules, settings.store, settings.notify)
+    if settings.rules.metrics_port is not None:
+        from prometheus_client import start_http_server
+
+        start_http_server(settings.rules.metrics_port, addr=settings.rules.metrics_host)
     return service.run(engine)
 
 

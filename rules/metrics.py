@@ -13,3 +13,7 @@ ALERT_CHANGES = Counter(
 RULE_ERRORS = Counter("courtyard_rules_rule_errors", "Rule evaluations that raised")
 FEED_LAG = Gauge("courtyard_rules_feed_lag_batches", "Committed batches not yet evaluated")
 OWNED_SITES = Gauge("courtyard_rules_owned_sites", "Sites this engine evaluates")
+ALERTS = Gauge("courtyard_alerts", "Alerts by status (all sites, read from the store)", ["status"])
+OUTBOX_BACKLOG = Gauge(
+    "courtyard_notifications_backlog", "Notifications waiting to be delivered (all channels)"
+)

@@ -41,7 +41,7 @@ from rules.ownership import SiteOwnership
 from rules.policy import NotifyPolicy
 from rules.ruleset import StoredRules
 from rules.settings import RulesSettings
-from store import feed
+from store import feed, outbox
 from store.directory import sites as list_sites
 from store.settings import StoreSettings
 
@@ -233,6 +233,7 @@ class RulesService:
                 ownership.slot, len(ownership.sites), len(change.gained), len(change.lost),
             )  # fmt: skip
         metrics.OWNED_SITES.set(len(ownership.sites))
+        self._record_store(conn)
         engine.prune_feed(self._store.feed_keep_h * 3600)
 
     def _record(self, conn: Connection, engine: Engine) -> None:
@@ -241,6 +242,18 @@ class RulesService:
         self._batches_counted = stats.batches
         with conn.transaction():
             metrics.FEED_LAG.set(feed.backlog(conn))
+
+    @staticmethod
+    def _record_store(conn: Connection) -> None:
+        with conn.transaction():
+            counts = dict.fromkeys(("open", "acknowledged", "resolved"), 0)
+            for status, count in conn.execute(
+                "SELECT status, count(*) FROM alerts GROUP BY status"
+            ).fetchall():
+                counts[str(status)] = int(count)
+            for status, count in counts.items():
+                metrics.ALERTS.labels(status).set(count)
+            metrics.OUTBOX_BACKLOG.set(outbox.backlog(conn))
 
     def _run_listener(self) -> None:
         while not self._stop.is_set():

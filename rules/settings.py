@@ -25,3 +25,7 @@ class RulesSettings(BaseModel):
     batch_limit: int = Field(default=50, ge=1)
     #: Deliver notifications from this process (the outbox dispatcher).
     dispatch: bool = True
+    #: Serve Prometheus metrics on http://<metrics_host>:<metrics_port>/metrics when set
+    #: (`courtyard rules`; under `courtyard up` the API's /metrics covers every service).
+    metrics_port: int | None = Field(default=None, ge=0, le=65535)
+    metrics_host: str = "127.0.0.1"
