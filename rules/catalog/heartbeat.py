@@ -11,9 +11,11 @@ by day and only its 50-minute heartbeat by night: counted per gap, its typical g
 and the first quiet night would flag it; counted per second of silence, most of its time is
 spent in heartbeat gaps, and it is flagged only when a few heartbeats are missed. Event-only
 devices (a kettle plug, a door that reports only when used) learn their long quiet hours the
-same way. Until `min_gaps` gaps are learned a device gets `unlearned_timeout_s`; a device
-never seen is never flagged; `kind_timeouts_s` fixes the timeout per device kind (None: such
-devices are flagged by their `status` only).
+same way. Until `min_gaps` gaps and `min_learned_s` of silence are learned a device gets
+`unlearned_timeout_s`; a device never seen (or seen only through its `status`, as a gateway's
+last will is) is never flagged for silence; `kind_timeouts_s` fixes the timeout per device kind
+(None: such devices are flagged by their `status` only). A long batch (a backtest) is learned
+in order, so an outage late in it is judged by what came before it.
 
 A `status` offline (a last will) fires at once. Any message from the device afterwards, or a
 `status` online, clears. A gap that fired is not learned: an outage must not teach the device
@@ -129,13 +131,26 @@ class OfflineRule:
 
     def timeout_s(self, site: str, device: str, state: DeviceState) -> float | None:
         """How long this device may stay silent."""
+        hist = np.asarray(state.hist, dtype=np.float64) if state.hist else np.zeros(N_BINS)
+        return self._timeout(site, device, hist, state.gaps)
+
+    def _timeout(self, site: str, device: str, hist: FloatArray, gaps: float) -> float | None:
         p = self.params
         kind = self.directory.kind_of(site, device)
         if kind is not None and kind in p.kind_timeouts_s:
             return p.kind_timeouts_s[kind]
-        if state.gaps < p.min_gaps or sum(state.hist) < p.min_learned_s:
+        if gaps < p.min_gaps or float(hist.sum()) < p.min_learned_s:
             return p.unlearned_timeout_s
-        return max(p.floor_s, p.factor * usual_interval_s(state.hist, p.quantile))
+        return max(p.floor_s, p.factor * usual_interval_s(tuple(hist.tolist()), p.quantile))
+
+    def _shortest_timeout(self, site: str, device: str) -> float:
+        """No gap shorter than this can time out, whatever is learned."""
+        p = self.params
+        kind = self.directory.kind_of(site, device)
+        if kind is not None and kind in p.kind_timeouts_s:
+            fixed = p.kind_timeouts_s[kind]
+            return math.inf if fixed is None else fixed
+        return min(p.floor_s, p.unlearned_timeout_s)
 
     def evaluate(
         self, view: BatchView, state: RuleState[DeviceState], now: datetime
@@ -200,7 +215,9 @@ class OfflineRule:
             timeout = self.timeout_s(site, device, s)
             s = replace(s, due=None if timeout is None else s.last_seen + timeout)
         if not s.firing and s.due is not None and s.due <= now_s:
-            out.append(self._silent(site, device, s))
+            assert s.last_seen is not None
+            hist = np.asarray(s.hist, dtype=np.float64) if s.hist else np.zeros(N_BINS)
+            out.append(self._silent(device, s.last_seen, s.due - s.last_seen, hist))
             s = replace(s, firing=True)
         return s, out
 
@@ -208,49 +225,57 @@ class OfflineRule:
         self, site: str, device: str, s: DeviceState, t: FloatArray, out: list[_Change]
     ) -> DeviceState:
         """Messages at `t` (sorted, after `s.last_seen`): a gap that timed out fires and clears;
-        the others are learned."""
+        the others are learned, in order, so a long backtest batch learns as it goes."""
         if t.size and s.last_seen is None:
             s, t = replace(s, last_seen=float(t[0]), decayed_at=float(t[0])), t[1:]
         if not t.size:
             return s
         assert s.last_seen is not None
         p = self.params
-        starts = np.concatenate(([s.last_seen], t[:-1]))
-        gaps = t - starts
-        timeout = self.timeout_s(site, device, s)
-        late = np.zeros(gaps.size, dtype=bool) if timeout is None else gaps > timeout
-        if s.firing:  # timed out on a tick, or a last will: the first message clears it
-            late[0] = True
-            out.append((float(t[0]), SignalState.CLEAR, BACK, {"device": device}))
-        else:
-            for i in np.flatnonzero(late).tolist():
-                out.append(self._silent(site, device, replace(s, last_seen=float(starts[i]))))
-                out.append((float(t[i]), SignalState.CLEAR, BACK, {"device": device}))
         end = float(t[-1])
         keep = math.exp(-(end - (s.decayed_at or end)) / (p.memory_days * 86_400.0))
         hist = (np.asarray(s.hist, dtype=np.float64) if s.hist else np.zeros(N_BINS)) * keep
-        learned = gaps[~late]
-        np.add.at(hist, gap_bins(learned), learned)
+        count = s.gaps * keep
+        starts = np.concatenate(([s.last_seen], t[:-1]))
+        gaps = t - starts
+        # Only gaps longer than the shortest possible timeout need a decision; everything
+        # between them is learned in one go.
+        decide = np.flatnonzero(gaps > self._shortest_timeout(site, device)).tolist()
+        if s.firing and (not decide or decide[0] != 0):
+            decide.insert(0, 0)
+        learned_to = 0
+        for i in decide:
+            np.add.at(hist, gap_bins(gaps[learned_to:i]), gaps[learned_to:i])
+            count += i - learned_to
+            learned_to = i + 1
+            timeout = self._timeout(site, device, hist, count)
+            if s.firing and i == 0:  # timed out on a tick, or a last will: this clears it
+                out.append((float(t[0]), SignalState.CLEAR, BACK, {"device": device}))
+            elif timeout is not None and gaps[i] > timeout:
+                out.append(self._silent(device, float(starts[i]), timeout, hist))
+                out.append((float(t[i]), SignalState.CLEAR, BACK, {"device": device}))
+            else:
+                learned_to = i
+        np.add.at(hist, gap_bins(gaps[learned_to:]), gaps[learned_to:])
+        count += gaps.size - learned_to
         return replace(
             s,
             last_seen=end,
             hist=tuple(hist.tolist()),
-            gaps=s.gaps * keep + float(learned.size),
+            gaps=count,
             decayed_at=end,
             firing=False,
         )
 
-    def _silent(self, site: str, device: str, s: DeviceState) -> _Change:
-        """The firing of a silence that began at `s.last_seen` and timed out."""
-        timeout = self.timeout_s(site, device, s)
-        assert s.last_seen is not None and timeout is not None
-        usual = usual_interval_s(s.hist, self.params.quantile) if s.hist else timeout
+    def _silent(self, device: str, since: float, timeout: float, hist: FloatArray) -> _Change:
+        """The firing of a silence that began at `since` and timed out."""
+        usual = usual_interval_s(tuple(hist.tolist()), self.params.quantile)
         args: dict[str, str | float] = {
             "device": device,
             "minutes": round(timeout / 60.0, 1),
-            "usual": round(usual / 60.0, 1),
+            "usual": round((timeout if math.isnan(usual) else usual) / 60.0, 1),
         }
-        return s.last_seen + timeout, SignalState.FIRING, SILENT, args
+        return since + timeout, SignalState.FIRING, SILENT, args
 
     def _signal(
         self,
