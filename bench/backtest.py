@@ -157,6 +157,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--series", type=int, default=1000)
     parser.add_argument("--days", type=int, default=30)
+    parser.add_argument(
+        "--readers", type=int, default=2, help="connections reading chunks ahead (1: none)"
+    )
     args = parser.parse_args()
     start, end = T0, T0 + timedelta(days=args.days)
     directory = Directory(site_timezones={SITE: "Asia/Shanghai"})
@@ -171,7 +174,10 @@ def main() -> int:
         for definition in parse_rules(RULES, "bench"):
             with psycopg.connect(url) as conn:
                 began = time.perf_counter()
-                report = backtest(conn, definition, start, end, directory)
+                report = backtest(
+                    conn, definition, start, end, directory,
+                    connect=lambda: psycopg.connect(url), readers=args.readers,
+                )  # fmt: skip
                 took = time.perf_counter() - began
             target = "ok" if took < 10.0 else "over the 10 s target"
             print(f"{definition.kind:<9} {took:6.2f} s  = {took / base_s:5.1f} x baseline  "

@@ -13,7 +13,7 @@ as the engine's timer ticks would; rules driven by their samples alone see whole
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -24,7 +24,7 @@ import numpy.typing as npt
 import psycopg
 from psycopg.rows import TupleRow
 
-from rules.arrays import BatchView, EventSeries, FloatArray, Key, Series, at_time
+from rules.arrays import BatchView, EventSeries, FloatArray, Key, Series
 from rules.definitions import RuleDefinition
 from rules.directory import Directory
 from rules.lifecycle import Action, decide, may_auto_resolve
@@ -210,12 +210,16 @@ def backtest(
     *,
     chunk_s: float = history.DEFAULT_CHUNK_S,
     step_s: float | None = None,
+    connect: Callable[[], psycopg.Connection[TupleRow]] | None = None,
+    readers: int = 2,
 ) -> BacktestReport:
     """The alerts `definition` would have raised on the history of [start, end).
 
     Reads the sites of the rule's scope (every site when it names none), and only the metrics
     and event types the rule's kind reads. `step_s` slices chunks for time-driven kinds
-    (default 300 s for those, whole chunks for the others). Writes nothing.
+    (default 300 s for those, whole chunks for the others). With `connect` (a factory of new
+    connections to the same database), `readers` threads read the next chunks while this one
+    is evaluated. Writes nothing.
     """
     rule = compile_rule(definition, directory)
     sites = definition.scope.sites or None
@@ -225,15 +229,24 @@ def backtest(
     counts = {"readings": 0, "events": 0}
 
     def views() -> Iterator[tuple[BatchView, datetime]]:
-        for chunk in history.chunks(
-            conn,
-            start,
-            end,
-            series=list(names),
-            sites=sites,
-            event_types=rule.inputs.event_types,
-            chunk_s=chunk_s,
-        ):
+        ids, types = list(names), rule.inputs.event_types
+        source = (
+            history.chunks(
+                conn, start, end, series=ids, sites=sites, event_types=types, chunk_s=chunk_s
+            )
+            if connect is None
+            else history.chunks_parallel(
+                connect,
+                start,
+                end,
+                series=ids,
+                sites=sites,
+                event_types=types,
+                chunk_s=chunk_s,
+                readers=readers,
+            )  # fmt: skip
+        )
+        for chunk in source:
             counts["readings"] += len(chunk.readings)
             counts["events"] += len(chunk.events)
             ends = _slice_ends(chunk.start, chunk.end, step_s)
@@ -322,7 +335,6 @@ __all__ = [
     "AlertBook",
     "BacktestReport",
     "WouldBeAlert",
-    "at_time",
     "backtest",
     "format_report",
     "replay",

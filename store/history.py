@@ -11,7 +11,10 @@ chunk carries none.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator
+import threading
+from collections import deque
+from collections.abc import Callable, Collection, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -191,16 +194,71 @@ def chunks(
 ) -> Iterator[HistoryChunk]:
     """[start, end) in consecutive windows of `chunk_s`, oldest first: the readings of `series`
     (ids from `series_names`; every series when None) and the events of `sites`."""
-    if chunk_s <= 0:
-        raise ValueError(f"chunk_s must be > 0, got {chunk_s}")
-    step = timedelta(seconds=chunk_s)
-    lo = start
-    while lo < end:
-        hi = min(lo + step, end)
+    for lo, hi in _windows(start, end, chunk_s):
         yield HistoryChunk(
             lo,
             hi,
             read_readings(conn, series, lo, hi),
             tuple(read_events(conn, lo, hi, sites, event_types)),
         )
-        lo = hi
+
+
+def _windows(start: datetime, end: datetime, chunk_s: float) -> list[tuple[datetime, datetime]]:
+    if chunk_s <= 0:
+        raise ValueError(f"chunk_s must be > 0, got {chunk_s}")
+    out, lo, step = [], start, timedelta(seconds=chunk_s)
+    while lo < end:
+        out.append((lo, min(lo + step, end)))
+        lo = out[-1][1]
+    return out
+
+
+def chunks_parallel(
+    connect: Callable[[], psycopg.Connection[TupleRow]],
+    start: datetime,
+    end: datetime,
+    *,
+    series: Collection[int] | None = None,
+    sites: Collection[str] | None = None,
+    event_types: Collection[str] | None = None,
+    chunk_s: float = DEFAULT_CHUNK_S,
+    readers: int = 2,
+) -> Iterator[HistoryChunk]:
+    """`chunks`, read ahead by `readers` threads, each on its own connection from `connect`:
+    the server produces the next chunks on other cores while the caller works on this one.
+    Chunks still come out in time order; at most `readers` of them wait in memory."""
+    local = threading.local()
+    opened: list[psycopg.Connection[TupleRow]] = []
+    lock = threading.Lock()
+
+    def read(lo: datetime, hi: datetime) -> HistoryChunk:
+        conn = getattr(local, "conn", None)
+        if conn is None:
+            conn = local.conn = connect()
+            with lock:
+                opened.append(conn)
+        with conn.transaction():
+            readings = read_readings(conn, series, lo, hi)
+            events = tuple(read_events(conn, lo, hi, sites, event_types))
+        return HistoryChunk(lo, hi, readings, events)
+
+    windows = iter(_windows(start, end, chunk_s))
+    pending: deque[Future[HistoryChunk]] = deque()
+    pool = ThreadPoolExecutor(max(1, readers), thread_name_prefix="courtyard-history")
+    try:
+        for lo, hi in windows:
+            pending.append(pool.submit(read, lo, hi))
+            if len(pending) >= max(1, readers):
+                break
+        while pending:
+            chunk = pending.popleft().result()
+            for lo, hi in windows:
+                pending.append(pool.submit(read, lo, hi))
+                break
+            yield chunk
+    finally:
+        for f in pending:
+            f.cancel()
+        pool.shutdown(wait=True)
+        for conn in opened:
+            conn.close()

@@ -144,9 +144,19 @@ def test_backtest_lists_the_alerts_a_rule_would_have_raised(database_url: str) -
         tables = ("alerts", "alert_changes", "notifications", "rule_state")
         before = [conn.execute(f"SELECT count(*) FROM {t}").fetchone() for t in tables]
         report = backtest(conn, definition, T0, T0 + timedelta(days=1), Directory())
+        read_ahead = backtest(
+            conn,
+            definition,
+            T0,
+            T0 + timedelta(days=1),
+            Directory(),
+            connect=lambda: psycopg.connect(database_url),
+            readers=3,
+        )
         after = [conn.execute(f"SELECT count(*) FROM {t}").fetchone() for t in tables]
     assert before == after == [(0,)] * 4
     assert report.readings == 24 * 60 * 2  # only pressure_bar was read
+    assert read_ahead == report
     first, second = report.alerts
     assert (first.first_seen, first.resolved_at) == (
         T0 + timedelta(minutes=352),

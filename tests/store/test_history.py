@@ -117,3 +117,25 @@ def test_events_filtered_by_site_and_type(database_url: str) -> None:
         assert len(history.read_events(conn, *day, sites=["south"])) == 1
         assert len(history.read_events(conn, *day, sites=["north"], types=[])) == 0
         assert len(history.read_events(conn, *day)) == 25
+
+
+def test_parallel_chunks_are_the_same_chunks_in_the_same_order(database_url: str) -> None:
+    with psycopg.connect(database_url) as conn:
+        _fixture(conn)
+        start, end = T0 + timedelta(minutes=5), T0 + timedelta(hours=23)
+        serial = list(history.chunks(conn, start, end, chunk_s=3600))
+    parallel = list(
+        history.chunks_parallel(
+            lambda: psycopg.connect(database_url), start, end, chunk_s=3600, readers=3
+        )
+    )
+    assert [(c.start, c.end) for c in parallel] == [(c.start, c.end) for c in serial]
+    for a, b in zip(serial, parallel, strict=True):
+        assert a.events == b.events
+        for column in ("series_ids", "epochs", "values"):
+            key = np.lexsort((a.readings.epochs, a.readings.series_ids))
+            other = np.lexsort((b.readings.epochs, b.readings.series_ids))
+            assert getattr(a.readings, column)[key].tolist() == (
+                getattr(b.readings, column)[other].tolist()
+            )
+    assert sum(len(c.readings) for c in parallel) == 3 * (23 * 6 - 1)
