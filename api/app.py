@@ -15,6 +15,7 @@ from psycopg_pool import AsyncConnectionPool, ConnectionPool
 from starlette.concurrency import run_in_threadpool
 
 from api import errors, pages
+from api.authcache import AuthCache
 from api.feed import AlertFeed
 from api.metrics import MetricsMiddleware
 from api.resources import Resources
@@ -90,6 +91,7 @@ def create_app(
                     action_pool=action_pool,
                     feed=feed,
                     rule_service=rule_service,
+                    auth_cache=AuthCache(api.auth_cache_s),
                 )
             }
         finally:

@@ -14,6 +14,7 @@ import psycopg
 from fastapi import Request
 from psycopg.rows import TupleRow
 
+from api.authcache import AuthCache
 from api.errors import ApiError
 from api.principals import Principal, principal_from
 from api.secrets import digest, same
@@ -33,7 +34,10 @@ def unauthenticated(message: str = "Authentication is required.") -> ApiError:
 
 
 async def authenticate(
-    conn: psycopg.AsyncConnection[TupleRow], request: Request, settings: ApiSettings
+    conn: psycopg.AsyncConnection[TupleRow],
+    request: Request,
+    settings: ApiSettings,
+    cache: AuthCache | None = None,
 ) -> Principal:
     now = datetime.now(UTC)
     header = request.headers.get("authorization")
@@ -41,12 +45,19 @@ async def authenticate(
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise unauthenticated("Use an `Authorization: Bearer <token>` header.")
-        identity = await access.identity_by_token(conn, digest(token.strip()), now)
+        token_hash = digest(token.strip())
+        cached = cache.get(token_hash) if cache is not None else None
+        if cached is not None:
+            return cached
+        identity = await access.identity_by_token(conn, token_hash, now)
         if identity is None:
             raise unauthenticated("The token is invalid, expired or revoked.")
         if identity.token_id is not None and _stale(identity.last_used_at, now):
             await access.touch_token(conn, identity.token_id, now)
-        return principal_from(identity, "token")
+        principal = principal_from(identity, "token")
+        if cache is not None:
+            cache.put(token_hash, principal)
+        return principal
     session_id = request.cookies.get(SESSION_COOKIE)
     if session_id:
         id_hash = digest(session_id)

@@ -54,7 +54,7 @@ async def _current_user(
     _token: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
     _session: Annotated[str | None, Security(_cookie)],
 ) -> Principal:
-    return await authenticate(conn, request, resources.settings)
+    return await authenticate(conn, request, resources.settings, resources.auth_cache)
 
 
 CurrentUser = Annotated[Principal, Depends(_current_user)]
@@ -68,7 +68,7 @@ async def _stream_user(
 ) -> Principal:
     # A stream lasts: hold a connection only while authenticating, not for its lifetime.
     async with resources.pool.connection() as conn:
-        return await authenticate(conn, request, resources.settings)
+        return await authenticate(conn, request, resources.settings, resources.auth_cache)
 
 
 StreamUser = Annotated[Principal, Depends(_stream_user)]

@@ -8,6 +8,7 @@ import psycopg
 from psycopg.rows import TupleRow
 from psycopg_pool import AsyncConnectionPool, ConnectionPool
 
+from api.authcache import AuthCache
 from api.feed import AlertFeed
 from api.services import RuleService
 from api.settings import ApiSettings
@@ -22,3 +23,4 @@ class Resources:
     action_pool: ConnectionPool[psycopg.Connection[TupleRow]]
     feed: AlertFeed
     rule_service: RuleService | None
+    auth_cache: AuthCache

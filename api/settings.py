@@ -17,6 +17,9 @@ class ApiSettings(BaseModel):
     #: session_max_age_s.
     session_idle_s: float = Field(default=8 * 3600, gt=0)
     session_max_age_s: float = Field(default=7 * 24 * 3600, gt=0)
+    #: An authenticated bearer token is trusted this long without a lookup: revoking a token or
+    #: changing someone's sites or households takes effect within this time. 0: every request.
+    auth_cache_s: float = Field(default=5.0, ge=0)
     #: `courtyard tokens create` issues tokens valid this long unless told otherwise.
     token_default_days: int = Field(default=90, ge=1)
     #: Connections the API holds for queries, and for alert actions (which run on threads).

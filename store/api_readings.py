@@ -24,12 +24,16 @@ class ReadingRow:
 
 
 @dataclass(frozen=True, slots=True)
-class BucketRow:
-    bucket: datetime
-    avg: float
-    min: float
-    max: float
-    count: int
+class BucketColumns:
+    """One list per column, a bucket per index: cheap to build and to serialise for charts."""
+
+    #: Start of each bucket in Unix seconds: what chart libraries take, and a third of the size
+    #: of RFC 3339 strings in a year of hourly buckets.
+    start: list[int]
+    avg: list[float]
+    min: list[float]
+    max: list[float]
+    count: list[int]
 
 
 async def series_id(
@@ -72,7 +76,7 @@ async def buckets(
     end: datetime,
     bucket_s: int,
     timezone: str,
-) -> list[BucketRow]:
+) -> BucketColumns:
     """avg/min/max/count per bucket of `bucket_s` seconds in [start, end).
 
     Day buckets are the site's local days (`timezone`); shorter ones are aligned to UTC
@@ -84,9 +88,18 @@ async def buckets(
         bin_expr = "date_trunc('day', {col}, %(tz)s)"
     else:
         bin_expr = "date_bin(make_interval(secs => %(bucket_s)s), {col}, TIMESTAMPTZ '2000-01-01')"
-    if bucket_s >= HOUR_S:
+    if bucket_s == HOUR_S:  # the rollup's own buckets: nothing to combine
+        query = """
+            SELECT extract(epoch FROM bucket)::bigint, avg_value, min_value, max_value,
+                   sample_count::bigint
+            FROM readings_hourly
+            WHERE series_id = %(series)s
+              AND bucket >= date_trunc('hour', %(start)s::timestamptz) AND bucket < %(end)s
+            ORDER BY bucket
+        """
+    elif bucket_s > HOUR_S:
         query = f"""
-            SELECT {bin_expr.format(col="bucket")} AS bucket,
+            SELECT extract(epoch FROM {bin_expr.format(col="bucket")})::bigint AS bucket,
                    sum(avg_value * sample_count) / sum(sample_count) AS avg,
                    min(min_value) AS min, max(max_value) AS max, sum(sample_count)::bigint AS count
             FROM readings_hourly
@@ -96,13 +109,18 @@ async def buckets(
         """
     else:
         query = f"""
-            SELECT {bin_expr.format(col="ts")} AS bucket, avg(value) AS avg, min(value) AS min,
+            SELECT extract(epoch FROM {bin_expr.format(col="ts")})::bigint AS bucket, avg(value) AS avg, min(value) AS min,
                    max(value) AS max, count(*) AS count
             FROM readings
             WHERE series_id = %(series)s AND ts >= %(start)s AND ts < %(end)s
             GROUP BY 1 ORDER BY 1
         """
     params = {"series": series, "start": start, "end": end, "bucket_s": bucket_s, "tz": timezone}
-    async with conn.cursor(row_factory=class_row(BucketRow)) as cur:
+    # Binary results: a year of hourly buckets parses in half the time of text.
+    async with conn.cursor(binary=True) as cur:
         await cur.execute(query, params)
-        return await cur.fetchall()
+        rows = await cur.fetchall()
+    if not rows:
+        return BucketColumns([], [], [], [], [])
+    start_col, avg, low, high, count = (list(column) for column in zip(*rows, strict=True))
+    return BucketColumns(start_col, avg, low, high, count)

@@ -16,7 +16,7 @@ from api.principals import Principal
 from api.schemas.common import ID_PATTERN, error_responses
 from api.schemas.devices import (
     Aggregates,
-    BucketPublic,
+    Buckets,
     DeviceDetail,
     DevicePage,
     DevicePublic,
@@ -208,8 +208,8 @@ async def aggregates(
         raise invalid("query.bucket_s", f"gives more than {_MAX_POINTS} buckets over this range")
     timezone = await api_places.site_timezone(conn, device.site_id)
     series = await api_readings.series_id(conn, device_id, metric)
-    rows = (
-        []
+    columns = (
+        api_readings.BucketColumns([], [], [], [], [])
         if series is None
         else await api_readings.buckets(conn, series, start, end, int(bucket_s), timezone)
     )
@@ -221,8 +221,11 @@ async def aggregates(
         bucket_s=int(bucket_s),
         source="hourly" if bucket_s >= api_readings.HOUR_S else "raw",
         timezone=timezone,
-        buckets=[
-            BucketPublic(start=r.bucket, avg=r.avg, min=r.min, max=r.max, count=r.count)
-            for r in rows
-        ],
+        buckets=Buckets(
+            start=columns.start,
+            avg=columns.avg,
+            min=columns.min,
+            max=columns.max,
+            count=columns.count,
+        ),
     )

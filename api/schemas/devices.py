@@ -68,12 +68,14 @@ class ReadingPage(DeviceRef):
     next_cursor: str | None
 
 
-class BucketPublic(Model):
-    start: datetime = Field(description="Start of the bucket.")
-    avg: float
-    min: float
-    max: float
-    count: int
+class Buckets(Model):
+    """Columns, one entry per bucket (the shape chart libraries such as uPlot draw)."""
+
+    start: list[int] = Field(description="Start of each bucket, in Unix seconds.")
+    avg: list[float]
+    min: list[float]
+    max: list[float]
+    count: list[int]
 
 
 class Aggregates(DeviceRef):
@@ -83,7 +85,7 @@ class Aggregates(DeviceRef):
         description="`hourly`: computed from the hourly rollup (buckets of an hour or more)."
     )
     timezone: str = Field(description="The site's zone, which day buckets follow.")
-    buckets: list[BucketPublic]
+    buckets: Buckets
 
 
 class EventPublic(Model):

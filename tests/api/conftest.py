@@ -18,7 +18,8 @@ from tests.api.world import World
 
 @pytest.fixture
 def api_settings(mqtt_broker: EmbeddedMosquitto) -> ApiSettings:
-    return ApiSettings(mqtt_url=mqtt_broker.url, pool_min_size=1, pool_max_size=4)
+    # auth_cache_s=0: a revoked token or a new assignment counts at once in tests.
+    return ApiSettings(mqtt_url=mqtt_broker.url, pool_min_size=1, pool_max_size=4, auth_cache_s=0)
 
 
 @pytest.fixture
