@@ -109,8 +109,8 @@ async def buckets(
         """
     else:
         query = f"""
-            SELECT extract(epoch FROM {bin_expr.format(col="ts")})::bigint AS bucket, avg(value) AS avg, min(value) AS min,
-                   max(value) AS max, count(*) AS count
+            SELECT extract(epoch FROM {bin_expr.format(col="ts")})::bigint AS bucket,
+                   avg(value) AS avg, min(value) AS min, max(value) AS max, count(*) AS count
             FROM readings
             WHERE series_id = %(series)s AND ts >= %(start)s AND ts < %(end)s
             GROUP BY 1 ORDER BY 1
