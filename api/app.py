@@ -18,6 +18,7 @@ from api import errors, pages
 from api.authcache import AuthCache
 from api.feed import AlertFeed
 from api.metrics import MetricsMiddleware
+from api.readcache import ReadCache
 from api.resources import Resources
 from api.routes import (
     alerts,
@@ -92,6 +93,7 @@ def create_app(
                     feed=feed,
                     rule_service=rule_service,
                     auth_cache=AuthCache(api.auth_cache_s),
+                    read_cache=ReadCache(api.read_cache_s),
                 )
             }
         finally:

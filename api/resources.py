@@ -10,6 +10,7 @@ from psycopg_pool import AsyncConnectionPool, ConnectionPool
 
 from api.authcache import AuthCache
 from api.feed import AlertFeed
+from api.readcache import ReadCache
 from api.services import RuleService
 from api.settings import ApiSettings
 
@@ -24,3 +25,5 @@ class Resources:
     feed: AlertFeed
     rule_service: RuleService | None
     auth_cache: AuthCache
+    #: Site overviews and chart aggregates (see api.readcache).
+    read_cache: ReadCache[object]

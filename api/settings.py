@@ -20,6 +20,9 @@ class ApiSettings(BaseModel):
     #: An authenticated bearer token is trusted this long without a lookup: revoking a token or
     #: changing someone's sites or households takes effect within this time. 0: every request.
     auth_cache_s: float = Field(default=5.0, ge=0)
+    #: Site overviews and chart aggregates are answered from a cache this long (per caller
+    #: scope and parameters): a busy dashboard costs one query per interval. 0: never cached.
+    read_cache_s: float = Field(default=2.0, ge=0)
     #: `courtyard tokens create` issues tokens valid this long unless told otherwise.
     token_default_days: int = Field(default=90, ge=1)
     #: Connections the API holds for queries, and for alert actions (which run on threads).

@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 
 from api import pagination
-from api.deps import DbConn, DevicesReader
+from api.deps import DbConn, DevicesReader, Res
 from api.errors import invalid, not_found
 from api.params import Cursor, DeviceId, End, HouseholdFilter, Metric, PageSize, SiteFilter, Start
 from api.principals import Principal
@@ -183,6 +183,7 @@ async def readings(
 @router.get("/{device_id}/aggregates", response_model=Aggregates, responses=error_responses(404))
 async def aggregates(
     conn: DbConn,
+    res: Res,
     user: DevicesReader,
     device_id: DeviceId,
     metric: Metric,
@@ -198,7 +199,8 @@ async def aggregates(
 ) -> Aggregates:
     """avg/min/max/count of one metric per bucket over [start, end), for charts. Buckets of an
     hour or more come from the hourly rollup (so a year is cheap); day buckets follow the
-    site's local days. Defaults: the last 24 hours."""
+    site's local days. Defaults: the last 24 hours. The same question asked again within
+    `read_cache_s` (2 s) is answered from a cache."""
     device = await _device(conn, user, device_id)
     start, end = _range(start, end, timedelta(hours=24))
     span_s = (end - start).total_seconds()
@@ -208,11 +210,17 @@ async def aggregates(
         raise invalid("query.bucket_s", f"gives more than {_MAX_POINTS} buckets over this range")
     timezone = await api_places.site_timezone(conn, device.site_id)
     series = await api_readings.series_id(conn, device_id, metric)
-    columns = (
-        api_readings.BucketColumns([], [], [], [], [])
-        if series is None
-        else await api_readings.buckets(conn, series, start, end, int(bucket_s), timezone)
-    )
+    columns = api_readings.BucketColumns([], [], [], [], [])
+    if series is not None:
+        series_id, size = series, int(bucket_s)
+
+        async def compute() -> object:
+            return await api_readings.buckets(conn, series_id, start, end, size, timezone)
+
+        key = ("buckets", series_id, start, end, size, timezone)
+        cached = await res.read_cache.get(key, compute)
+        assert isinstance(cached, api_readings.BucketColumns)
+        columns = cached
     return Aggregates(
         device_id=device_id,
         site_id=device.site_id,

@@ -13,6 +13,7 @@ from api.schemas.devices import AlertCount, AttentionDevice, SiteOverview, State
 from api.schemas.places import SiteBody, SitePublic
 from store import api_devices, api_places, places
 from store.api_places import SiteRow
+from store.api_scope import Visibility
 
 router = APIRouter(prefix="/sites", tags=["places"], responses=error_responses(400, 401, 403, 422))
 
@@ -83,12 +84,23 @@ async def _check_zone(conn: DbConn, zone: str) -> None:
 
 
 @router.get("/{site_id}/overview", response_model=SiteOverview, responses=error_responses(404))
-async def overview(conn: DbConn, user: DevicesReader, site_id: SiteId) -> SiteOverview:
+async def overview(conn: DbConn, res: Res, user: DevicesReader, site_id: SiteId) -> SiteOverview:
     """The site at a glance: devices by kind and state (`alerting` when an open alert is about
-    them), open alerts by category and severity, and the devices that need attention."""
+    them), open alerts by category and severity, and the devices that need attention. At most
+    `read_cache_s` (2 s) old; alert changes arrive live on /api/v1/stream."""
     if not user.visibility.allows_site(site_id) or not await api_places.site_exists(conn, site_id):
         raise not_found("Site")
-    states, alerts, attention = await api_devices.overview(conn, user.visibility, site_id)
+
+    async def compute() -> object:
+        return await _overview(conn, user.visibility, site_id)
+
+    result = await res.read_cache.get(("overview", site_id, user.visibility), compute)
+    assert isinstance(result, SiteOverview)
+    return result
+
+
+async def _overview(conn: DbConn, visibility: Visibility, site_id: str) -> SiteOverview:
+    states, alerts, attention = await api_devices.overview(conn, visibility, site_id)
     return SiteOverview(
         site_id=site_id,
         devices=sum(s.count for s in states),
