@@ -1,18 +1,11 @@
 """Care inactivity per household: a silence that is unusual for this home at this time of day.
 
-Every sensor of a household (the `Directory` says which) feeds one timeline of *moments*:
-
-- activity: a `motion` event, a door, water flowing, a plug drawing power, a button, getting
-  out of bed or off a chair (a rest sensor's occupancy going to 0), a PIR's occupancy 1;
-- door: the front door opening or closing (an event, or a change of a `door_open` reading: a
-  Zigbee2MQTT contact repeats its state in every heartbeat, so only changes count);
-- rest: a bed or chair sensor's occupancy 1 (Zigbee2MQTT reports it as a motion too, and repeats
-  it in every heartbeat while occupied: a repeat from the same sensor is not a new moment).
-
-Batteries, link quality and other heartbeat readings are not activity, nor is an SOS press (the
-emergency rule has it). The gap after a moment is a silence, in one of three modes set by that
-moment: *home* after activity, *rest* after lying or sitting down, *away* after the door (the
-door was used and nothing moved inside since: the resident went out).
+Every sensor of a household (the `Directory` says which) feeds one timeline of *moments*
+(`moments.py`): activity, the front door, lying or sitting down on a bed or chair sensor.
+Heartbeats, batteries and SOS presses are none of these. The gap after a moment is a silence, in
+one of three modes set by that moment: *home* after activity, *rest* after lying or sitting
+down, *away* after the door (the door was used and nothing moved inside since: the resident
+went out).
 
 A silence at home or at rest becomes alarming when, under the household's learned routine
 (`routine.py`, one hazard table per mode), the chance of it lasting this long falls below
@@ -39,9 +32,9 @@ from typing import Self
 from zoneinfo import ZoneInfo
 
 import numpy as np
-import numpy.typing as npt
 
-from rules.arrays import BatchView, EventSeries, FloatArray, Series, at_time, epoch_s, state_key
+from rules.arrays import BatchView, FloatArray, at_time, epoch_s, state_key
+from rules.catalog.moments import ACT, DOOR, LIE, Sources, collect, household_sources, rest_devices
 from rules.catalog.routine import Routine, first_crossing, prior_rates
 from rules.directory import Directory, HouseholdInfo
 from rules.rule import (
@@ -61,8 +54,6 @@ AWAY = "{household} has been away for {hours} h since the front door was last us
 RESUMED = "Activity at {household} again"
 
 HOME, REST, AWAY_MODE = "home", "rest", "away"
-#: Moment kinds, in the order ties at one instant are taken (the last one sets the mode).
-ACT, DOOR, LIE = 0, 1, 2
 _MODE_OF = {ACT: HOME, DOOR: AWAY_MODE, LIE: REST}
 
 
@@ -88,7 +79,7 @@ class InactivityParams:
     #: Time constant of the routine's exponential forgetting.
     memory_days: float = 21.0
     #: The prior's day in local time ("people are active 07:00-21:00"), and the daytime over
-    #: which `max_silence_s` counts.
+    #: which `max_silence_s` counts; whole hours (minutes are ignored).
     day_start: time = time(7, 0)
     day_end: time = time(21, 0)
     #: Prior hazards (silences ending per hour of silence past the grace period).
@@ -232,20 +223,6 @@ class HouseholdState:
 
 
 @dataclass(frozen=True, slots=True)
-class _Moments:
-    """A household's moments in a batch, in time order."""
-
-    ts: FloatArray
-    kind: npt.NDArray[np.int8]
-    #: The rest sensor of each LIE moment ("" for the others).
-    device: tuple[str, ...]
-
-
-#: A household's devices with data in the view → their series and event series.
-_Sources = dict[str, list[Series | EventSeries]]
-
-
-@dataclass(frozen=True, slots=True)
 class InactivityRule:
     id: str
     params: InactivityParams
@@ -256,12 +233,7 @@ class InactivityRule:
 
     def __post_init__(self) -> None:
         p = self.params
-        rest = frozenset(
-            key
-            for key, info in self.directory.devices.items()
-            if (info.kind is not None and info.kind in p.rest_kinds)
-            or re.search(p.rest_pattern, info.device) is not None
-        )
+        rest = rest_devices(self.directory, p.rest_kinds, p.rest_pattern)
         object.__setattr__(self, "_rest_devices", rest)
         object.__setattr__(self, "_priors", p.priors())
         object.__setattr__(self, "_daytime", p.daytime())
@@ -273,7 +245,7 @@ class InactivityRule:
         self, view: BatchView, state: RuleState[HouseholdState], now: datetime
     ) -> tuple[list[Signal], RuleState[HouseholdState]]:
         now_s = epoch_s(now)
-        sources = self._sources(view)
+        sources = household_sources(view, self.directory)
         # A silence must be able to become alarming on a timer tick, without new data.
         for key in state:
             old = state.get(key)
@@ -294,18 +266,6 @@ class InactivityRule:
             signals += out
         return signals, state.with_updates(updates)
 
-    def _sources(self, view: BatchView) -> dict[tuple[str, str], _Sources]:
-        found: dict[tuple[str, str], _Sources] = {}
-        streams: list[tuple[str, str, Series | EventSeries]] = [
-            (site, device, s) for (site, device, _), s in view.series.items()
-        ]
-        streams += [(site, device, e) for (site, device, _), e in view.events.items()]
-        for site, device, stream in streams:
-            household = self.directory.household_of(site, device)
-            if household is not None:
-                found.setdefault((site, household), {}).setdefault(device, []).append(stream)
-        return found
-
     def _may_fire(self, state: HouseholdState, now_s: float) -> bool:
         if state.firing or state.since is None:
             return False
@@ -313,91 +273,16 @@ class InactivityRule:
             return state.due <= now_s
         return now_s - state.since >= self.params.min_silence_s
 
-    def _moments(
-        self, site: str, sources: _Sources, old: HouseholdState
-    ) -> tuple[_Moments, dict[str, float], float | None]:
-        """The fresh moments of a household's devices, the door values after them, and the
-        newest timestamp looked at."""
-        p = self.params
-        parts: list[tuple[FloatArray, npt.NDArray[np.int8], str]] = []
-        doors = dict(old.doors)
-        newest = old.last_ts
-        for device, streams in sources.items():
-            rest = (site, device) in self._rest_devices
-            for stream in streams:
-                if isinstance(stream, Series):
-                    fresh = stream.after(old.last_ts)
-                    if len(fresh):
-                        parts += self._series_moments(fresh, rest, doors)
-                    stamps = fresh.ts
-                else:
-                    fresh_events = stream.after(old.last_ts)
-                    if len(fresh_events) and stream.type in p.activity_events:
-                        kind = self._event_kind(stream.type, rest)
-                        parts.append(
-                            (fresh_events.ts, np.full(len(fresh_events), kind, np.int8), device)
-                        )
-                    stamps = fresh_events.ts
-                if stamps.size:
-                    newest = max(newest if newest is not None else -math.inf, float(stamps[-1]))
-        parts = [part for part in parts if part[0].size]
-        if not parts:
-            empty = np.empty(0)
-            return _Moments(empty, np.empty(0, dtype=np.int8), ()), doors, newest
-        t = np.concatenate([part[0] for part in parts])
-        k = np.concatenate([part[1] for part in parts])
-        names = np.repeat(np.arange(len(parts)), [part[0].size for part in parts])
-        order = np.lexsort((k, t))
-        t, k = t[order], k[order]
-        devices = [
-            parts[i][2] if kind == LIE else "" for i, kind in zip(names[order], k, strict=True)
-        ]
-        # A rest sensor repeating its occupancy (a heartbeat) while still resting on it is no
-        # new moment: the silence goes on. In a run LIE(bed) LIE(bed) LIE(bed) the first stays.
-        prev_kind = np.concatenate(([LIE if old.mode == REST else ACT], k[:-1]))
-        prev_device = [old.rest_device or "", *devices[:-1]]
-        same = np.fromiter(
-            (a == b for a, b in zip(devices, prev_device, strict=True)), bool, len(devices)
-        )
-        keep = ~((k == LIE) & (prev_kind == LIE) & same)
-        kept = tuple(d for d, ok in zip(devices, keep.tolist(), strict=True) if ok)
-        return _Moments(t[keep], k[keep], kept), doors, newest
-
-    def _event_kind(self, type_: str, rest: bool) -> int:
-        if type_ in self.params.door_events:
-            return DOOR
-        # A Zigbee2MQTT bed or chair reports its occupancy as a motion too.
-        return LIE if rest and type_ == "motion" else ACT
-
-    def _series_moments(
-        self, fresh: Series, rest: bool, doors: dict[str, float]
-    ) -> list[tuple[FloatArray, npt.NDArray[np.int8], str]]:
-        p = self.params
-        v, device = fresh.values, fresh.device
-        if fresh.metric == p.occupancy_metric:
-            on = v > 0.5
-            if rest:
-                return [(fresh.ts, np.where(on, LIE, ACT).astype(np.int8), device)]
-            return [(fresh.ts[on], np.full(int(on.sum()), ACT, np.int8), device)]
-        if fresh.metric == p.door_metric:
-            before = doors.get(device)
-            previous = np.concatenate(([np.nan if before is None else before], v[:-1]))
-            changed = ~np.isnan(previous) & (v != previous)
-            doors[device] = float(v[-1])
-            return [(fresh.ts[changed], np.full(int(changed.sum()), DOOR, np.int8), device)]
-        level = p.activity_levels.get(fresh.metric)
-        if level is None:
-            return []
-        active = v > level
-        return [(fresh.ts[active], np.full(int(active.sum()), ACT, np.int8), device)]
-
     def _step(
-        self, info: HouseholdInfo, sources: _Sources, old: HouseholdState, now_s: float
+        self, info: HouseholdInfo, sources: Sources, old: HouseholdState, now_s: float
     ) -> tuple[HouseholdState, list[Signal]]:
         p = self.params
         zone = ZoneInfo(info.timezone)
-        moments, doors, newest = self._moments(info.site, sources, old)
-        state = replace(old, doors=doors, last_ts=newest)
+        resting_on = old.rest_device if old.mode == REST else None
+        moments = collect(
+            p, info.site, sources, self._rest_devices, old.last_ts, old.doors, resting_on
+        )
+        state = replace(old, doors=moments.doors, last_ts=moments.newest)
         out: list[_Change] = []
         ts, kinds, devices = moments.ts, moments.kind, moments.device
         first = 0
