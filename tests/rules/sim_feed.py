@@ -37,6 +37,13 @@ def households_only(
     return out if days is None else out.with_overrides(duration_s=days * 86_400.0)
 
 
+def devices_only(scenario: Scenario, *ids: str) -> Scenario:
+    """The scenario's facility devices `ids` alone, with their faults (no homes)."""
+    devices = tuple(d for d in scenario.devices if d.id in ids)
+    faults = tuple(f for f in scenario.faults if f.target in ids)
+    return replace(scenario, devices=devices, households=(), faults=faults)
+
+
 def _household_ids(scenario: Scenario) -> set[str]:
     return {h.id for h in scenario.households}
 

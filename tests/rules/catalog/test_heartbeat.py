@@ -19,6 +19,7 @@ from rules.directory import DeviceInfo, Directory
 from rules.rule import Category, InvalidParams, RuleState, Signal
 from store.records import Event, StatusChange
 from tests.rules.catalog.views import SITE, T0_S, at, trace
+from tests.rules.sim_feed import batches, community, devices_only
 
 KEY = f"{SITE}/dev1/offline"
 #: Learned gaps of 60 s sit in the bin [2^(23/4), 2^(24/4)) = [53.8, 64) s.
@@ -281,3 +282,21 @@ def test_many_devices_one_batch() -> None:
 def test_invalid_params(kwargs: dict[str, object], field_name: str) -> None:
     with pytest.raises(InvalidParams, match=field_name):
         OfflineParams(**kwargs)  # type: ignore[arg-type]
+
+
+def test_the_dropout_of_the_incident_scenario() -> None:
+    """The water meter drops off for 3 h (its retained status turns offline, then online);
+    the tank and pump beside it, and their silences at the start, raise nothing."""
+    scenario = devices_only(community("incident-dropout"), "b01-wmeter-01", "tank-01", "pump-01")
+    (expected,) = scenario.expected_alerts
+    r = OfflineRule("offline", OfflineParams(), Directory())
+    state: RuleState[DeviceState] = RuleState()
+    signals: list[Signal] = []
+    for batch in batches(scenario):
+        out, state = r.evaluate(batch.view, state, batch.end)
+        signals += out
+    assert [(s.subject, s.state.value) for s in signals] == [
+        ("b01-wmeter-01", "firing"),
+        ("b01-wmeter-01", "clear"),
+    ]
+    assert expected.not_before <= signals[0].at <= expected.deadline

@@ -11,6 +11,7 @@ from rules.arrays import BatchView, FloatArray, Series
 from rules.catalog.stuck import StuckParams, StuckRule, StuckState
 from rules.rule import Category, InvalidParams, RuleState, Signal, SignalState
 from tests.rules.catalog.views import SITE, T0_S, at, trace
+from tests.rules.sim_feed import batches, community, devices_only
 
 DAY = 86_400.0
 MINUTE = 60.0
@@ -217,3 +218,12 @@ def test_a_run_that_fired_is_not_learned_as_normal_flatness() -> None:
 def test_invalid_params(kwargs: dict[str, object], field_name: str) -> None:
     with pytest.raises(InvalidParams, match=field_name):
         StuckParams(**kwargs)  # type: ignore[arg-type]
+
+
+def test_the_stuck_level_of_the_incident_scenario() -> None:
+    scenario = devices_only(community("incident-stuck-value"), "tank-01", "pump-01")
+    (expected,) = scenario.expected_alerts
+    signals, _ = run(RULE, *(batch.view for batch in batches(scenario)))
+    firing = [s for s in signals if s.state is SignalState.FIRING]
+    assert [(s.subject, s.metric) for s in firing] == [("tank-01", "level_pct")]
+    assert expected.not_before < firing[0].at <= expected.deadline
