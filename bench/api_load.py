@@ -24,7 +24,6 @@ import contextlib
 import os
 import secrets
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -244,7 +243,12 @@ async def _load(
             nonlocal errors
             scheduled = t0 + i / rate
             await asyncio.sleep(max(0.0, scheduled - loop.time()))
-            response = await client.get(path)
+            try:
+                response = await client.get(path)
+            except httpx.TransportError as exc:
+                errors += 1
+                print(f"  transport error: {exc!r}", file=sys.stderr)
+                return
             latencies.append(loop.time() - scheduled)
             if response.status_code != 200:
                 errors += 1
@@ -266,6 +270,7 @@ def _server(url: str) -> Iterator[str]:
     process = subprocess.Popen(
         [sys.executable, __file__, "--serve", url, str(port)],
         stdout=subprocess.DEVNULL,
+        stderr=sys.stderr,
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -337,7 +342,6 @@ def main() -> int:
             f"\n(latencies in ms; API figures over {args.seconds:.0f} s per kind; "
             f"median SQL/API ratio shows the HTTP layer's share)"
         )
-        _ = statistics
     return 0
 
 

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from enum import IntEnum
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 
 from api import pagination
 from api.deps import DbConn, DevicesReader, Res
@@ -196,7 +196,7 @@ async def aggregates(
             f"chart under {_TARGET_POINTS} points."
         ),
     ] = None,
-) -> Aggregates:
+) -> Response:
     """avg/min/max/count of one metric per bucket over [start, end), for charts. Buckets of an
     hour or more come from the hourly rollup (so a year is cheap); day buckets follow the
     site's local days. Defaults: the last 24 hours. The same question asked again within
@@ -209,31 +209,35 @@ async def aggregates(
     elif span_s / bucket_s > _MAX_POINTS:
         raise invalid("query.bucket_s", f"gives more than {_MAX_POINTS} buckets over this range")
     timezone = await api_places.site_timezone(conn, device.site_id)
-    series = await api_readings.series_id(conn, device_id, metric)
-    columns = api_readings.BucketColumns([], [], [], [], [])
-    if series is not None:
-        series_id, size = series, int(bucket_s)
+    size = int(bucket_s)
 
-        async def compute() -> object:
-            return await api_readings.buckets(conn, series_id, start, end, size, timezone)
+    async def compute() -> object:
+        series = await api_readings.series_id(conn, device_id, metric)
+        columns = (
+            api_readings.BucketColumns([], [], [], [], [])
+            if series is None
+            else await api_readings.buckets(conn, series, start, end, size, timezone)
+        )
+        answer = Aggregates(
+            device_id=device_id,
+            site_id=device.site_id,
+            device_key=device.device_key,
+            metric=metric,
+            bucket_s=size,
+            source="hourly" if size >= api_readings.HOUR_S else "raw",
+            timezone=timezone,
+            buckets=Buckets(
+                start=columns.start,
+                avg=columns.avg,
+                min=columns.min,
+                max=columns.max,
+                count=columns.count,
+            ),
+        )
+        return answer.model_dump_json().encode()
 
-        key = ("buckets", series_id, start, end, size, timezone)
-        cached = await res.read_cache.get(key, compute)
-        assert isinstance(cached, api_readings.BucketColumns)
-        columns = cached
-    return Aggregates(
-        device_id=device_id,
-        site_id=device.site_id,
-        device_key=device.device_key,
-        metric=metric,
-        bucket_s=int(bucket_s),
-        source="hourly" if bucket_s >= api_readings.HOUR_S else "raw",
-        timezone=timezone,
-        buckets=Buckets(
-            start=columns.start,
-            avg=columns.avg,
-            min=columns.min,
-            max=columns.max,
-            count=columns.count,
-        ),
-    )
+    # The serialised answer is what is cached: a year of hourly buckets is ~200 kB of JSON,
+    # and building it is most of the cost of a repeat.
+    body = await res.read_cache.get(("aggregates", device_id, metric, start, end, size), compute)
+    assert isinstance(body, bytes)
+    return Response(body, media_type="application/json")
