@@ -91,6 +91,8 @@ class Engine:
         self._names = FeedNames()
         self._sites: frozenset[str] = frozenset()
         self._cursors: dict[str, int] = {}
+        #: The feed id reading resumes after: the lowest cursor when sites were (re)loaded.
+        self._position = 0
         self.stats = Stats()
 
     # -- configuration -------------------------------------------------------------------
@@ -138,19 +140,32 @@ class Engine:
                     self._states[rule_id] = RuleState({**kept, **loaded.by_key})
         with self._conn.transaction():
             self._cursors = feed.cursors(self._conn, self._sites) if self._sites else {}
+        self._position = min(self._cursors.values(), default=0)
 
     # -- work ----------------------------------------------------------------------------
 
     def poll(self, limit: int) -> int:
-        """Consume up to `limit` feed batches for the owned sites; returns how many."""
+        """Consume up to `limit` feed batches for the owned sites; returns how many were read.
+
+        Reading resumes where the last page ended. A page holds every batch after that point
+        that touches an owned site, so once it is processed no owned site has anything left at
+        or before its last id: the cursors of quiet sites move there too (one statement per
+        page), so a restart does not rescan what they never had, and pruning can proceed.
+        """
         if not self._sites:
             return 0
-        after = min(self._cursors.values(), default=0)
         with self._conn.transaction():
-            batches = feed.read_after(self._conn, after, self._sites, limit)
+            batches = feed.read_after(self._conn, self._position, self._sites, limit)
             self._names.fill(self._conn, batches)
         for batch in batches:
             self.process(batch)
+        if batches:
+            last = batches[-1].id
+            with self._conn.transaction():
+                feed.advance(self._conn, self._sites, last)
+            for site in self._sites:
+                self._cursors[site] = max(self._cursors.get(site, 0), last)
+            self._position = last
         return len(batches)
 
     def process(self, batch: FeedBatch) -> list[Outcome]:

@@ -115,10 +115,13 @@ def publish(
     ingest: RunningIngest,
     timeout_s: float = 240,
 ) -> RunSummary:
+    before = int(str(ingest.scalar("SELECT count(*) FROM readings")))
     sink = MqttSink(broker.url, scenario.site.id, scenario.gateway, client_id="e2e-sim")
     summary = run(scenario, sink)
     assert summary.confirmed == summary.total_messages
-    ingest.wait_for_count("SELECT count(*) FROM readings", summary.total_readings, timeout_s)
+    ingest.wait_for_count(
+        "SELECT count(*) FROM readings", before + summary.total_readings, timeout_s
+    )
     return summary
 
 

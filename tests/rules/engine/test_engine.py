@@ -119,3 +119,15 @@ def test_an_engine_evaluates_only_its_own_sites(conn: Conn) -> None:
         ("north",),
         ("south",),
     ]
+
+
+def test_a_quiet_site_neither_stalls_reading_nor_holds_its_cursor_back(conn: Conn) -> None:
+    writer = BatchWriter()
+    engine = engine_for(conn, ["north", "quiet"])
+    for i in range(5):
+        writer.write(conn, [currents([10.0], T0 + timedelta(minutes=i))])
+    assert engine.poll(2) == 2  # pages of two: 1-2, 3-4, 5
+    assert engine.poll(2) == 2
+    assert engine.poll(2) == 1
+    assert engine.poll(2) == 0
+    assert feed.cursors(conn, ["north", "quiet"]) == {"north": 5, "quiet": 5}
