@@ -90,6 +90,9 @@ class Principal:
     via: Literal["token", "session"]
     #: The session's CSRF token (sessions only).
     csrf_token: str | None = None
+    #: The user's own language setting (None: not chosen) and their site's default language.
+    language: str | None = None
+    site_language: str | None = None
 
     @property
     def actor(self) -> str:
@@ -138,4 +141,6 @@ def principal_from(identity: Identity, via: Literal["token", "session"]) -> Prin
         visibility=visibility_for(identity),
         via=via,
         csrf_token=identity.csrf_token,
+        language=identity.language,
+        site_language=identity.site_language,
     )

@@ -52,6 +52,10 @@ class Identity:
     #: Session: its CSRF token. Token: None.
     csrf_token: str | None
     last_used_at: datetime | None
+    #: The user's own language (else their linked person's); None: not chosen.
+    language: str | None = None
+    #: The default language of the user's (first) site, else the platform's.
+    site_language: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +80,11 @@ _IDENTITY_COLUMNS = """
     u.id AS user_id, u.name, u.role, u.person_id, u.all_sites,
     coalesce((SELECT array_agg(us.site_id ORDER BY us.site_id) FROM user_sites us
               WHERE us.user_id = u.id), '{}') AS sites,
-    coalesce(hh.sites, '{}') AS household_sites, coalesce(hh.ids, '{}') AS household_ids
+    coalesce(hh.sites, '{}') AS household_sites, coalesce(hh.ids, '{}') AS household_ids,
+    coalesce(u.language, (SELECT p.language FROM people p WHERE p.id = u.person_id)) AS language,
+    coalesce((SELECT s.language FROM user_sites us JOIN sites s ON s.id = us.site_id
+              WHERE us.user_id = u.id ORDER BY us.site_id LIMIT 1),
+             (SELECT d.language FROM site_defaults d)) AS site_language
 """
 
 _HOUSEHOLDS_OF_PERSON = """

@@ -18,6 +18,7 @@ from starlette.concurrency import run_in_threadpool
 from api import pagination
 from api.deps import AlertsReader, AlertsWriter, DbConn, Res
 from api.errors import ApiError, invalid, not_found
+from api.language import Language
 from api.params import AlertId, Cursor, HouseholdFilter, PageSize, SiteFilter
 from api.principals import Principal
 from api.schemas.alerts import (
@@ -36,7 +37,7 @@ from api.schemas.alerts import (
 )
 from api.schemas.common import error_responses
 from store import alerts as store_alerts
-from store import api_alerts
+from store import api_alerts, labels, summaries
 from store.alert_records import (
     Alert,
     AlertChange,
@@ -44,6 +45,8 @@ from store.alert_records import (
     InvalidTransition,
     PersonNotFound,
 )
+from store.i18n import SOURCE_LANGUAGE, is_translated, translations
+from store.labels import code_label
 
 router = APIRouter(prefix="/alerts", tags=["alerts"], responses=error_responses(400, 401, 403, 422))
 _ACT_ERRORS = error_responses(404, 409)
@@ -51,11 +54,10 @@ _ACT_ERRORS = error_responses(404, 409)
 T = TypeVar("T")
 
 
-def alert_public(alert: Alert) -> AlertPublic:
-    try:
-        summary = alert.summary_key.format_map(alert.summary_args)
-    except (KeyError, IndexError, ValueError):
-        summary = alert.summary_key  # a template whose arguments do not fit: show it as is
+def alert_public(alert: Alert, language: str = SOURCE_LANGUAGE) -> AlertPublic:
+    """The alert as the API shows it: codes as stored, human texts in `language`."""
+    tr = translations(language)
+    shown = language if is_translated(tr) else SOURCE_LANGUAGE
     return AlertPublic(
         id=alert.id,
         rule_id=alert.rule_id,
@@ -67,7 +69,11 @@ def alert_public(alert: Alert) -> AlertPublic:
         status=alert.status,  # type: ignore[arg-type]
         summary_key=alert.summary_key,
         summary_args=alert.summary_args,
-        summary=summary,
+        summary=summaries.render(alert.summary_key, alert.summary_args, shown),
+        language=shown,
+        category_label=code_label(labels.CATEGORY, alert.category, tr),
+        severity_label=code_label(labels.SEVERITY, alert.severity, tr),
+        status_label=code_label(labels.STATUS, alert.status, tr),
         value=alert.value,
         metric=alert.metric,
         first_seen=alert.first_seen,
@@ -98,6 +104,7 @@ def change_public(change: AlertChange) -> AlertChangePublic:
 async def list_alerts(
     conn: DbConn,
     user: AlertsReader,
+    language: Language,
     status: Annotated[list[Status] | None, Query(description="Any of these statuses.")] = None,
     category: Annotated[Category | None, Query()] = None,
     severity: Annotated[Severity | None, Query()] = None,
@@ -124,7 +131,7 @@ async def list_alerts(
         before_id=before,
         limit=limit + 1,
     )
-    items = [alert_public(a) for a in rows[:limit]]
+    items = [alert_public(a, language) for a in rows[:limit]]
     next_cursor = pagination.encode([items[-1].id]) if len(rows) > limit else None
     return AlertPage(items=items, next_cursor=next_cursor)
 
@@ -137,17 +144,20 @@ async def _visible_alert(conn: DbConn, user: Principal, alert_id: int) -> Alert:
 
 
 @router.get("/{alert_id}", response_model=AlertDetail, responses=error_responses(404))
-async def get_alert(conn: DbConn, user: AlertsReader, alert_id: AlertId) -> AlertDetail:
+async def get_alert(
+    conn: DbConn, user: AlertsReader, language: Language, alert_id: AlertId
+) -> AlertDetail:
     """One alert with every change recorded on it, oldest first."""
     alert = await _visible_alert(conn, user, alert_id)
     history = await api_alerts.history(conn, alert_id)
     return AlertDetail(
-        **alert_public(alert).model_dump(), history=[change_public(c) for c in history]
+        **alert_public(alert, language).model_dump(), history=[change_public(c) for c in history]
     )
 
 
 async def _act_on(
     res: Res,
+    language: str,
     action: Callable[[psycopg.Connection[TupleRow]], tuple[Alert, AlertChange | None]],
 ) -> ActionResult:
     def run() -> tuple[Alert, AlertChange | None]:
@@ -163,26 +173,32 @@ async def _act_on(
     except InvalidTransition as exc:
         raise ApiError(409, str(exc)) from None
     return ActionResult(
-        alert=alert_public(alert), change=None if change is None else change_public(change)
+        alert=alert_public(alert, language),
+        change=None if change is None else change_public(change),
     )
 
 
 @router.post("/{alert_id}/acknowledge", response_model=ActionResult, responses=_ACT_ERRORS)
 async def acknowledge(
-    conn: DbConn, res: Res, user: AlertsWriter, alert_id: AlertId
+    conn: DbConn, res: Res, user: AlertsWriter, language: Language, alert_id: AlertId
 ) -> ActionResult:
     """Acknowledge an open alert, which stops its escalation. Acknowledging again changes
     nothing (`change` is null); a resolved alert answers 409."""
     await _visible_alert(conn, user, alert_id)
     now = datetime.now(UTC)
     return await _act_on(
-        res, lambda c: store_alerts.acknowledge(c, alert_id, actor=user.actor, at=now)
+        res, language, lambda c: store_alerts.acknowledge(c, alert_id, actor=user.actor, at=now)
     )
 
 
 @router.post("/{alert_id}/assign", response_model=ActionResult, responses=_ACT_ERRORS)
 async def assign(
-    conn: DbConn, res: Res, user: AlertsWriter, alert_id: AlertId, body: AssignRequest
+    conn: DbConn,
+    res: Res,
+    user: AlertsWriter,
+    language: Language,
+    alert_id: AlertId,
+    body: AssignRequest,
 ) -> ActionResult:
     """Assign the alert to a person who has an assignment at its site (null unassigns)."""
     alert = await _visible_alert(conn, user, alert_id)
@@ -196,6 +212,7 @@ async def assign(
     now = datetime.now(UTC)
     return await _act_on(
         res,
+        language,
         lambda c: store_alerts.assign(
             c, alert_id, assignee=body.assignee, actor=user.actor, at=now
         ),
@@ -204,7 +221,12 @@ async def assign(
 
 @router.post("/{alert_id}/comments", response_model=ActionResult, responses=_ACT_ERRORS)
 async def comment(
-    conn: DbConn, res: Res, user: AlertsWriter, alert_id: AlertId, body: CommentRequest
+    conn: DbConn,
+    res: Res,
+    user: AlertsWriter,
+    language: Language,
+    alert_id: AlertId,
+    body: CommentRequest,
 ) -> ActionResult:
     """Add a comment to the alert's history (resolved alerts too)."""
     await _visible_alert(conn, user, alert_id)
@@ -216,12 +238,17 @@ async def comment(
         change = store_alerts.comment(c, alert_id, text=body.text, actor=user.actor, at=now)
         return store_alerts.get(c, alert_id), change
 
-    return await _act_on(res, action)
+    return await _act_on(res, language, action)
 
 
 @router.post("/{alert_id}/resolve", response_model=ActionResult, responses=_ACT_ERRORS)
 async def resolve(
-    conn: DbConn, res: Res, user: AlertsWriter, alert_id: AlertId, body: ResolveRequest
+    conn: DbConn,
+    res: Res,
+    user: AlertsWriter,
+    language: Language,
+    alert_id: AlertId,
+    body: ResolveRequest,
 ) -> ActionResult:
     """Resolve an open or acknowledged alert; a note, if given, is recorded as a comment first.
     A resolved alert answers 409."""
@@ -237,12 +264,17 @@ async def resolve(
             store_alerts.comment(c, alert_id, text=body.note, actor=user.actor, at=now)
         return store_alerts.resolve(c, alert_id, actor=user.actor, at=now)
 
-    return await _act_on(res, action)
+    return await _act_on(res, language, action)
 
 
 @router.post("/{alert_id}/outcome", response_model=ActionResult, responses=_ACT_ERRORS)
 async def record_outcome(
-    conn: DbConn, res: Res, user: AlertsWriter, alert_id: AlertId, body: OutcomeRequest
+    conn: DbConn,
+    res: Res,
+    user: AlertsWriter,
+    language: Language,
+    alert_id: AlertId,
+    body: OutcomeRequest,
 ) -> ActionResult:
     """Record how a care check-in went (care alerts only; others answer 409). An open alert
     is acknowledged at the same time."""
@@ -250,6 +282,7 @@ async def record_outcome(
     now = datetime.now(UTC)
     return await _act_on(
         res,
+        language,
         lambda c: store_alerts.record_outcome(
             c, alert_id, outcome=body.outcome, actor=user.actor, at=now, note=body.note
         ),

@@ -16,6 +16,7 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 from api.deps import Res, StreamUser
 from api.errors import forbidden, invalid
 from api.feed import FeedItem
+from api.language import StreamLanguage
 from api.principals import Permission
 from api.routes.alerts import alert_public, change_public
 from api.schemas.alerts import AlertChanged
@@ -28,8 +29,10 @@ router = APIRouter(tags=["alerts"])
 _MAX_REPLAY = 1000
 
 
-def _event(item: FeedItem) -> ServerSentEvent:
-    payload = AlertChanged(change=change_public(item.change), alert=alert_public(item.alert))
+def _event(item: FeedItem, language: str) -> ServerSentEvent:
+    payload = AlertChanged(
+        change=change_public(item.change), alert=alert_public(item.alert, language)
+    )
     return ServerSentEvent(
         data=payload.model_dump_json(), event="alert_change", id=str(item.change.id)
     )
@@ -50,6 +53,7 @@ def _event(item: FeedItem) -> ServerSentEvent:
 async def stream(
     res: Res,
     user: StreamUser,
+    language: StreamLanguage,
     last_event_id: Annotated[
         str | None,
         Header(alias="Last-Event-ID", max_length=20, description="Resume after this change."),
@@ -78,10 +82,10 @@ async def stream(
                     )
                 for change, alert in missed:
                     replayed = max(replayed, change.id)
-                    yield _event(FeedItem(change, alert))
+                    yield _event(FeedItem(change, alert), language)
             async for item in subscription:
                 if item.change.id > replayed:
-                    yield _event(item)
+                    yield _event(item, language)
         finally:
             subscription.end()
 

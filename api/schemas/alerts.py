@@ -26,7 +26,14 @@ class AlertPublic(Model):
     status: Status
     summary_key: str = Field(description="English template (a gettext msgid) of the summary.")
     summary_args: dict[str, object]
-    summary: str = Field(description="The summary in English.")
+    summary: str = Field(
+        description="The summary in the caller's language (`language`): their setting, else "
+        "Accept-Language, else their site's default."
+    )
+    language: str = Field(description="The language of `summary` and the labels: zh-CN or en.")
+    category_label: str = Field(description="`category` in the caller's language.")
+    severity_label: str = Field(description="`severity` in the caller's language.")
+    status_label: str = Field(description="`status` in the caller's language.")
     value: float | None
     metric: str | None
     first_seen: datetime

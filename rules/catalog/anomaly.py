@@ -39,9 +39,10 @@ from rules.rule import (
     Signal,
     SignalState,
 )
+from store.i18n import N_
 
-UNUSUAL = "{metric} on {device} is unusual: {value} where {median} is normal"
-USUAL = "{metric} on {device} is back to normal ({value})"
+UNUSUAL = N_("{metric} on {device} is unusual: {value} where {median} is normal")
+USUAL = N_("{metric} on {device} is back to normal ({value})")
 IntArray = npt.NDArray[np.int64]
 #: MAD → standard deviation for normally distributed data.
 MAD_TO_SIGMA = 1.4826

@@ -16,9 +16,10 @@ from rules.arrays import BatchView
 from rules.catalog.hold import HoldState
 from rules.catalog.thresholds import ThresholdParams, ThresholdRule
 from rules.rule import Category, ParamCheck, RuleState, Severity, Signal, SignalState
+from store.i18n import N_
 
-LOW = "Battery of {device} is low ({value} %)"
-REPLACED = "Battery of {device} is back to {value} %"
+LOW = N_("Battery of {device} is low ({value} %)")
+REPLACED = N_("Battery of {device} is back to {value} %")
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,10 +31,11 @@ from rules.rule import (
     Signal,
     SignalState,
 )
+from store.i18n import N_
 
-HELD = "Door {device} has been open for more than {minutes} min"
-CLOSED = "Door {device} is closed again"
-AT_NIGHT = "Door {device} opened at {local_time} during quiet hours"
+HELD = N_("Door {device} has been open for more than {minutes} min")
+CLOSED = N_("Door {device} is closed again")
+AT_NIGHT = N_("Door {device} opened at {local_time} during quiet hours")
 
 
 def _transitions(

@@ -32,6 +32,7 @@ from rules.rule import (
     Signal,
     SignalState,
 )
+from store.i18n import N_
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,16 +44,19 @@ class Kind:
 
 
 KINDS: Mapping[str, Kind] = {
-    "sos": Kind(Category.CARE, False, "SOS from {device}", ""),
-    "fall": Kind(Category.CARE, False, "Fall detected by {device}", ""),
+    "sos": Kind(Category.CARE, False, N_("SOS from {device}"), ""),
+    "fall": Kind(Category.CARE, False, N_("Fall detected by {device}"), ""),
     "smoke": Kind(
-        Category.MAINTENANCE, True, "Smoke detected by {device}", "Smoke cleared at {device}"
+        Category.MAINTENANCE,
+        True,
+        N_("Smoke detected by {device}"),
+        N_("Smoke cleared at {device}"),
     ),
     "water_leak": Kind(
-        Category.MAINTENANCE, True, "Water leak at {device}", "Water leak over at {device}"
+        Category.MAINTENANCE, True, N_("Water leak at {device}"), N_("Water leak over at {device}")
     ),
     "tamper": Kind(
-        Category.SECURITY, True, "Tamper alarm on {device}", "Tamper alarm over on {device}"
+        Category.SECURITY, True, N_("Tamper alarm on {device}"), N_("Tamper alarm over on {device}")
     ),
 }
 

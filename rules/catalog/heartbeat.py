@@ -43,11 +43,12 @@ from rules.rule import (
     Signal,
     SignalState,
 )
+from store.i18n import N_
 from store.records import StatusChange
 
-SILENT = "{device} has sent nothing for {minutes} min (it usually reports within {usual} min)"
-OFFLINE = "{device} went offline"
-BACK = "{device} is reporting again"
+SILENT = N_("{device} has sent nothing for {minutes} min (it usually reports within {usual} min)")
+OFFLINE = N_("{device} went offline")
+BACK = N_("{device} is reporting again")
 
 #: Quarter-octave bins of gap length from 1 s to 2^22 s (48 days).
 BINS_PER_OCTAVE = 4

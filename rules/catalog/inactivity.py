@@ -47,11 +47,12 @@ from rules.rule import (
     Signal,
     SignalState,
 )
+from store.i18n import N_
 
-SILENT = "No activity at {household} for {hours} h, unusual for this time of day"
-STILL = "No movement at {household} for {hours} h since lying or sitting down"
-AWAY = "{household} has been away for {hours} h since the front door was last used"
-RESUMED = "Activity at {household} again"
+SILENT = N_("No activity at {household} for {hours} h, unusual for this time of day")
+STILL = N_("No movement at {household} for {hours} h since lying or sitting down")
+AWAY = N_("{household} has been away for {hours} h since the front door was last used")
+RESUMED = N_("Activity at {household} again")
 
 HOME, REST, AWAY_MODE = "home", "rest", "away"
 _MODE_OF = {ACT: HOME, DOOR: AWAY_MODE, LIE: REST}

@@ -38,9 +38,10 @@ from rules.rule import (
     Signal,
     SignalState,
 )
+from store.i18n import N_
 
-STUCK = "{metric} on {device} has not changed for {minutes} min (stuck at {value})"
-MOVING = "{metric} on {device} is changing again ({value})"
+STUCK = N_("{metric} on {device} has not changed for {minutes} min (stuck at {value})")
+MOVING = N_("{metric} on {device} is changing again ({value})")
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,10 +21,11 @@ import numpy as np
 from rules.arrays import BatchView, BoolArray, FloatArray, at_time
 from rules.catalog.hold import HoldState, run_hold
 from rules.rule import Category, ParamCheck, RuleState, Severity, Signal, SignalState
+from store.i18n import N_
 
-ABOVE = "{metric} on {device} is above {limit} ({value})"
-BELOW = "{metric} on {device} is below {limit} ({value})"
-BACK = "{metric} on {device} is back to normal ({value})"
+ABOVE = N_("{metric} on {device} is above {limit} ({value})")
+BELOW = N_("{metric} on {device} is below {limit} ({value})")
+BACK = N_("{metric} on {device} is back to normal ({value})")
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,10 +31,11 @@ from rules.rule import (
     Signal,
     SignalState,
 )
+from store.i18n import N_
 
-FALLING = "{metric} on {device} is falling at {slope_per_h} per hour"
-RISING = "{metric} on {device} is rising at {slope_per_h} per hour"
-STEADY = "{metric} on {device} is steady again ({slope_per_h} per hour)"
+FALLING = N_("{metric} on {device} is falling at {slope_per_h} per hour")
+RISING = N_("{metric} on {device} is rising at {slope_per_h} per hour")
+STEADY = N_("{metric} on {device} is steady again ({slope_per_h} per hour)")
 
 
 @dataclass(frozen=True, slots=True)

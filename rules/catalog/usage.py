@@ -28,9 +28,10 @@ from rules.rule import (
     Signal,
     SignalState,
 )
+from store.i18n import N_
 
-BURST = "{count} × {name} on {device} within {minutes} min"
-CALM = "{name} on {device} is back below {count} within {minutes} min"
+BURST = N_("{count} × {name} on {device} within {minutes} min")
+CALM = N_("{name} on {device} is back below {count} within {minutes} min")
 
 
 @dataclass(frozen=True, slots=True)

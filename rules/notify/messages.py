@@ -1,9 +1,11 @@
 """An alert change as a receiver reads it: title and body in local time, and the payload sent.
 
 The templates are English `str.format` strings with named placeholders: they are the gettext
-msgids. `render` looks each up in the receiver's language (catalogues of the `courtyard` domain
-under `LOCALE_DIR`) and falls back to the English msgid; `Message.language` says which language
-the text really is in, so a receiver is never told a text is Chinese when it is not.
+msgids of the `courtyard` domain (store.i18n). `render` looks each up in the receiver's language
+and falls back to the English msgid; `Message.language` says which language the text really is
+in, so a receiver is never told a text is Chinese when it is not. Times are the place's local
+time with the zone's name (summer and winter time told apart), numbers and values with their
+units are written the receiver's way (store.localformat).
 
 The payload keeps the machine part in stable English codes and UTC ISO times, beside the human
 title and body, so a receiver can route on codes and show the text as it is.
@@ -16,44 +18,37 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import lru_cache
-from pathlib import Path
-from zoneinfo import ZoneInfo
 
+from store import summaries
 from store.alert_records import Alert, AlertChange, ChangeKind
+from store.i18n import N_, SOURCE_LANGUAGE, is_translated, normalize, translations
+from store.labels import CHANGE, SEVERITY_WORD, code_label, label
+from store.localformat import local_datetime, measurement, number, zone_name
 
 #: Version of the payload's shape; bumped when a field changes meaning or goes away.
 PAYLOAD_VERSION = 1
-LOCALE_DIR = Path(__file__).parent / "locale"
-DOMAIN = "courtyard"
-SOURCE_LANGUAGE = "en"
 
 TITLES: dict[str, str] = {
-    ChangeKind.RAISED: "New {severity} alert: {summary}",
-    ChangeKind.REPEATED: "Alert is now {severity}: {summary}",
-    ChangeKind.ESCALATED: "Nobody has acknowledged this alert yet: {summary}",
-    ChangeKind.REMINDED: "Reminder, this alert is still open: {summary}",
-    ChangeKind.AUTO_RESOLVED: "Cleared: {summary}",
-    ChangeKind.RESOLVED: "Resolved: {summary}",
+    ChangeKind.RAISED: N_("New {severity} alert: {summary}"),
+    ChangeKind.REPEATED: N_("Alert is now {severity}: {summary}"),
+    ChangeKind.ESCALATED: N_("Nobody has acknowledged this alert yet: {summary}"),
+    ChangeKind.REMINDED: N_("Reminder, this alert is still open: {summary}"),
+    ChangeKind.AUTO_RESOLVED: N_("Cleared: {summary}"),
+    ChangeKind.RESOLVED: N_("Resolved: {summary}"),
 }
 #: Any other change (acknowledged, assigned, ...), should a caller notify one.
-TITLE_OTHER = "Alert updated ({change}): {summary}"
+TITLE_OTHER = N_("Alert updated ({change}): {summary}")
 
-WHERE_HOUSEHOLD = "Household {household} at site {site}."
-WHERE_SITE = "{subject} at site {site}."
-FIRST_SEEN = "First seen at {first_seen} ({timezone})."
-REPEATS = "Seen {occurrences} times, last at {last_seen} ({timezone})."
-READING = "{metric} was {value}."
-ESCALATED = "It went to the people before you at tier {from_tier} and is still unacknowledged."
-ACKNOWLEDGED = "Acknowledged at {acknowledged_at} ({timezone})."
-UNACKNOWLEDGED = "Nobody has acknowledged it yet."
-CLEARED = "The condition cleared at {at} ({timezone})."
-RESOLVED = "Resolved at {at} ({timezone})."
-
-SEVERITY_WORDS = {"info": "info", "warning": "warning", "critical": "critical"}
-
-#: Local times as people read them; the zone is named beside each.
-TIME_FORMAT = "%Y-%m-%d %H:%M"
+WHERE_HOUSEHOLD = N_("Household {household} at site {site}.")
+WHERE_SITE = N_("{subject} at site {site}.")
+FIRST_SEEN = N_("First seen at {first_seen} ({timezone}).")
+REPEATS = N_("Seen {occurrences} times, last at {last_seen} ({timezone}).")
+READING = N_("{metric} was {value}.")
+ESCALATED = N_("It went to the people before you at tier {from_tier} and is still unacknowledged.")
+ACKNOWLEDGED = N_("Acknowledged at {acknowledged_at} ({timezone}).")
+UNACKNOWLEDGED = N_("Nobody has acknowledged it yet.")
+CLEARED = N_("The condition cleared at {at} ({timezone}).")
+RESOLVED = N_("Resolved at {at} ({timezone}).")
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,58 +69,68 @@ class Place:
 
 def render(alert: Alert, change: AlertChange, place: Place, *, language: str) -> Message:
     """Title and body of `change` (of `alert`, as it is after the change) for one reader."""
-    tr = _translations(language)
-    zone = ZoneInfo(place.timezone)
+    tr = translations(language)
+    # A language without a catalogue is read in English, and labelled so.
+    lang = (normalize(language) or SOURCE_LANGUAGE) if is_translated(tr) else SOURCE_LANGUAGE
+    zone = place.timezone
 
     def text(msgid: str, **args: object) -> str:
         return tr.gettext(msgid).format_map(_Lenient(args))
 
     def local(at: datetime) -> str:
-        return at.astimezone(zone).strftime(TIME_FORMAT)
+        return local_datetime(at, zone, lang)
 
-    summary = summary_of(alert, tr)
-    severity = tr.gettext(SEVERITY_WORDS.get(alert.severity, alert.severity))
+    def tz(at: datetime) -> str:
+        # The zone's name at that instant: a time in a repeated DST hour is not ambiguous.
+        return zone_name(at, zone, lang)
+
+    summary = summaries.render(alert.summary_key, alert.summary_args, lang)
     title = text(
         TITLES.get(change.change, TITLE_OTHER),
-        severity=severity,
+        severity=code_label(SEVERITY_WORD, alert.severity, tr),
         summary=summary,
-        change=change.change,
+        change=code_label(CHANGE, change.change, tr),
     )
     lines = [summary]
     if alert.household_id is not None:
-        label = place.household_label or alert.household_id
-        lines.append(text(WHERE_HOUSEHOLD, household=label, site=alert.site_id))
+        name = place.household_label or alert.household_id
+        lines.append(text(WHERE_HOUSEHOLD, household=name, site=alert.site_id))
     else:
         lines.append(text(WHERE_SITE, subject=alert.subject, site=alert.site_id))
     if alert.metric is not None and alert.value is not None and math.isfinite(alert.value):
-        lines.append(text(READING, metric=alert.metric, value=f"{alert.value:g}"))
-    tz = place.timezone
-    lines.append(text(FIRST_SEEN, first_seen=local(alert.first_seen), timezone=tz))
+        lines.append(
+            text(
+                READING,
+                metric=label(alert.metric, tr),
+                value=measurement(alert.value, alert.metric, lang),
+            )
+        )
+    lines.append(
+        text(FIRST_SEEN, first_seen=local(alert.first_seen), timezone=tz(alert.first_seen))
+    )
     if alert.occurrences > 1:
         lines.append(
             text(
                 REPEATS,
-                occurrences=alert.occurrences,
+                occurrences=number(alert.occurrences, lang),
                 last_seen=local(alert.last_seen),
-                timezone=tz,
+                timezone=tz(alert.last_seen),
             )
         )
     kind = change.change
     if kind == ChangeKind.ESCALATED:
         lines.append(text(ESCALATED, from_tier=change.details.get("from_tier", "?")))
     elif kind == ChangeKind.AUTO_RESOLVED:
-        lines.append(text(CLEARED, at=local(change.at), timezone=tz))
+        lines.append(text(CLEARED, at=local(change.at), timezone=tz(change.at)))
     elif kind == ChangeKind.RESOLVED:
-        lines.append(text(RESOLVED, at=local(change.at), timezone=tz))
+        lines.append(text(RESOLVED, at=local(change.at), timezone=tz(change.at)))
     elif kind == ChangeKind.REMINDED:
         if alert.acknowledged_at is not None:
-            lines.append(
-                text(ACKNOWLEDGED, acknowledged_at=local(alert.acknowledged_at), timezone=tz)
-            )
+            at = alert.acknowledged_at
+            lines.append(text(ACKNOWLEDGED, acknowledged_at=local(at), timezone=tz(at)))
         else:
             lines.append(text(UNACKNOWLEDGED))
-    rendered_in = language if isinstance(tr, gettext.GNUTranslations) else SOURCE_LANGUAGE
-    return Message(title=title, body="\n".join(lines), language=rendered_in)
+    return Message(title=title, body="\n".join(lines), language=lang)
 
 
 def payload(
@@ -166,10 +171,12 @@ def payload(
 
 
 def summary_of(alert: Alert, tr: gettext.NullTranslations | None = None) -> str:
-    """The alert's summary template filled with its arguments; never raises.
+    """The alert's summary template filled with its raw arguments (English unless `tr`);
+    never raises.
 
     A template that does not match its arguments (a rule changed its wording) shows the
-    placeholders it could not fill rather than losing the notification.
+    placeholders it could not fill rather than losing the notification. Readers get
+    `store.summaries.render`, which also writes numbers and units their way.
     """
     template = alert.summary_key if tr is None else tr.gettext(alert.summary_key)
     try:
@@ -182,14 +189,6 @@ def iso_utc(at: datetime | None) -> str | None:
     if at is None:
         return None
     return at.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
-@lru_cache(maxsize=16)
-def _translations(language: str) -> gettext.NullTranslations:
-    # zh-CN (the database's code) is zh_CN to gettext.
-    return gettext.translation(
-        DOMAIN, localedir=LOCALE_DIR, languages=[language.replace("-", "_")], fallback=True
-    )
 
 
 class _Lenient(dict[str, object]):
