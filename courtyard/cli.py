@@ -7,6 +7,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from courtyard import __version__, logs
+from courtyard.cli_text import _
 from courtyard.settings import ConfigError, Settings, load_settings
 
 Command = Callable[[argparse.Namespace, Settings], int]
@@ -43,10 +44,12 @@ def _parser() -> argparse.ArgumentParser:
 
     up = commands.add_parser(
         "up",
-        help="run everything in one process (embedded servers where no URL is set)",
-        description="Start an embedded PostgreSQL and MQTT broker for each of "
-        "COURTYARD_DATABASE_URL / COURTYARD_MQTT_URL that is unset (data under "
-        "COURTYARD_DATA_DIR), apply migrations, and run ingest until SIGTERM or Ctrl-C.",
+        help=_("run everything in one process (embedded servers where no URL is set)"),
+        description=_(
+            "Start an embedded PostgreSQL and MQTT broker for each of COURTYARD_DATABASE_URL /"
+            " COURTYARD_MQTT_URL that is unset (data under COURTYARD_DATA_DIR), apply"
+            " migrations, and run ingest until SIGTERM or Ctrl-C."
+        ),
     )
     up.set_defaults(command=_up)
 
@@ -84,7 +87,7 @@ def _parser() -> argparse.ArgumentParser:
 
     simulate = commands.add_parser(
         "simulate",
-        help="simulate a community's devices and residents over MQTT",
+        help=_("simulate a community's devices and residents over MQTT"),
     )
     simulate_cli.add_arguments(simulate)
     simulate.set_defaults(command=_simulate)
@@ -99,8 +102,10 @@ def _require_urls(settings: Settings, *, database: bool = True, mqtt: bool = Fal
         missing.append("COURTYARD_MQTT_URL")
     if missing:
         raise ConfigError(
-            f"{' and '.join(missing)} must be set for this command "
-            "(`courtyard up` starts embedded servers instead)"
+            _(
+                "{variables} must be set for this command"
+                " (`courtyard up` starts embedded servers instead)"
+            ).format(variables=" / ".join(missing))
         )
 
 
@@ -109,8 +114,15 @@ def _migrate(args: argparse.Namespace, settings: Settings) -> int:
 
     _require_urls(settings)
     report = migrate.run_from_settings(settings.store)
-    applied = ", ".join(report.applied) or "nothing (already current)"
-    sys.stdout.write(f"{report.backend}: applied {applied}\n")
+    if report.applied:
+        done = _("{backend}: applied {migrations}").format(
+            backend=report.backend, migrations=", ".join(report.applied)
+        )
+    else:
+        done = _("{backend}: nothing to apply, the schema is current").format(
+            backend=report.backend
+        )
+    sys.stdout.write(done + "\n")
     return 0
 
 

@@ -16,7 +16,9 @@ from types import FrameType
 import psycopg
 from psycopg import sql
 from rich.console import Console
+from rich.markup import escape
 
+from courtyard.cli_text import _
 from courtyard.embedded import EmbeddedMosquitto, EmbeddedPostgres
 from courtyard.ports import preferred_port
 from courtyard.settings import Settings
@@ -46,16 +48,23 @@ def run(settings: Settings) -> int:
         ingest = IngestService(settings.ingest, settings.store)
         ingest.start()
         stack.callback(ingest.stop)
-        console.print(
-            f"[bold green]Courtyard is running[/] ({report.backend}).\n"
-            f"  devices publish to  {settings.mqtt_url}  (courtyard/v1/<site>/<device>/...)\n"
-            f"  readings are stored {_without_password(settings.database_url)}\n"
-            "Press Ctrl-C to stop."
-        )
+        console.print(_running(report.backend, settings.mqtt_url, settings.database_url))
         while not stopping.wait(0.5):
             if ingest.failed is not None:
                 return 1
     return 0
+
+
+def _running(backend: str, mqtt_url: str, database_url: str) -> str:
+    """What `courtyard up` says once everything runs (rich markup around translated text)."""
+    lines = [
+        _("Courtyard is running ({backend}).").format(backend=backend),
+        _("Devices publish to {url} (courtyard/v1/<site>/<device>/...)").format(url=mqtt_url),
+        _("Readings are stored in {url}").format(url=_without_password(database_url)),
+        _("Press Ctrl-C to stop."),
+    ]
+    first, *rest = (escape(line) for line in lines)
+    return "\n".join([f"[bold green]{first}[/]", *(f"  {line}" for line in rest[:-1]), rest[-1]])
 
 
 def _servers(settings: Settings, stack: contextlib.ExitStack) -> Settings:

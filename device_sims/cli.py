@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Column, Table
 
@@ -19,11 +20,12 @@ from device_sims.scenario import Scenario, load_scenario, shipped
 from device_sims.scenario_schema import parse_duration
 from device_sims.sinks import JsonlSink, NullSink, Sink
 from device_sims.summary import RunSummary
+from device_sims.text import _
 from device_sims.yaml_source import ScenarioError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.description = (
+    parser.description = _(
         "Simulate a community's devices and elderly residents' home kits, with faults and "
         "incidents, and publish them over MQTT (or count them / write them to a file)."
     )
@@ -32,79 +34,91 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--scenario",
         default="small-community",
         metavar="NAME|PATH",
-        help="a shipped scenario name (see --list) or a path to a scenario YAML file "
-        "(default: %(default)s)",
+        help=_(
+            "a shipped scenario name (see --list) or a path to a scenario YAML file "
+            "(default: %(default)s)"
+        ),
     )
-    add("--list", action="store_true", help="list the shipped scenarios and exit")
+    add("--list", action="store_true", help=_("list the shipped scenarios and exit"))
     add(
         "--speed",
         type=float,
         default=0.0,
         metavar="X",
-        help="simulated seconds per real second: 1 is real time, 3600 runs an hour a second; "
-        "0 (default) runs as fast as possible. Device timestamps are simulated time "
-        "either way, and the messages are the same",
+        help=_(
+            "simulated seconds per real second: 1 is real time, 3600 runs an hour a second; "
+            "0 (default) runs as fast as possible. Device timestamps are simulated time "
+            "either way, and the messages are the same"
+        ),
     )
     add(
         "--format",
         choices=[f.value for f in OutputFormat],
         default=None,
-        help="output format: native or senml for facility devices; zigbee2mqtt turns every "
-        "household kit to Zigbee2MQTT (facility devices keep the scenario's format). "
-        "Default: the scenario's own; households keep their own unless zigbee2mqtt",
+        help=_(
+            "output format: native or senml for facility devices; zigbee2mqtt turns every "
+            "household kit to Zigbee2MQTT (facility devices keep the scenario's format). "
+            "Default: the scenario's own; households keep their own unless zigbee2mqtt"
+        ),
     )
-    add("--seed", type=int, default=None, help="override the scenario's random seed")
+    add("--seed", type=int, default=None, help=_("override the scenario's random seed"))
     add(
         "--duration",
         default=None,
         metavar="DURATION",
-        help="override the scenario's length, e.g. 90m, 6h, 2d",
+        help=_("override the scenario's length, e.g. 90m, 6h, 2d"),
     )
     add(
         "--start",
         default="auto",
         metavar="ISO|now|ending-now|scenario",
-        help="when the simulated period starts; incidents move with it. An ISO 8601 time with "
-        "offset; 'now' (live, for --speed 1); 'ending-now' (a replay whose last message is "
-        "about now, so an ingest accepts every timestamp); 'scenario' (the file's own start: "
-        "the same bytes on every run). Default 'auto': 'now' at --speed 1, 'scenario' for "
-        "--dry-run, else 'ending-now'",
+        help=_(
+            "when the simulated period starts; incidents move with it. An ISO 8601 time with "
+            "offset; 'now' (live, for --speed 1); 'ending-now' (a replay whose last message is "
+            "about now, so an ingest accepts every timestamp); 'scenario' (the file's own start: "
+            "the same bytes on every run). Default 'auto': 'now' at --speed 1, 'scenario' for "
+            "--dry-run, else 'ending-now'"
+        ),
     )
     add(
         "--rate",
         type=float,
         default=0.0,
         metavar="MSGS",
-        help="cap on messages per real second (default 0: no cap)",
+        help=_("cap on messages per real second (default 0: no cap)"),
     )
     add(
         "--qos",
         type=int,
         choices=[0, 1],
         default=1,
-        help="MQTT QoS of telemetry and events (statuses are always QoS 1, retained); "
-        "default %(default)s: published then means acknowledged by the broker",
+        help=_(
+            "MQTT QoS of telemetry and events (statuses are always QoS 1, retained); "
+            "default %(default)s: published then means acknowledged by the broker"
+        ),
     )
     add(
         "--window",
         type=int,
         default=1000,
         metavar="N",
-        help="most QoS 1 messages awaiting PUBACK at once (default %(default)s)",
+        help=_("most QoS 1 messages awaiting PUBACK at once (default %(default)s)"),
     )
-    add("--client-id", default="", help="MQTT client id (default courtyard-sim-<site>)")
+    add("--client-id", default="", help=_("MQTT client id (default courtyard-sim-<site>)"))
     add(
         "--dry-run",
         action="store_true",
-        help="do not connect to a broker: only count the messages (or write them with --out)",
+        help=_("do not connect to a broker: only count the messages (or write them with --out)"),
     )
     add(
         "--out",
         type=Path,
         default=None,
         metavar="FILE",
-        help="with --dry-run, write every message to FILE as JSON lines "
-        "({ts, topic, qos, retain, payload})",
+        help=_(
+            "with --dry-run, write every message to FILE as JSON lines "
+            "({ts, topic, qos, retain, payload})"
+        ),
     )
 
 
@@ -116,14 +130,14 @@ def run(args: argparse.Namespace, mqtt_url: str) -> int:
     try:
         scenario = _scenario(args)
     except (ScenarioError, ValueError) as exc:
-        console.print(f"[red]error:[/red] {exc}", markup=True, highlight=False)
+        console.print(_error(str(exc)), highlight=False)
         return 2
     sink: Sink
     if args.dry_run:
         sink = JsonlSink(args.out) if args.out else NullSink()
     else:
         if not mqtt_url:
-            console.print("[red]error:[/red] no broker URL (set COURTYARD_MQTT_URL or --dry-run)")
+            console.print(_error(_("no broker URL (set COURTYARD_MQTT_URL or --dry-run)")))
             return 2
         try:
             sink = MqttSink(
@@ -137,8 +151,8 @@ def run(args: argparse.Namespace, mqtt_url: str) -> int:
     columns = (
         TextColumn("[bold]{task.description}"),
         BarColumn(),
-        TextColumn("{task.percentage:>5.1f}% sim {task.fields[simtime]}"),
-        TextColumn("{task.fields[messages]:,} msgs"),
+        TextColumn("{task.percentage:>5.1f}% " + escape(_("sim")) + " {task.fields[simtime]}"),
+        TextColumn("{task.fields[messages]:,} " + escape(_("msgs"))),
         TimeElapsedColumn(),
     )
     with Progress(*columns, console=console, transient=False) as bar:
@@ -159,9 +173,18 @@ def run(args: argparse.Namespace, mqtt_url: str) -> int:
             return 1
     console.print(summary_table(summary))
     if summary.confirmed != summary.total_messages:
-        console.print(f"[red]only {summary.confirmed} of {summary.total_messages} confirmed[/red]")
+        unconfirmed = _("only {confirmed} of {total} confirmed").format(
+            confirmed=summary.confirmed, total=summary.total_messages
+        )
+        console.print(f"[red]{escape(unconfirmed)}[/red]")
         return 1
     return 0
+
+
+def _error(message: str) -> str:
+    """An error line: the word in red, the message as it is (never read as markup)."""
+    word = escape(_("error:"))
+    return f"[red]{word}[/red] {escape(message)}"
 
 
 def _scenario(args: argparse.Namespace) -> Scenario:
@@ -185,13 +208,13 @@ def _start(args: argparse.Namespace, duration_s: float) -> datetime | None:
         return now - timedelta(seconds=duration_s)
     start = datetime.fromisoformat(choice)
     if start.tzinfo is None:
-        raise ValueError(f"--start {choice!r} needs a UTC offset")
+        raise ValueError(_("--start {value} needs a UTC offset").format(value=repr(choice)))
     return start
 
 
 def _list(console: Console) -> int:
-    table = Table("devices", "households", "duration", "incidents", "description")
-    table.columns.insert(0, Column("scenario", no_wrap=True))
+    table = Table(_("devices"), _("households"), _("duration"), _("incidents"), _("description"))
+    table.columns.insert(0, Column(_("scenario"), no_wrap=True))
     for name in shipped():
         s = load_scenario(name)
         table.add_row(
@@ -208,11 +231,15 @@ def _list(console: Console) -> int:
 
 def summary_table(summary: RunSummary) -> Table:
     table = Table(
-        title=f"{summary.scenario} (seed {summary.seed}): "
-        f"{summary.sim_start.isoformat()} .. {summary.sim_end.isoformat()}"
+        title=_("{scenario} (seed {seed}): {start} .. {end}").format(
+            scenario=summary.scenario,
+            seed=summary.seed,
+            start=summary.sim_start.isoformat(),
+            end=summary.sim_end.isoformat(),
+        )
     )
-    table.add_column("channel")
-    for name in ("messages", "readings", "events"):
+    table.add_column(_("channel"))
+    for name in (_("messages"), _("readings"), _("events")):
         table.add_column(name, justify="right")
     for channel in sorted(summary.messages):
         table.add_row(
@@ -222,16 +249,22 @@ def summary_table(summary: RunSummary) -> Table:
             f"{summary.events.get(channel, 0):,}",
         )
     table.add_row(
-        "[bold]total",
+        "[bold]" + escape(_("total")),
         f"[bold]{summary.total_messages:,}",
         f"[bold]{summary.total_readings:,}",
         f"[bold]{summary.total_events:,}",
     )
-    incidents = ", ".join(f"{k} x{v}" for k, v in sorted(summary.incidents.items())) or "none"
+    incidents = ", ".join(f"{k} x{v}" for k, v in sorted(summary.incidents.items())) or _("none")
     rate = summary.total_messages / summary.wall_s if summary.wall_s > 0 else 0.0
-    table.caption = (
-        f"{summary.devices:,} devices, {summary.households} households; "
-        f"incidents injected: {incidents}; confirmed {summary.confirmed:,}; "
-        f"{summary.wall_s:.1f} s wall, {rate:,.0f} msg/s"
+    table.caption = _(
+        "{devices} devices, {households} households; incidents injected: {incidents};"
+        " confirmed {confirmed}; {wall_s} s wall, {rate} msg/s"
+    ).format(
+        devices=f"{summary.devices:,}",
+        households=summary.households,
+        incidents=incidents,
+        confirmed=f"{summary.confirmed:,}",
+        wall_s=f"{summary.wall_s:.1f}",
+        rate=f"{rate:,.0f}",
     )
     return table

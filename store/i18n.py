@@ -14,7 +14,7 @@ platform's default.
 from __future__ import annotations
 
 import gettext
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from pathlib import Path
 
@@ -117,3 +117,21 @@ def translations(language: str) -> gettext.NullTranslations:
 def is_translated(tr: gettext.NullTranslations) -> bool:
     """Whether `tr` is a real catalogue rather than the English fallback."""
     return isinstance(tr, gettext.GNUTranslations)
+
+
+#: Where gettext programs read the terminal's language, in gettext's order of precedence.
+LOCALE_VARIABLES = ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG")
+
+
+def terminal_language(environ: Mapping[str, str]) -> str:
+    """The language of a command-line program, as gettext chooses it: the first locale variable
+    set; the C (POSIX) locale, or a language we have no catalogue for, reads English."""
+    for name in LOCALE_VARIABLES:
+        value = environ.get(name, "")
+        if value:
+            # LANGUAGE is a priority list ("zh_CN:en"); the others one locale ("zh_CN.UTF-8").
+            tags = value.split(":") if name == "LANGUAGE" else [value]
+            if tags[0].split(".")[0] in ("C", "POSIX"):
+                return SOURCE_LANGUAGE
+            return first_known(t.split(".")[0] for t in tags) or SOURCE_LANGUAGE
+    return SOURCE_LANGUAGE
