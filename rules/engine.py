@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Collection, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -175,6 +175,11 @@ class Engine:
         self._clock.observe(newest_epoch(batch))
         now = self._clock.now()
         view = view_of_feed(batch, self._names, sites)
+        if any(st.ts > now for st in view.statuses):
+            # A status has no device time: ingest stamps its arrival. On event time (a replay
+            # of old data) it arrives at the engine's now, not at the wall clock's.
+            restamped = tuple(replace(st, ts=min(st.ts, now)) for st in view.statuses)
+            view = replace(view, statuses=restamped)
         outcomes = self._evaluate(view, now, batch_sites=sites, batch_id=batch.id)
         for site in sites:
             self._cursors[site] = batch.id

@@ -72,10 +72,12 @@ def view_of_feed(batch: FeedBatch, names: FeedNames, sites: Collection[str]) -> 
 
 
 def newest_epoch(batch: FeedBatch) -> float | None:
-    """The batch's newest timestamp: event time for an engine that replays."""
+    """The batch's newest data timestamp: event time for an engine that replays.
+
+    Status messages do not count: they carry no device time (ingest stamps them when they
+    arrive), so in a replay of old data they would drag the clock to the present."""
     candidates = []
     if batch.epochs.size:
         candidates.append(float(batch.epochs.max()))
     candidates.extend(e[1] for e in batch.events)
-    candidates.extend(s.ts.timestamp() for s in batch.statuses)
     return max(candidates) if candidates else None
