@@ -1,0 +1,130 @@
+"""Choosing a reader's language, and what they read in it: summaries, units, numbers, CLI."""
+
+from __future__ import annotations
+
+import pytest
+
+from courtyard.cli_text import _ as courtyard_text
+from device_sims import text as sims_text
+from store.i18n import accepted, choose, normalize, terminal_language, translations
+from store.labels import CODES, code_label
+from store.localformat import measurement
+from store.summaries import render
+
+
+@pytest.mark.parametrize(
+    ("tag", "code"),
+    [
+        ("zh-CN", "zh-CN"),
+        ("zh_CN", "zh-CN"),
+        ("zh-Hans-CN", "zh-CN"),
+        ("ZH", "zh-CN"),
+        ("zh-TW", "zh-CN"),  # Traditional readers get Simplified rather than English
+        ("en-GB", "en"),
+        ("en", "en"),
+        ("fr-FR", None),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_normalize(tag: str | None, code: str | None) -> None:
+    assert normalize(tag) == code
+
+
+def test_accept_language_is_read_by_weight() -> None:
+    assert accepted("fr;q=0.9, en;q=0.8, zh-CN") == ["zh-CN", "fr", "en"]
+    assert accepted("en;q=0, zh;q=0.5") == ["zh"]
+    assert accepted("en;q=oops, zh") == ["zh"]
+    assert accepted(None) == []
+
+
+@pytest.mark.parametrize(
+    ("setting", "header", "site", "default", "chosen"),
+    [
+        ("en", "zh-CN", "zh-CN", "zh-CN", "en"),  # the user's own setting first
+        (None, "fr, en-US;q=0.8", "zh-CN", "zh-CN", "en"),  # then the browser's
+        (None, "fr, de", "en", "zh-CN", "en"),  # then the site's default
+        (None, None, None, "en", "en"),  # then the platform's
+        (None, None, None, "zh-CN", "zh-CN"),
+    ],
+)
+def test_choose(
+    setting: str | None, header: str | None, site: str | None, default: str, chosen: str
+) -> None:
+    assert choose(setting, header, site, default) == chosen
+
+
+@pytest.mark.parametrize(
+    ("environ", "language"),
+    [
+        ({}, "en"),
+        ({"LANG": "C.UTF-8"}, "en"),
+        ({"LANG": "zh_CN.UTF-8"}, "zh-CN"),
+        ({"LANG": "zh_CN.UTF-8", "LC_ALL": "C"}, "en"),
+        ({"LANGUAGE": "fr:zh_CN", "LANG": "en_US.UTF-8"}, "zh-CN"),
+        ({"LANG": "de_DE.UTF-8"}, "en"),
+    ],
+)
+def test_the_cli_speaks_the_terminals_language(environ: dict[str, str], language: str) -> None:
+    assert terminal_language(environ) == language
+
+
+def test_cli_messages_follow_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LANGUAGE", "zh_CN")
+    assert courtyard_text("Press Ctrl-C to stop.") == "按 Ctrl-C 停止。"
+    assert sims_text._("devices") == "设备"
+    monkeypatch.setenv("LANGUAGE", "en")
+    assert courtyard_text("Press Ctrl-C to stop.") == "Press Ctrl-C to stop."
+    assert sims_text._("devices") == "devices"
+
+
+@pytest.mark.parametrize(
+    ("value", "metric", "language", "shown"),
+    [
+        (81.5, "level_pct", "zh-CN", "81.5%"),
+        (3.456, "pressure_bar", "en", "3.46 bar"),
+        (21.0, "temperature_c", "zh-CN", "21°C"),
+        (1234.5, "energy_kwh", "zh-CN", "1,234.5千瓦时"),
+        (1234.5, "energy_kwh", "en", "1,234.5 kWh"),
+        (12.0, "flow_lpm", "zh-CN", "12升/分钟"),
+        (12.0, "flow_lpm", "en", "12 L/min"),
+        (2.5, "current_a", "en", "2.5 A"),
+        (40.0, "power_w", "zh-CN", "40瓦"),
+        (30.0, "duration_s", "en", "30 sec"),
+        (7.0, "door_open", "en", "7"),  # no unit suffix: a plain number
+        (float("nan"), "level_pct", "en", "?"),
+    ],
+)
+def test_measurements_carry_the_unit_of_their_metric_name(
+    value: float, metric: str, language: str, shown: str
+) -> None:
+    assert measurement(value, metric, language) == shown
+
+
+@pytest.mark.parametrize(
+    ("language", "summary"),
+    [
+        ("zh-CN", "tank-1 的水位低于 20%（当前 12.5%）"),
+        ("en", "Water level on tank-1 is below 20% (12.5%)"),
+        ("fr", "Water level on tank-1 is below 20% (12.5%)"),
+    ],
+)
+def test_a_rule_title_in_each_language(language: str, summary: str) -> None:
+    key = "{metric} on {device} is below {limit} ({value})"
+    args = {"metric": "level_pct", "device": "tank-1", "limit": 20, "value": 12.5}
+    assert render(key, args, language) == summary
+
+
+def test_a_summary_that_does_not_fit_its_arguments_is_shown_as_it_is() -> None:
+    assert render("Door {device} is closed again", {}, "zh-CN") == "门 {device} 已关闭"
+    assert render("Level {value:.1f} %", {"value": 12.25}, "en") == "Level 12.2 %"
+    assert render("", {}, "zh-CN") == ""
+
+
+def test_every_code_has_its_word_in_chinese() -> None:
+    tr = translations("zh-CN")
+    same = [(ctx, code) for ctx, code in CODES if code_label(ctx, code, tr) == CODES[ctx, code]]
+    assert same == []
+    assert code_label("status", "acknowledged", tr) == "已确认"
+    assert code_label("status", "resolved", tr) == "已解决"
+    assert code_label("status", "no_such_code", tr) == "no_such_code"
