@@ -83,6 +83,33 @@ def _parser() -> argparse.ArgumentParser:
     rules_command.add_arguments(rules)
     rules.set_defaults(command=rules_command.run)
 
+    api = commands.add_parser(
+        "api",
+        help="serve the HTTP API and the dashboard until SIGTERM",
+        description="Serve /api/v1, /docs, /healthz, /metrics and the dashboard on "
+        "COURTYARD_HTTP_HOST:COURTYARD_HTTP_PORT. Several can run against one database: "
+        "live alert streams are fed by PostgreSQL LISTEN/NOTIFY.",
+    )
+    api.set_defaults(command=_api)
+
+    from api import cli as api_cli
+
+    users = commands.add_parser("users", help="manage dashboard and API users")
+    user_actions = users.add_subparsers(title="actions", required=True, metavar="ACTION")
+    add_user = user_actions.add_parser(
+        "add", help="add or update a user (admin, manager, volunteer, operator, integration)"
+    )
+    api_cli.add_user_arguments(add_user)
+    add_user.set_defaults(command=_users_add)
+
+    tokens = commands.add_parser("tokens", help="manage API bearer tokens")
+    token_actions = tokens.add_subparsers(title="actions", required=True, metavar="ACTION")
+    create_token = token_actions.add_parser(
+        "create", help="issue a bearer token for a user (printed once)"
+    )
+    api_cli.add_token_arguments(create_token, default_days=90)
+    create_token.set_defaults(command=_tokens_create)
+
     from device_sims import cli as simulate_cli
 
     simulate = commands.add_parser(
@@ -131,6 +158,35 @@ def _ingest(args: argparse.Namespace, settings: Settings) -> int:
 
     _require_urls(settings, mqtt=True)
     return service.run(settings.ingest, settings.store)
+
+
+def _api(args: argparse.Namespace, settings: Settings) -> int:
+    from api import cli as api_cli
+    from courtyard.rule_service import RulesForApi
+
+    _require_urls(settings)
+    return api_cli.serve(
+        settings.api,
+        settings.store,
+        host=settings.http_host,
+        port=settings.http_port,
+        rule_service=RulesForApi(settings.store),
+        log_level=settings.log_level,
+    )
+
+
+def _users_add(args: argparse.Namespace, settings: Settings) -> int:
+    from api import cli as api_cli
+
+    _require_urls(settings)
+    return api_cli.add_user_command(args, settings.store)
+
+
+def _tokens_create(args: argparse.Namespace, settings: Settings) -> int:
+    from api import cli as api_cli
+
+    _require_urls(settings)
+    return api_cli.create_token_command(args, settings.store)
 
 
 def _simulate(args: argparse.Namespace, settings: Settings) -> int:

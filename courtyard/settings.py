@@ -12,6 +12,7 @@ from pathlib import Path
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from api.settings import ApiSettings
 from courtyard.embedded import default_data_dir
 from ingest.settings import IngestSettings, check_mqtt_url
 from rules.notify.settings import NotifySettings
@@ -48,6 +49,7 @@ class Settings(BaseSettings):
     ingest: IngestSettings = Field(default_factory=IngestSettings)
     rules: RulesSettings = Field(default_factory=RulesSettings)
     notify: NotifySettings = Field(default_factory=NotifySettings)
+    api: ApiSettings = Field(default_factory=ApiSettings)
 
     @field_validator("log_level")
     @classmethod
@@ -75,6 +77,7 @@ class Settings(BaseSettings):
                 "mqtt_url": mqtt_url,
                 "store": self.store.model_copy(update={"url": database_url}),
                 "ingest": self.ingest.model_copy(update={"mqtt_url": mqtt_url}),
+                "api": self.api.model_copy(update={"mqtt_url": mqtt_url}),
             }
         )
 

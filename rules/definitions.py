@@ -217,6 +217,13 @@ def _rule_problems(raw: Mapping[str, Any]) -> tuple[RuleDefinition | None, list[
     return (definition if not problems else None), problems
 
 
+def check_definition(raw: Mapping[str, Any]) -> tuple[RuleDefinition | None, list[tuple[str, str]]]:
+    """One definition from plain data (an API request, a stored row): the definition, or every
+    problem as (dotted field, message), e.g. ("params.value", "must be a finite number")."""
+    definition, problems = _rule_problems(raw)
+    return definition, [(_field(loc), message) for loc, message in problems]
+
+
 def parse_rules(text: str, source: str = "<rules>") -> list[RuleDefinition]:
     """Parse a rules file's text; raises `RuleFileError` listing every problem."""
     data, lines = _parse_yaml(text, source)

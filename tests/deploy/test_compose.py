@@ -52,7 +52,7 @@ LONG_RUNNING = ("timescaledb", "mosquitto", "ingest-1", "ingest-2", "rules", "ap
 #: What issue 6 adds alongside this file: `courtyard rules` and `courtyard api`, and the rules
 #: engine's metrics endpoint (like ingest's). Until they exist they cannot be checked against the
 #: CLI and Settings; once they do, they are checked like the rest.
-PENDING_COMMANDS = {"api"}
+PENDING_COMMANDS: set[str] = set()
 PENDING_SETTINGS: set[str] = set()
 
 Compose = dict[str, Any]
