@@ -17,7 +17,7 @@ KEYWORDS = {**DEFAULT_KEYWORDS, "NC_": ((1, "c"), 2)}
 #: domain → (mapping file, catalogue directory)
 DOMAINS = {
     "courtyard": (ROOT / "babel.cfg", ROOT / "store" / "locale"),
-    "device_sims": (ROOT / "device_sims" / "babel.cfg", ROOT / "device_sims" / "locale"),
+    "device_sims": (ROOT / "babel-device_sims.cfg", ROOT / "device_sims" / "locale"),
 }
 LANGUAGES = ("zh_CN", "en")
 
