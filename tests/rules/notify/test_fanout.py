@@ -74,7 +74,7 @@ def test_a_care_alert_goes_to_the_primary_volunteers_and_is_scheduled(conn: Conn
     )
     assert body["title"] == "New warning alert: No activity in h1 for 5.5 hours"
     assert "Household Unit 3-201 at site court." in str(body["body"])
-    assert "First seen at 2026-11-28 16:00 (Asia/Shanghai)." in str(body["body"])
+    assert "First seen at Nov 28, 2026, 16:00 (China Standard Time)." in str(body["body"])
 
 
 def test_one_row_per_channel_of_each_receiver(conn: Conn) -> None:
