@@ -141,6 +141,7 @@ def _migrate(args: argparse.Namespace, settings: Settings) -> int:
 
     _require_urls(settings)
     report = migrate.run_from_settings(settings.store)
+    _apply_locale_defaults(settings)
     if report.applied:
         done = _("{backend}: applied {migrations}").format(
             backend=report.backend, migrations=", ".join(report.applied)
@@ -151,6 +152,16 @@ def _migrate(args: argparse.Namespace, settings: Settings) -> int:
         )
     sys.stdout.write(done + "\n")
     return 0
+
+
+def _apply_locale_defaults(settings: Settings) -> None:
+    """The platform's default language and time zone, from settings into the database."""
+    import psycopg
+
+    from store import languages
+
+    with psycopg.connect(settings.store.url) as conn:
+        languages.apply_defaults(conn, settings.locale)
 
 
 def _ingest(args: argparse.Namespace, settings: Settings) -> int:

@@ -17,6 +17,7 @@ from courtyard.embedded import default_data_dir
 from ingest.settings import IngestSettings, check_mqtt_url
 from rules.notify.settings import NotifySettings
 from rules.settings import RulesSettings
+from store.locale_settings import LocaleSettings
 from store.settings import StoreSettings, check_postgres_url
 
 ENV_PREFIX = "COURTYARD_"
@@ -50,6 +51,7 @@ class Settings(BaseSettings):
     rules: RulesSettings = Field(default_factory=RulesSettings)
     notify: NotifySettings = Field(default_factory=NotifySettings)
     api: ApiSettings = Field(default_factory=ApiSettings)
+    locale: LocaleSettings = Field(default_factory=LocaleSettings)
 
     @field_validator("log_level")
     @classmethod
