@@ -1,21 +1,45 @@
-"""Where the dashboard's server-rendered pages go: a router with no OpenAPI entries, the
-Jinja2 templates of api/templates and the static files of api/static (served locally: the
-platform works offline).
+"""The dashboard's server-rendered pages: one router outside the OpenAPI schema, gathering the
+page modules, with the Jinja2 templates of api/templates and the static files of api/static
+(served locally, the charting library included: the platform works offline).
 
-Pages authenticate with the session cookie (`api.deps.CurrentUser` accepts it) and log in and
-out through `api.sessions`; forms that change something carry `csrf_token`.
+Pages authenticate with the session cookie (`api.deps.CurrentUser` accepts it), read through the
+same store queries and Visibility as the JSON API, and answer in HTML (`api.page_routing`).
+Forms that change something carry the session's `csrf_token`.
+
+    /                 the landing page: each role's home
+    /login, /logout   the session
+    /sites, /sites/{site}, /sites/{site}/live             managers: overviews (live)
+    /devices/{device}                                     a device and its chart
+    /alerts, /alerts/{alert}, POST /alerts/{alert}/...     alerts, history and actions
+    /rejects                                              rejected messages
+    /my, /my/live, /households/{site}/{household}         volunteers (phone first)
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from fastapi import APIRouter
-from fastapi.templating import Jinja2Templates
 
-HERE = Path(__file__).parent
-TEMPLATES_DIR = HERE / "templates"
-STATIC_DIR = HERE / "static"
+from api import (
+    page_actions,
+    page_alerts,
+    page_auth,
+    page_devices,
+    page_rejects,
+    page_sites,
+    page_volunteer,
+)
+from api.page_templates import STATIC_DIR, TEMPLATES_DIR, templates
 
-templates = Jinja2Templates(directory=TEMPLATES_DIR)
+__all__ = ["STATIC_DIR", "TEMPLATES_DIR", "router", "templates"]
+
 router = APIRouter(include_in_schema=False)
+for _module in (
+    page_auth,
+    page_sites,
+    page_devices,
+    page_alerts,
+    page_actions,
+    page_rejects,
+    page_volunteer,
+):
+    router.include_router(_module.router)

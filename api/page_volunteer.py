@@ -1,0 +1,117 @@
+"""Volunteers' pages, phone-sized first: my households and their state, my care alerts (live,
+with one-tap acknowledge and outcome), and a household's page with the resident's contact
+details (each read written to the audit log first, as the API does)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import Query, Request
+from starlette.responses import Response
+
+from api import metrics
+from api.deps import DbConn, PlacesReader
+from api.errors import not_found
+from api.page_access import VolunteerUser
+from api.page_alerts import Done, Problem
+from api.page_routing import page_router
+from api.page_templates import render
+from api.params import HouseholdId, SiteId
+from api.principals import Permission, Principal
+from store import access, api_alerts, api_devices, api_places, page_households
+from store.alert_records import CareOutcome
+
+router = page_router()
+
+_ALERTS_SHOWN = 50
+
+
+async def _mine(conn: DbConn, user: Principal) -> dict[str, Any]:
+    households = await page_households.household_states(conn, user.visibility)
+    alerts = await api_alerts.list_alerts(
+        conn,
+        user.visibility,
+        api_alerts.AlertFilter(statuses=("open", "acknowledged")),
+        limit=_ALERTS_SHOWN,
+    )
+    # Those still waiting for someone first, then the newest.
+    alerts.sort(key=lambda a: (a.status != "open", -a.id))
+    return {
+        "households": households,
+        "labels": {(h.site_id, h.id): h.label for h in households},
+        "zones": {(h.site_id, h.id): h.timezone for h in households},
+        "alerts": alerts,
+        "outcomes": [o.value for o in CareOutcome],
+        "can_write": user.can(Permission.ALERTS_WRITE),
+    }
+
+
+@router.get("/my")
+async def my_page(
+    request: Request,
+    conn: DbConn,
+    user: VolunteerUser,
+    done: Annotated[Done | None, Query()] = None,
+    problem: Annotated[Problem | None, Query()] = None,
+) -> Response:
+    context = await _mine(conn, user)
+    return render(request, "my.html", user, {**context, "done": done, "problem": problem})
+
+
+@router.get("/my/live")
+async def my_live(request: Request, conn: DbConn, user: VolunteerUser) -> Response:
+    """The changing part of /my alone, which the page swaps in on each alert change."""
+    return render(request, "_my_live.html", user, await _mine(conn, user))
+
+
+@router.get("/households/{site_id}/{household_id}")
+async def household(
+    request: Request,
+    conn: DbConn,
+    user: PlacesReader,
+    site_id: SiteId,
+    household_id: HouseholdId,
+) -> Response:
+    row = await api_places.get_household(conn, user.visibility, site_id, household_id)
+    if row is None:
+        raise not_found("Household")
+    contact = None
+    if user.can(Permission.RESIDENTS_READ):
+        # As the API does: the read is in the audit log before the details leave.
+        async with conn.transaction():
+            await access.audit(
+                conn,
+                actor=user.actor,
+                action="household.contact.read",
+                target=f"household:{site_id}/{household_id}",
+                site_id=site_id,
+                details={"via": f"{user.via}:page"},
+            )
+            contact = await api_places.household_contact(conn, site_id, household_id)
+        metrics.CONTACT_READS.inc()
+    devices = await api_devices.list_devices(
+        conn, user.visibility, site_id=site_id, household_id=household_id
+    )
+    alerts = (
+        await api_alerts.list_alerts(
+            conn,
+            user.visibility,
+            api_alerts.AlertFilter(site_id=site_id, household_id=household_id),
+            limit=20,
+        )
+        if user.can(Permission.ALERTS_READ)
+        else []
+    )
+    return render(
+        request,
+        "household.html",
+        user,
+        {
+            "household": row,
+            "contact": contact,
+            "zone": await page_households.zone_of(conn, site_id, household_id),
+            "devices": devices,
+            "alerts": alerts,
+            "devices_of": {(d.site_id, d.device_key): d.id for d in devices},
+        },
+    )

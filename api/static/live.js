@@ -1,0 +1,54 @@
+/* Live parts of a page: every element with data-live-src is reloaded from that address when
+   the alert stream (/api/v1/stream, authenticated by the session cookie) announces a change,
+   when the stream (re)connects (changes made meanwhile), and once a minute (device states
+   are not streamed). The texts come from the page (#live-status), so they are translated. */
+(function () {
+  "use strict";
+  var regions = Array.prototype.slice.call(document.querySelectorAll("[data-live-src]"));
+  var status = document.getElementById("live-status");
+  if (!regions.length) return;
+  var timer = null;
+  var REFRESH_EVERY_MS = 60000;
+
+  function say(state) {
+    if (!status) return;
+    status.dataset.state = state;
+    var text = status.dataset["text" + state.charAt(0).toUpperCase() + state.slice(1)];
+    if (text) status.textContent = text;
+  }
+
+  function reload(region) {
+    // Do not pull the page from under someone using it: try again when they move on.
+    if (region.contains(document.activeElement) && document.activeElement !== document.body) {
+      schedule(2000);
+      return;
+    }
+    fetch(region.dataset.liveSrc, { credentials: "same-origin", headers: { Accept: "text/html" } })
+      .then(function (response) {
+        if (response.redirected) {  // the session ended: the server sent us to the login form
+          window.location.reload();
+          return null;
+        }
+        return response.ok ? response.text() : null;
+      })
+      .then(function (html) {
+        if (html === null) return;
+        region.innerHTML = html;
+        region.dataset.refreshed = String(Date.now());
+      })
+      .catch(function () { say("lost"); });
+  }
+
+  function schedule(delayMs) {
+    clearTimeout(timer);
+    timer = setTimeout(function () { regions.forEach(reload); }, delayMs);
+  }
+
+  if (window.EventSource) {
+    var source = new EventSource("/api/v1/stream");
+    source.addEventListener("open", function () { say("live"); schedule(0); });
+    source.addEventListener("alert_change", function () { schedule(150); });
+    source.addEventListener("error", function () { say("lost"); });
+  }
+  setInterval(function () { schedule(0); }, REFRESH_EVERY_MS);
+})();
