@@ -18,9 +18,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from psycopg_pool import PoolTimeout
 from starlette.exceptions import HTTPException
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response
 
-from api.errors import ApiError
+from api.errors import ApiError, body
 from api.page_templates import render
 
 logger = logging.getLogger(__name__)
@@ -100,3 +100,21 @@ class PageRoute(APIRoute):
 def page_router() -> APIRouter:
     """A router of dashboard pages: outside the OpenAPI schema, answering in HTML."""
     return APIRouter(include_in_schema=False, route_class=PageRoute)
+
+
+def _wants_page(request: Request) -> bool:
+    """A browser finding its way (not a client of the JSON API or a script or style)."""
+    return (
+        request.method in SAFE_METHODS
+        and not request.url.path.startswith("/api/")
+        and "text/html" in request.headers.get("accept", "")
+    )
+
+
+async def not_found(request: Request, exc: Exception) -> Response:
+    """No route, or no such static file: a page for a browser, the API's JSON for the rest."""
+    if _wants_page(request):
+        return error_page(request, 404)
+    detail = exc.detail if isinstance(exc, HTTPException) else None
+    message = detail if isinstance(detail, str) else "Not found."
+    return JSONResponse(body(404, "not_found", message), status_code=404)

@@ -17,7 +17,7 @@ Forms that change something carry the session's `csrf_token`.
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, FastAPI
 
 from api import (
     page_actions,
@@ -28,9 +28,10 @@ from api import (
     page_sites,
     page_volunteer,
 )
+from api.page_routing import not_found
 from api.page_templates import STATIC_DIR, TEMPLATES_DIR, templates
 
-__all__ = ["STATIC_DIR", "TEMPLATES_DIR", "router", "templates"]
+__all__ = ["STATIC_DIR", "TEMPLATES_DIR", "install", "router", "templates"]
 
 router = APIRouter(include_in_schema=False)
 for _module in (
@@ -43,3 +44,9 @@ for _module in (
     page_volunteer,
 ):
     router.include_router(_module.router)
+
+
+def install(app: FastAPI) -> None:
+    """Addresses that match no route answer a browser with the not-found page (API clients
+    keep their JSON). Call after `api.errors.install`."""
+    app.add_exception_handler(404, not_found)

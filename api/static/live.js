@@ -8,6 +8,8 @@
   var status = document.getElementById("live-status");
   if (!regions.length) return;
   var timer = null;
+  var last = 0;
+  var MIN_GAP_MS = 2000;
   var REFRESH_EVERY_MS = 60000;
 
   function say(state) {
@@ -39,15 +41,22 @@
       .catch(function () { say("lost"); });
   }
 
+  // A burst of changes (a storm of repeats) costs one reload, and reloads are at least
+  // MIN_GAP_MS apart: a busy site does not turn every open dashboard into a load generator.
   function schedule(delayMs) {
-    clearTimeout(timer);
-    timer = setTimeout(function () { regions.forEach(reload); }, delayMs);
+    if (timer !== null) return;  // a reload is on its way already and will see this change
+    var wait = Math.max(delayMs, last + MIN_GAP_MS - Date.now());
+    timer = setTimeout(function () {
+      timer = null;
+      last = Date.now();
+      regions.forEach(reload);
+    }, wait);
   }
 
   if (window.EventSource) {
     var source = new EventSource("/api/v1/stream");
     source.addEventListener("open", function () { say("live"); schedule(0); });
-    source.addEventListener("alert_change", function () { schedule(150); });
+    source.addEventListener("alert_change", function () { schedule(300); });
     source.addEventListener("error", function () { say("lost"); });
   }
   setInterval(function () { schedule(0); }, REFRESH_EVERY_MS);

@@ -25,3 +25,17 @@ def wait_until_live(page: Page) -> None:
 def fits_the_screen(page: Page) -> bool:
     """Nothing sticks out sideways: no horizontal scrolling on a phone."""
     return bool(page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"))
+
+
+def watch_errors(page: Page) -> list[str]:
+    """Script errors and console errors of `page` (a refused Content-Security-Policy included),
+    collected as they happen; the test asserts the list stays empty."""
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(f"page error: {error}"))
+    page.on(
+        "console",
+        lambda message: (
+            errors.append(f"console: {message.text}") if message.type == "error" else None
+        ),
+    )
+    return errors

@@ -16,7 +16,7 @@ from rules.ruleset import StoredRules, default_definitions
 from store import rule_defs
 from tests.api.world import World
 from tests.browser.conftest import Screenshot
-from tests.browser.dashboard import log_in, wait_until_live
+from tests.browser.dashboard import log_in, wait_until_live, watch_errors
 from tests.e2e.platform import rules_engine
 from tests.support.ingest import RunningIngest
 from tests.support.mqtt import Publisher
@@ -70,6 +70,7 @@ def test_manager_sees_a_pump_fail_live_opens_its_chart_and_acknowledges(
     start_ingest()
     context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-US")
     page = context.new_page()
+    errors = watch_errors(page)
     try:
         with rules_engine(url, StoredRules()) as engine:
             assert engine.ready.wait(30), "the rules engine did not start"
@@ -101,6 +102,7 @@ def test_manager_sees_a_pump_fail_live_opens_its_chart_and_acknowledges(
         screenshot(page, "3-alert-acknowledged")
     finally:
         context.close()
+    assert errors == []
 
     with psycopg.connect(url) as conn:
         row = conn.execute(

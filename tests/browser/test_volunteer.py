@@ -11,7 +11,7 @@ from playwright.sync_api import Browser, ViewportSize, expect
 from store import alerts
 from tests.api.world import World
 from tests.browser.conftest import Screenshot
-from tests.browser.dashboard import fits_the_screen, log_in, wait_until_live
+from tests.browser.dashboard import fits_the_screen, log_in, wait_until_live, watch_errors
 
 PHONE: ViewportSize = {"width": 390, "height": 844}
 
@@ -57,6 +57,7 @@ def test_volunteer_acknowledges_and_records_outcome_on_a_phone(
         viewport=PHONE, is_mobile=True, has_touch=True, locale="en-US", device_scale_factor=2
     )
     page = context.new_page()
+    errors = watch_errors(page)
     try:
         log_in(page, live_app, "volunteer")
         assert page.url == f"{live_app}/my"
@@ -90,6 +91,7 @@ def test_volunteer_acknowledges_and_records_outcome_on_a_phone(
         screenshot(page, "3-outcome-recorded")
     finally:
         context.close()
+    assert errors == []
 
     assert _alert_row(browser_world.url, alert_id) == (
         "acknowledged",

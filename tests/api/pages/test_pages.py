@@ -10,6 +10,10 @@ import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
+from api import pages
+from api.app import create_app
+from api.settings import ApiSettings
+from store.settings import StoreSettings
 from tests.api.pages.browser_session import PASSWORD, csrf_of, log_in, login_token
 from tests.api.world import World
 
@@ -308,3 +312,19 @@ def test_pages_carry_the_session_csrf_token(world: World, client: TestClient) ->
     page = client.get(f"/alerts/{world.places['facility'].alert_id}")
     assert csrf_of(page.text) == csrf
     assert page.headers["cache-control"] == "no-store"
+    policy = page.headers["content-security-policy"]
+    assert "script-src 'self'" in policy and "frame-ancestors 'none'" in policy
+
+
+def test_unknown_addresses_are_a_page_for_browsers_and_json_for_the_api() -> None:
+    app = create_app(ApiSettings(), StoreSettings())
+    pages.install(app)
+    client = TestClient(app, base_url="https://testserver")
+    browser = {"Accept": "text/html,application/xhtml+xml", "Accept-Language": "en"}
+    page = client.get("/no/such/page", headers=browser)
+    assert page.status_code == 404 and "not yours to see" in page.text
+    for path, headers in (("/api/v1/no-such-thing", browser), ("/no/such/page", {})):
+        answer = client.get(path, headers=headers)
+        assert answer.status_code == 404
+        assert answer.json()["error"]["code"] == "not_found"
+    assert client.get("/static/no-such-file.js").status_code == 404
