@@ -22,6 +22,7 @@ from api.readcache import ReadCache
 from api.resources import Resources
 from api.routes import (
     alerts,
+    buildings,
     devices,
     events,
     households,
@@ -119,6 +120,7 @@ def create_app(
         rules,
         rejects,
         sites,
+        buildings,
         households,
         people,
         session,
@@ -129,5 +131,6 @@ def create_app(
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=pages.STATIC_DIR), name="static")
     errors.install(app)
+    pages.install(app)  # browsers get the dashboard's error pages, API clients keep JSON
     app.add_middleware(MetricsMiddleware)
     return app
