@@ -1,4 +1,4 @@
-"""Sites, households, people and assignments for the API, narrowed to a Visibility.
+"""Sites, buildings, households, people and assignments for the API, narrowed to a Visibility.
 
 Households' contact details are read only by `household_contact`: the API writes an audit
 record for every call. Writes are store.places' upserts.
@@ -26,10 +26,20 @@ class SiteRow:
 
 
 @dataclass(frozen=True, slots=True)
+class BuildingRow:
+    site_id: str
+    id: str
+    name: str
+    floors: int | None
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class HouseholdRow:
     site_id: str
     id: str
     label: str
+    building_id: str | None
     timezone: str | None
     quiet_start: time | None
     quiet_end: time | None
@@ -98,8 +108,67 @@ async def site_timezone(conn: psycopg.AsyncConnection[TupleRow], site_id: str) -
     return "UTC" if row is None else str(row[0])
 
 
+def _visible_buildings(where: Where, visibility: Visibility) -> None:
+    """A manager sees their sites' buildings; a volunteer only those their households are in."""
+    visible_sites(where, visibility, "b.site_id")
+    if visibility.households is not None:
+        where.add(
+            """EXISTS (SELECT 1 FROM households bh WHERE bh.site_id = b.site_id
+               AND bh.building_id = b.id AND (bh.site_id, bh.id) IN (
+                   SELECT * FROM unnest(%(v_b_sites)s::text[], %(v_b_ids)s::text[])))""",
+            v_b_sites=[s for s, _ in sorted(visibility.households)],
+            v_b_ids=[h for _, h in sorted(visibility.households)],
+        )
+
+
+_BUILDING_COLUMNS = "b.site_id, b.id, b.name, b.floors, b.created_at"
+
+
+async def list_buildings(
+    conn: psycopg.AsyncConnection[TupleRow],
+    visibility: Visibility,
+    *,
+    site_id: str | None = None,
+) -> list[BuildingRow]:
+    where = Where()
+    _visible_buildings(where, visibility)
+    if site_id is not None:
+        where.add("b.site_id = %(site)s", site=site_id)
+    async with conn.cursor(row_factory=class_row(BuildingRow)) as cur:
+        await cur.execute(
+            f"SELECT {_BUILDING_COLUMNS} FROM buildings b {where.sql()} ORDER BY 1, 2",
+            where.params,
+        )
+        return await cur.fetchall()
+
+
+async def get_building(
+    conn: psycopg.AsyncConnection[TupleRow],
+    visibility: Visibility,
+    site_id: str,
+    building_id: str,
+) -> BuildingRow | None:
+    where = Where()
+    where.add("b.site_id = %(site)s AND b.id = %(id)s", site=site_id, id=building_id)
+    _visible_buildings(where, visibility)
+    async with conn.cursor(row_factory=class_row(BuildingRow)) as cur:
+        await cur.execute(
+            f"SELECT {_BUILDING_COLUMNS} FROM buildings b {where.sql()}", where.params
+        )
+        return await cur.fetchone()
+
+
+async def building_exists(
+    conn: psycopg.AsyncConnection[TupleRow], site_id: str, building_id: str
+) -> bool:
+    cur = await conn.execute(
+        "SELECT 1 FROM buildings WHERE site_id = %s AND id = %s", (site_id, building_id)
+    )
+    return await cur.fetchone() is not None
+
+
 _HOUSEHOLD_COLUMNS = """
-    h.site_id, h.id, h.label, h.timezone, h.quiet_start, h.quiet_end,
+    h.site_id, h.id, h.label, h.building_id, h.timezone, h.quiet_start, h.quiet_end,
     coalesce((SELECT array_agg(hd.device_key ORDER BY hd.device_key) FROM household_devices hd
               WHERE hd.site_id = h.site_id AND hd.household_id = h.id), '{}') AS devices
 """
@@ -110,11 +179,14 @@ async def list_households(
     visibility: Visibility,
     *,
     site_id: str | None = None,
+    building_id: str | None = None,
 ) -> list[HouseholdRow]:
     where = Where()
     visible_households(where, visibility)
     if site_id is not None:
         where.add("h.site_id = %(site)s", site=site_id)
+    if building_id is not None:
+        where.add("h.building_id = %(building)s", building=building_id)
     async with conn.cursor(row_factory=class_row(HouseholdRow)) as cur:
         await cur.execute(
             f"SELECT {_HOUSEHOLD_COLUMNS} FROM households h {where.sql()} ORDER BY 1, 2",

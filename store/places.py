@@ -1,5 +1,6 @@
-"""Sites, households and their devices, and the people who look after them: upserts used to
-provision a community (from a simulator scenario, a setup file, or the API)."""
+"""Sites and their buildings, households and their devices, and the people who look after
+them: upserts used to provision a community (from a simulator scenario, a setup file, or the
+API)."""
 
 from __future__ import annotations
 
@@ -23,6 +24,22 @@ def upsert_site(
     )
 
 
+def upsert_building(
+    conn: psycopg.Connection[TupleRow],
+    site_id: str,
+    building_id: str,
+    name: str,
+    floors: int | None = None,
+) -> None:
+    conn.execute(
+        """
+        INSERT INTO buildings (site_id, id, name, floors) VALUES (%s, %s, %s, %s)
+        ON CONFLICT (site_id, id) DO UPDATE SET name = excluded.name, floors = excluded.floors
+        """,
+        (site_id, building_id, name, floors),
+    )
+
+
 def upsert_household(
     conn: psycopg.Connection[TupleRow],
     site_id: str,
@@ -32,18 +49,31 @@ def upsert_household(
     timezone: str | None = None,
     quiet: tuple[time, time] | None = None,
     contact: Mapping[str, object] | None = None,
+    building_id: str | None = None,
 ) -> None:
+    """Create or replace the household (every field: None clears it). `building_id` names a
+    building of the same site."""
     start, end = quiet if quiet is not None else (None, None)
     conn.execute(
         """
-        INSERT INTO households (site_id, id, label, timezone, quiet_start, quiet_end, contact)
-        VALUES (%s, %s, %s, %s, %s, %s, %s)
+        INSERT INTO households (site_id, id, label, timezone, quiet_start, quiet_end, contact,
+                                building_id)
+        VALUES (%s, %s, %s, %s, %s, %s, %s, %s)
         ON CONFLICT (site_id, id) DO UPDATE SET
             label = excluded.label, timezone = excluded.timezone,
             quiet_start = excluded.quiet_start, quiet_end = excluded.quiet_end,
-            contact = excluded.contact
+            contact = excluded.contact, building_id = excluded.building_id
         """,
-        (site_id, household_id, label, timezone, start, end, Jsonb(dict(contact or {}))),
+        (
+            site_id,
+            household_id,
+            label,
+            timezone,
+            start,
+            end,
+            Jsonb(dict(contact or {})),
+            building_id,
+        ),
     )
 
 
