@@ -32,6 +32,7 @@ def household_public(row: HouseholdRow) -> HouseholdPublic:
         site_id=row.site_id,
         id=row.id,
         label=row.label,
+        building_id=row.building_id,
         timezone=row.timezone,
         quiet_start=row.quiet_start,
         quiet_end=row.quiet_end,
@@ -89,14 +90,18 @@ async def put_household(
     body: HouseholdBody,
     response: Response,
 ) -> HouseholdPublic:
-    """Create a household or replace its label, zone, quiet hours, contact details and the
-    device ids of its sensors (a device listed here leaves any other household)."""
+    """Create a household or replace its label, building, zone, quiet hours, contact details
+    and the device ids of its sensors (a device listed here leaves any other household)."""
     if not user.visibility.allows_site(site_id) or user.visibility.households is not None:
         raise not_found("Site")
     if not await api_places.site_exists(conn, site_id):
         raise not_found("Site")
     if (body.quiet_start is None) != (body.quiet_end is None):
         raise invalid("body.quiet_end", "quiet_start and quiet_end go together")
+    if body.building_id is not None and not await api_places.building_exists(
+        conn, site_id, body.building_id
+    ):
+        raise invalid("body.building_id", "no such building in this site")
     if body.timezone is not None:
         cur = await conn.execute(
             "SELECT 1 FROM pg_timezone_names WHERE name = %s", (body.timezone,)
@@ -118,6 +123,7 @@ async def put_household(
                 timezone=body.timezone,
                 quiet=quiet,
                 contact=body.contact,
+                building_id=body.building_id,
             )
             places.set_household_devices(c, site_id, household_id, body.devices)
 

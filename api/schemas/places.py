@@ -1,4 +1,4 @@
-"""Sites, households, people and their assignments."""
+"""Sites, buildings, households, people and their assignments."""
 
 from __future__ import annotations
 
@@ -27,10 +27,26 @@ class SiteBody(Body):
     timezone: Zone = Field(description="IANA time zone, e.g. `Asia/Shanghai`.")
 
 
+class BuildingPublic(Model):
+    site_id: str
+    id: str
+    name: str
+    floors: int | None = Field(description="Floors above ground; null when not known.")
+    created_at: datetime
+
+
+class BuildingBody(Body):
+    name: Label
+    floors: int | None = Field(default=None, ge=1, le=500, description="Floors above ground.")
+
+
 class HouseholdPublic(Model):
     site_id: str
     id: str
     label: str = Field(description="Pseudonymous label, e.g. `Room 1-402`.")
+    building_id: str | None = Field(
+        description="The building of the site it is in; null when not said."
+    )
     timezone: str | None
     quiet_start: time | None
     quiet_end: time | None
@@ -44,8 +60,17 @@ class HouseholdDetail(HouseholdPublic):
     )
 
 
+class BuildingDetail(BuildingPublic):
+    households: list[HouseholdPublic] = Field(
+        description="The building's households the caller may see (no contact details)."
+    )
+
+
 class HouseholdBody(Body):
     label: Label
+    building_id: Identifier | None = Field(
+        default=None, description="A building of the same site (`PUT /buildings/...` first)."
+    )
     timezone: Zone | None = None
     quiet_start: time | None = None
     quiet_end: time | None = None

@@ -82,7 +82,14 @@ CASES: dict[tuple[str, str], Case] = {
     ("GET", f"{V}/sites/{{site_id}}/overview"): Case(),
     ("GET", f"{V}/households"): Case(({}, {"site": "{site_id}"})),
     ("GET", f"{V}/households/{{site_id}}/{{household_id}}"): Case(),
-    ("PUT", f"{V}/households/{{site_id}}/{{household_id}}"): Case(body={"label": "Room 9"}),
+    ("PUT", f"{V}/households/{{site_id}}/{{household_id}}"): Case(
+        body={"label": "Room 9", "building_id": "{building_id}"}
+    ),
+    ("GET", f"{V}/buildings"): Case(({}, {"site": "{site_id}"})),
+    ("GET", f"{V}/buildings/{{site_id}}/{{building_id}}"): Case(),
+    ("PUT", f"{V}/buildings/{{site_id}}/{{building_id}}"): Case(
+        body={"name": "Block 9", "floors": 12}
+    ),
     ("GET", f"{V}/people"): Case(),
     ("GET", f"{V}/people/{{person_id}}"): Case(),
     ("POST", f"{V}/people"): Case(body={"name": "New Volunteer", "kind": "volunteer"}),
@@ -116,9 +123,18 @@ FOREIGN_PARAMS = {
         "rule_id",
         "person_id",
         "assignment_id",
+        "building_id",
     },
-    "theirs": {"household_id", "device_id", "alert_id", "rule_id", "person_id", "assignment_id"},
-    "facility": {"device_id", "alert_id", "rule_id", "person_id"},
+    "theirs": {
+        "household_id",
+        "device_id",
+        "alert_id",
+        "rule_id",
+        "person_id",
+        "assignment_id",
+        "building_id",
+    },
+    "facility": {"device_id", "alert_id", "rule_id", "person_id", "building_id"},
 }
 #: Who is checked, and the corners of the world foreign to them.
 PRINCIPALS = {"volunteer": ("theirs", "beta", "facility"), "manager": ("beta",)}

@@ -1,9 +1,11 @@
 """A small two-site community for API tests, named so that a leak shows in a response's text.
 
 Site `alpha` has facility devices (`alpha-facility-*`), the volunteer's household
-(`alpha-mine`) and another household (`alpha-theirs`); site `beta` has its own of each
-(`beta-*`). Every entity's id carries its marker: a response that contains "beta" for a
-manager of alpha, or "theirs"/"facility"/"beta" for the volunteer of alpha-mine, is a leak.
+(`alpha-mine`) and another household (`alpha-theirs`), each in its own building
+(`alpha-mine-block`, `alpha-theirs-block`), and a building with no household
+(`alpha-facility-block`); site `beta` has its own of each (`beta-*`). Every entity's id
+carries its marker: a response that contains "beta" for a manager of alpha, or
+"theirs"/"facility"/"beta" for the volunteer of alpha-mine, is a leak.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ class Place:
     rule_id: str
     person_id: str
     assignment_id: int
+    building_id: str
     metric: str = "level_pct"
 
     def values(self) -> dict[str, object]:
@@ -44,6 +47,7 @@ class Place:
             "rule_id": self.rule_id,
             "person_id": self.person_id,
             "assignment_id": self.assignment_id,
+            "building_id": self.building_id,
             "metric": self.metric,
         }
 
@@ -148,9 +152,17 @@ def build(url: str) -> World:
             "theirs": ("alpha", "alpha-theirs", "alpha-theirs-volunteer"),
             "beta": ("beta", "beta-home", "beta-volunteer"),
         }
+        places.upsert_building(conn, "alpha", "alpha-facility-block", "Plant alpha-facility", 2)
         for marker, (site, household, person) in households.items():
+            building = f"{household}-block" if marker != "beta" else "beta-block"
+            places.upsert_building(conn, site, building, f"Block {building}", 18)
             places.upsert_household(
-                conn, site, household, f"Room {household}", contact={"phone": f"+86-{household}"}
+                conn,
+                site,
+                household,
+                f"Room {household}",
+                contact={"phone": f"+86-{household}"},
+                building_id=building,
             )
             device_key = f"{household}-motion"
             places.set_household_devices(conn, site, household, [device_key])
@@ -178,6 +190,7 @@ def build(url: str) -> World:
                 rule_id,
                 person,
                 int(assignment[0]),
+                building_id=building,
             )
         for site in ("alpha", "beta"):
             key = f"{site}-facility-pump"
@@ -199,6 +212,7 @@ def build(url: str) -> World:
                     "alpha-facility-pressure",
                     "alpha-facility-manager",
                     world.places["mine"].assignment_id,
+                    building_id="alpha-facility-block",
                 )
     store = StoreSettings(url=url)
     users = {
