@@ -1,5 +1,6 @@
-"""Provision the store from a simulator scenario: the site with its time zone, the households
-and which devices belong to each, and (for demos and tests) people assigned to them.
+"""Provision the store from a simulator scenario: the site with its time zone, its buildings,
+the households (with the building each is in) and which devices belong to each, and (for demos
+and tests) people assigned to them.
 
 A Zigbee2MQTT kit's devices are known to the store by the id ingest derives from their friendly
 names, so the household lists those ids.
@@ -45,13 +46,16 @@ def household_devices(scenario: Scenario) -> dict[str, list[str]]:
 def provision(
     conn: psycopg.Connection[TupleRow], scenario: Scenario, people: Sequence[Person] = ()
 ) -> None:
-    """Create or update the scenario's site, households and people, in one transaction."""
+    """Create or update the scenario's site, buildings, households and people, in one
+    transaction. Scenarios name buildings by id only: the id is their name too."""
     site = scenario.site.id
     with conn.transaction():
         places.upsert_site(conn, site, scenario.site_name, scenario.site.tz.key)
+        for building in scenario.buildings:
+            places.upsert_building(conn, site, building.id, building.id, building.floors)
         devices = household_devices(scenario)
         for spec in scenario.households:
-            places.upsert_household(conn, site, spec.id, spec.label)
+            places.upsert_household(conn, site, spec.id, spec.label, building_id=spec.building)
             places.set_household_devices(conn, site, spec.id, devices[spec.id])
         for person in people:
             places.upsert_person(

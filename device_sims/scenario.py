@@ -47,6 +47,12 @@ class ExpectedAlert:
 
 
 @dataclass(frozen=True, slots=True)
+class Building:
+    id: str
+    floors: int
+
+
+@dataclass(frozen=True, slots=True)
 class QuietPeriod:
     start: datetime
     end: datetime
@@ -72,6 +78,7 @@ class Scenario:
     faults: tuple[Fault, ...]
     expected_alerts: tuple[ExpectedAlert, ...]
     quiet_periods: tuple[QuietPeriod, ...]
+    buildings: tuple[Building, ...] = ()
 
     @property
     def end(self) -> datetime:
@@ -164,6 +171,7 @@ def _build(model: ScenarioModel, source: YamlSource) -> Scenario:
     site = Site(model.site.id, tz, model.site.latitude, model.site.longitude)
     start = model.start.astimezone(UTC)
     t0 = start.timestamp()
+    buildings = _buildings(model, source)
     devices = list(_devices(model, source))
     kinds = {d.id: d.kind for d in devices}
     households: list[HouseholdSpec] = []
@@ -175,7 +183,16 @@ def _build(model: ScenarioModel, source: YamlSource) -> Scenario:
             hid = _fill(hh.id, n=n, where=source, path=("households", i, "id"))
             label = hh.label.format(n=n) if hh.repeat > 1 else hh.label
             routine = {str(k): v for k, v in hh.routine.items()}
-            spec = HouseholdSpec(hid, label, tuple(hh.rooms), frozenset(hh.sensors), routine)
+            building = None
+            if hh.building is not None:
+                building = _fill(hh.building, n=n, where=source, path=("households", i, "building"))
+                if building not in buildings:
+                    raise source.error(
+                        ("households", i, "building"), f"unknown building {building!r}"
+                    )
+            spec = HouseholdSpec(
+                hid, label, tuple(hh.rooms), frozenset(hh.sensors), routine, building
+            )
             for sensor in kit_sensors(spec):
                 _unique(sensor.device, kinds, source, ("households", i, "id"))
                 sensor_roles[sensor.device] = sensor.role
@@ -257,6 +274,7 @@ def _build(model: ScenarioModel, source: YamlSource) -> Scenario:
         tuple(faults),
         tuple(expected),
         tuple(quiet),
+        tuple(Building(b, f) for b, f in buildings.items()),
     )
 
 
@@ -275,6 +293,18 @@ def _unique(
 ) -> None:
     if device in seen:
         raise source.error(path, f"duplicate id {device!r}")
+
+
+def _buildings(model: ScenarioModel, source: YamlSource) -> dict[str, int]:
+    """building id -> floors, templates expanded."""
+    found: dict[str, int] = {}
+    for b, building in enumerate(model.buildings):
+        for n in range(1, building.repeat + 1):
+            bid = _fill(building.id, source, ("buildings", b, "id"), n=n)
+            if bid in found:
+                raise source.error(("buildings", b, "id"), f"duplicate building id {bid!r}")
+            found[bid] = building.floors
+    return found
 
 
 def _devices(model: ScenarioModel, source: YamlSource) -> Iterator[DeviceSpec]:

@@ -53,6 +53,8 @@ class HouseholdSpec:
     rooms: tuple[str, ...]
     fitted: frozenset[str]  # roles other than pir
     routine: Mapping[str, float] = field(default_factory=dict)
+    #: The scenario building it is in, if said.
+    building: str | None = None
 
 
 def kit_sensors(spec: HouseholdSpec) -> list[Sensor]:
