@@ -28,6 +28,8 @@ from store.api_scope import Visibility
 logger = logging.getLogger(__name__)
 
 CHANNEL = "courtyard_alert_changes"
+#: application_name of the LISTEN session, one per API process.
+LISTENER_NAME = "courtyard-api-listen"
 _MAX_BACKOFF_S = 10.0
 
 
@@ -126,7 +128,10 @@ class AlertFeed:
             backoff = min(backoff * 2, _MAX_BACKOFF_S)
 
     async def _listen(self) -> None:
-        async with await psycopg.AsyncConnection.connect(self._url, autocommit=True) as conn:
+        # Named so that `courtyard status` counts API processes: one listener each.
+        async with await psycopg.AsyncConnection.connect(
+            self._url, autocommit=True, application_name=LISTENER_NAME
+        ) as conn:
             await conn.execute(f"LISTEN {CHANNEL}")
             await self._catch_up()
             self.listening.set()

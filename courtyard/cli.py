@@ -48,10 +48,33 @@ def _parser() -> argparse.ArgumentParser:
         description=_(
             "Start an embedded PostgreSQL and MQTT broker for each of COURTYARD_DATABASE_URL /"
             " COURTYARD_MQTT_URL that is unset (data under COURTYARD_DATA_DIR), apply"
-            " migrations, and run ingest until SIGTERM or Ctrl-C."
+            " migrations, and run ingest, the rules engine and the API with its dashboard"
+            " until SIGTERM or Ctrl-C."
+        ),
+    )
+    up.add_argument(
+        "--demo",
+        action="store_true",
+        help=_(
+            "also simulate the small-community scenario (its last week replayed, then live) and"
+            " create a demo manager and volunteer whose passwords are printed"
         ),
     )
     up.set_defaults(command=_up)
+
+    status = commands.add_parser(
+        "status",
+        help=_("show what is running, the feed lag, backlogs and open alerts"),
+        description=_(
+            "Read from the database which ingest workers, rules engines (with their sites) and"
+            " API processes are connected, how far the rules engines are behind, what waits in"
+            " the notification outbox, the open alerts and the rejected messages of the last"
+            " hour. Without COURTYARD_DATABASE_URL, it asks the database of the `courtyard up`"
+            " running on COURTYARD_DATA_DIR."
+        ),
+    )
+    status.add_argument("--json", action="store_true", help=_("print JSON instead of text"))
+    status.set_defaults(command=_status)
 
     migrate = commands.add_parser(
         "migrate",
@@ -211,5 +234,12 @@ def _simulate(args: argparse.Namespace, settings: Settings) -> int:
 
 def _up(args: argparse.Namespace, settings: Settings) -> int:
     from courtyard import up
+    from courtyard.demo import Demo
 
-    return up.run(settings)
+    return up.run(settings, demo=Demo() if args.demo else None)
+
+
+def _status(args: argparse.Namespace, settings: Settings) -> int:
+    from courtyard import status
+
+    return status.run(settings, as_json=args.json)
