@@ -53,7 +53,6 @@ from courtyard.cli_text import _
 from courtyard.provision import Person, provision
 from courtyard.settings import Settings
 from device_sims.emissions import Outgoing
-from device_sims.engine_process import EngineProcessError
 from device_sims.publisher import MqttSink, PublishError
 from device_sims.runner import run as run_scenario
 from device_sims.scenario import Scenario, load_scenario
@@ -347,8 +346,11 @@ class DemoSimulator:
             except SimulatorStopped:
                 sink.close()
                 return
-            except (PublishError, EngineProcessError) as exc:
+            except BaseException as exc:  # the broker went away, the engine process died, a bug
                 self.failed = exc
+                logger.error("the demo simulator stopped: %r", exc)
+                if not isinstance(exc, PublishError):
+                    sink.close()
                 return
             logger.info("demo: episode done, %d messages", summary.total_messages)
             skip_until = None

@@ -207,13 +207,15 @@ def render(status: Status) -> str:
     lines.append(
         _("Notification outbox backlog: {count} waiting").format(count=status.outbox_backlog)
     )
-    for state, label in (("open", _("Open alerts")), ("acknowledged", _("Acknowledged alerts"))):
+    templates = {
+        "open": _("Open alerts: {critical} critical, {warning} warning, {info} info"),
+        "acknowledged": _(
+            "Acknowledged alerts: {critical} critical, {warning} warning, {info} info"
+        ),
+    }
+    for state, template in templates.items():
         counts = status.alerts.get(state, {})
-        lines.append(
-            _("{label}: {critical} critical, {warning} warning, {info} info").format(
-                label=label, **{s: counts.get(s, 0) for s in SEVERITIES}
-            )
-        )
+        lines.append(template.format(**{s: counts.get(s, 0) for s in SEVERITIES}))
     lines.append(
         _("Rejected messages in the last hour: {count}").format(count=status.rejected_last_hour)
     )

@@ -95,8 +95,8 @@ def run(settings: Settings, *, demo: Demo | None = None) -> int:
             stack.callback(rules.stop)
             step()
             api = ApiServer(settings)
+            stack.callback(api.stop)  # first: a start that times out leaves uvicorn starting
             api.start(stopping)
-            stack.callback(api.stop)
             stack.enter_context(status.running_record(settings, api.url))
             step()
             simulator = None
@@ -284,6 +284,8 @@ class ApiServer:
     def stop(self, timeout_s: float = 30.0) -> None:
         self._stopping = True
         self._server.should_exit = True
+        if self._thread.ident is None:
+            return  # never started
         self._thread.join(timeout_s)
         if self._thread.is_alive():
             logger.warning("the API did not stop within %.0f s", timeout_s)

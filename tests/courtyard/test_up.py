@@ -4,6 +4,7 @@ with nothing left running, data reused by a second run; `--demo`'s time line, us
 from __future__ import annotations
 
 import json
+import signal
 import socket
 import subprocess
 import sys
@@ -12,6 +13,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import httpx
 import orjson
 import psycopg
 import pytest
@@ -92,6 +94,11 @@ def test_up_runs_ingest_rules_and_api_in_one_process_and_stops_them_in_reverse(
             what="the leak's alert through the API",
         )
         wait_for(api.has_readings, timeout_s=30, what="a reading through the API")
+        # One process, one /metrics: ingest's and the rules engine's counters with the API's.
+        metrics = httpx.get(base + "metrics", timeout=10).text
+        for name in ("courtyard_ingest_messages_received", "courtyard_rules_batches",
+                     "courtyard_api_requests"):  # fmt: skip
+            assert name in metrics, name
         running = status_json(up_env(data_dir=str(tmp_path / "data")), tmp_path)
         assert isinstance(running["up"], dict) and running["up"]["pid"] == up.process.pid
         assert [len(running[k]) for k in ("ingest", "rules", "api")] == [1, 1, 1]  # type: ignore[arg-type]
@@ -138,7 +145,7 @@ def test_up_with_embedded_servers_leaves_nothing_running_and_a_second_run_reuses
         assert isinstance(record, dict)
         with psycopg.connect(str(record["database_url"])) as conn:
             assert conn.execute("SELECT id FROM users").fetchall() == [("keeper",)]
-        assert second.terminate() == 0
+        assert second.terminate(sig=signal.SIGINT) == 0  # Ctrl-C
         assert second.leftovers() == []
     finally:
         second.kill_tree()

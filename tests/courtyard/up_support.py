@@ -83,9 +83,12 @@ class UpProcess:
         self.seen |= pids
         return pids
 
-    def terminate(self, pid: int | None = None, timeout_s: float = 90.0) -> int:
-        """SIGTERM to `pid` (default: the process started), then wait for that process."""
-        os.kill(pid or self.process.pid, signal.SIGTERM)
+    def terminate(
+        self, pid: int | None = None, timeout_s: float = 90.0, sig: int = signal.SIGTERM
+    ) -> int:
+        """SIGTERM (or `sig`) to `pid` (default: the process started), then wait for the
+        process started."""
+        os.kill(pid or self.process.pid, sig)
         try:
             return self.process.wait(timeout_s)
         except subprocess.TimeoutExpired:
