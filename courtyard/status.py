@@ -75,6 +75,8 @@ class Status:
 def run(settings: Settings, *, as_json: bool) -> int:
     record = read_record(settings.data_dir)
     url = settings.store.url or (record or {}).get("database_url", "")
+    if record is not None and record.get("database_url") != url:
+        record = None  # that `courtyard up` runs on another database
     if not url:
         raise ConfigError(
             _(
