@@ -32,8 +32,11 @@ DEFAULT_ARTIFACTS = Path(__file__).parent / "artifacts"
 Screenshot = Callable[[Page, str], Path]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
+    """Per module, not per session: while Playwright's sync API runs, an event loop (on
+    greenlets) runs on the main thread, and every later test that calls asyncio.run() or
+    parses Python would meet it."""
     executable = shutil.which("chromium")
     if executable is None:
         pytest.skip(

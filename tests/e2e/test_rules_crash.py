@@ -115,6 +115,14 @@ def test_sigkill_of_the_rules_engine_loses_and_doubles_nothing(
             timeout_s=120,
             what=f"{expected_changes} notifications received",
         )
+        wait_for(
+            lambda: (
+                scalar(database_url, "SELECT count(*) FROM notifications WHERE status = 'sent'")
+                >= expected_changes
+            ),
+            timeout_s=60,
+            what="every delivery recorded",
+        )
         assert engine.terminate() == 0, engine.log()
 
     assert scalar(database_url, "SELECT count(*) FROM alerts") == cycles
