@@ -21,7 +21,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         sys.stderr.write(f"courtyard: {exc}\n")
         return 2
-    logs.configure(args.log_level or settings.log_level)
+    logs.configure(args.log_level or settings.log_level, settings.log_format)
     command: Command = args.command
     try:
         return command(args, settings)

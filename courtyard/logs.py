@@ -1,19 +1,50 @@
-"""Logging setup: one line per event, UTC timestamps, thread names (the pipeline is threaded)."""
+"""Logging setup: one line per event, UTC timestamps, thread names (the pipeline is threaded).
+
+`text` is for people at a terminal; `json` (one object per line: ts, level, logger, thread,
+message, and the exception when there is one) is for log collectors (Loki, Elasticsearch,
+`docker compose logs | jq`).
+"""
 
 from __future__ import annotations
 
 import logging
 import time
+from datetime import UTC, datetime
+from typing import Literal
+
+import orjson
+
+LogFormat = Literal["text", "json"]
 
 
-def configure(level: str = "INFO") -> None:
-    formatter = logging.Formatter(
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, object] = {
+            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "thread": record.threadName,
+            "message": record.getMessage(),
+        }
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return orjson.dumps(entry).decode()
+
+
+def formatter_for(log_format: LogFormat) -> logging.Formatter:
+    if log_format == "json":
+        return JsonFormatter()
+    text = logging.Formatter(
         "%(asctime)s.%(msecs)03dZ %(levelname)-7s %(threadName)s %(name)s: %(message)s",
         datefmt="%Y-%m-%dT%H:%M:%S",
     )
-    formatter.converter = time.gmtime
+    text.converter = time.gmtime
+    return text
+
+
+def configure(level: str = "INFO", log_format: LogFormat = "text") -> None:
     handler = logging.StreamHandler()
-    handler.setFormatter(formatter)
+    handler.setFormatter(formatter_for(log_format))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

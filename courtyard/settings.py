@@ -8,6 +8,7 @@ COURTYARD_INGEST__BATCH_MAX_MESSAGES=5000 or COURTYARD_STORE__RETENTION_DAYS=90.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -45,6 +46,8 @@ class Settings(BaseSettings):
     #: unprivileged account the servers run as can reach).
     data_dir: Path = Field(default_factory=default_data_dir)
     log_level: str = "INFO"
+    #: `text` for people, `json` (one object per line) for log collectors.
+    log_format: Literal["text", "json"] = "text"
 
     store: StoreSettings = Field(default_factory=StoreSettings)
     ingest: IngestSettings = Field(default_factory=IngestSettings)
