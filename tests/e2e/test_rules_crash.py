@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
+from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -58,7 +59,7 @@ def test_sigkill_of_the_rules_engine_loses_and_doubles_nothing(
     ingest = start_ingest()
     rules_file = tmp_path / "rules.yaml"
     rules_file.write_text(RULES)
-    with documented_receiver(SECRET) as receiver:
+    with ExitStack() as cleanup, documented_receiver(SECRET) as receiver:
         with psycopg.connect(database_url) as conn:
             places.upsert_site(conn, SITE, "Crash Court", "Asia/Shanghai")
             places.upsert_person(
@@ -73,11 +74,17 @@ def test_sigkill_of_the_rules_engine_loses_and_doubles_nothing(
                 rules__refresh_s="0.5",
                 notify__webhook_secret=SECRET,
                 notify__poll_interval_s="0.2",
+                # A killed dispatcher's claimed rows come back when their lease ends: short
+                # here, so the redelivery happens within the test.
+                notify__webhook_timeout_s="2",
+                notify__apprise_timeout_s="2",
+                notify__lease_s="8",
             ),
             tmp_path,
             "rules",
         )
         engine.start()
+        cleanup.callback(lambda: engine.running and engine.kill())
         wait_for(
             lambda: scalar(database_url, "SELECT count(*) FROM feed_cursors") == 1,
             timeout_s=60,
