@@ -14,7 +14,9 @@ from typing import Literal, Protocol
 
 @dataclass(frozen=True, slots=True)
 class RuleDefinition:
-    """A row of the `rules` table, as the API received or stored it."""
+    """A row of the `rules` table, as the API received or stored it. `notify` is the
+    notification policy as JSON (`escalate_after_s`, `remind_every_s`, `respect_quiet_hours`);
+    a key it leaves out takes the rules engine's default."""
 
     id: str
     kind: str
@@ -24,12 +26,15 @@ class RuleDefinition:
     enabled: bool
     scope: dict[str, object] = field(default_factory=dict)
     params: dict[str, object] = field(default_factory=dict)
+    description: str = ""
+    auto_resolve: bool = True
+    notify: dict[str, object] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
 class FieldError:
     """One problem with a definition. `field` is a dotted path into it: `params.above`,
-    `scope.metric`, `kind`. The API answers 422 naming `body.<field>`."""
+    `scope.metric`, `notify.escalate_after_s`, `kind`. The API answers 422 naming `body.<field>`."""
 
     field: str
     message: str

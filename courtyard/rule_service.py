@@ -1,8 +1,8 @@
 """The API's RuleService, implemented with the rules package (the API may not import it).
 
 `validate` checks a definition the way the rules file and the engine do; `backtest` runs it over
-stored history without writing anything. The API's definitions name one site (`site_id`) where
-the rules package has a scope of sites.
+stored history without writing anything. The API's definitions may name one site (`site_id`):
+it replaces the scope's sites, as it does when the engine reads the rule back.
 """
 
 from __future__ import annotations
@@ -16,21 +16,23 @@ from api.services import BacktestSignal, FieldError, RuleDefinition
 from rules import backtest, directory
 from rules.definitions import RuleDefinition as Definition
 from rules.definitions import check_definition
+from store.rule_defs import scope_with_site
 from store.settings import StoreSettings
 
 
 def _raw(definition: RuleDefinition) -> dict[str, Any]:
-    scope = dict(definition.scope)
-    if definition.site_id is not None:
-        scope["sites"] = [definition.site_id]
+    """The definition as the rules engine will read it back from the table (from_records)."""
     return {
         "id": definition.id,
         "kind": definition.kind,
+        "description": definition.description,
         "category": definition.category,
         "severity": definition.severity,
         "enabled": definition.enabled,
-        "scope": scope,
+        "scope": scope_with_site(definition.scope, definition.site_id),
         "params": dict(definition.params),
+        "auto_resolve": definition.auto_resolve,
+        "notify": dict(definition.notify),
     }
 
 

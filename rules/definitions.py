@@ -42,7 +42,7 @@ from rules.policy import NotifyPolicy
 from rules.registry import KINDS, validate_params
 from rules.rule import Category, InvalidParams, Severity
 from rules.scope import Scope
-from store.rule_defs import RuleRecord
+from store.rule_defs import RuleRecord, scope_with_site
 
 ID_PATTERN = r"^[a-z0-9][a-z0-9_.-]{0,63}$"
 #: Validation context key: the loader checks params itself (to report them beside the other
@@ -308,7 +308,7 @@ def from_records(records: Sequence[RuleRecord]) -> tuple[list[RuleDefinition], l
                 "enabled": record.enabled,
                 "category": record.category,
                 "severity": record.severity,
-                "scope": record.scope,
+                "scope": scope_with_site(record.scope, record.site_id),
                 "params": record.params,
                 "auto_resolve": record.auto_resolve,
                 "notify": record.notify,

@@ -1,34 +1,18 @@
 """Rule definitions (the `rules` table) for the API: list, get, create or replace, enable,
 delete, narrowed to a Visibility. A rule with no site applies to every site: anyone who may
-read rules sees it, only a caller who sees every site may change it."""
+read rules sees it, only a caller who sees every site may change it.
+
+The statements and the row shape are store/rule_defs.py's, run here on async connections.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
-
 import psycopg
 from psycopg.rows import TupleRow, class_row
-from psycopg.types.json import Jsonb
 
+from store import rule_defs
 from store.api_scope import Visibility, Where
-
-
-@dataclass(frozen=True, slots=True)
-class RuleRow:
-    id: str
-    kind: str
-    site_id: str | None
-    scope: dict[str, object]
-    params: dict[str, object]
-    category: str
-    severity: str
-    enabled: bool
-    created_at: datetime
-    updated_at: datetime
-
-
-_COLUMNS = "id, kind, site_id, scope, params, category, severity, enabled, created_at, updated_at"
+from store.rule_defs import RuleRecord, StoredRule
 
 
 def _visible(where: Where, visibility: Visibility) -> None:
@@ -44,6 +28,14 @@ def _visible(where: Where, visibility: Visibility) -> None:
         )
 
 
+async def _fetch(
+    conn: psycopg.AsyncConnection[TupleRow], where: Where, order: str = ""
+) -> list[StoredRule]:
+    async with conn.cursor(row_factory=class_row(StoredRule)) as cur:
+        await cur.execute(f"{rule_defs.SELECT} {where.sql()} {order}", where.params)
+        return await cur.fetchall()
+
+
 async def list_rules(
     conn: psycopg.AsyncConnection[TupleRow],
     visibility: Visibility,
@@ -51,7 +43,7 @@ async def list_rules(
     site_id: str | None = None,
     kind: str | None = None,
     enabled: bool | None = None,
-) -> list[RuleRow]:
+) -> list[StoredRule]:
     where = Where()
     _visible(where, visibility)
     if site_id is not None:
@@ -60,110 +52,43 @@ async def list_rules(
         where.add("r.kind = %(kind)s", kind=kind)
     if enabled is not None:
         where.add("r.enabled = %(enabled)s", enabled=enabled)
-    async with conn.cursor(row_factory=class_row(RuleRow)) as cur:
-        await cur.execute(
-            f"SELECT {_COLUMNS} FROM rules r {where.sql()} ORDER BY r.id", where.params
-        )
-        return await cur.fetchall()
+    return await _fetch(conn, where, "ORDER BY r.id")
 
 
 async def get_rule(
     conn: psycopg.AsyncConnection[TupleRow], visibility: Visibility, rule_id: str
-) -> RuleRow | None:
+) -> StoredRule | None:
     where = Where()
     where.add("r.id = %(id)s", id=rule_id)
     _visible(where, visibility)
-    async with conn.cursor(row_factory=class_row(RuleRow)) as cur:
-        await cur.execute(f"SELECT {_COLUMNS} FROM rules r {where.sql()}", where.params)
-        return await cur.fetchone()
+    rows = await _fetch(conn, where)
+    return rows[0] if rows else None
 
 
 async def exists(conn: psycopg.AsyncConnection[TupleRow], rule_id: str) -> bool:
-    cur = await conn.execute("SELECT 1 FROM rules WHERE id = %s", (rule_id,))
-    return await cur.fetchone() is not None
+    """Whether the rule exists at all, whoever may see it."""
+    return await get_rule(conn, Visibility.everything(), rule_id) is not None
 
 
 async def put_rule(
-    conn: psycopg.AsyncConnection[TupleRow],
-    *,
-    rule_id: str,
-    kind: str,
-    site_id: str | None,
-    scope: dict[str, object],
-    params: dict[str, object],
-    category: str,
-    severity: str,
-    enabled: bool,
-    at: datetime,
-) -> tuple[RuleRow, bool]:
-    """Create the rule or replace its definition; returns it and whether it was created."""
-    async with conn.cursor(row_factory=class_row(_RuleWithCreated)) as cur:
-        await cur.execute(
-            f"""
-            INSERT INTO rules AS r (id, kind, site_id, scope, params, category, severity,
-                                    enabled, created_at, updated_at)
-            VALUES (%(id)s, %(kind)s, %(site)s, %(scope)s, %(params)s, %(category)s,
-                    %(severity)s, %(enabled)s, %(at)s, %(at)s)
-            ON CONFLICT (id) DO UPDATE SET
-                kind = excluded.kind, site_id = excluded.site_id, scope = excluded.scope,
-                params = excluded.params, category = excluded.category,
-                severity = excluded.severity, enabled = excluded.enabled,
-                updated_at = excluded.updated_at
-            RETURNING {_COLUMNS}, (xmax = 0) AS created
-            """,
-            {
-                "id": rule_id,
-                "kind": kind,
-                "site": site_id,
-                "scope": Jsonb(scope),
-                "params": Jsonb(params),
-                "category": category,
-                "severity": severity,
-                "enabled": enabled,
-                "at": at,
-            },
+    conn: psycopg.AsyncConnection[TupleRow], record: RuleRecord
+) -> tuple[StoredRule, bool]:
+    """Create the rule or replace its whole definition, `enabled` included; returns it and
+    whether it was created. `updated_at` moves only when something changed."""
+    async with conn.transaction():
+        cur = await conn.execute(
+            rule_defs.UPSERT, rule_defs.upsert_params(record, overwrite_enabled=True)
         )
-        row = await cur.fetchone()
-    assert row is not None
-    return row.rule(), row.created
+        written = await cur.fetchone()
+        row = await get_rule(conn, Visibility.everything(), record.id)
+    if row is None:  # the upsert holds the row's lock until commit: cannot happen
+        raise RuntimeError(f"rule {record.id!r} vanished while being written")
+    return row, written is not None and bool(written[0])
 
 
-@dataclass(frozen=True, slots=True)
-class _RuleWithCreated:
-    id: str
-    kind: str
-    site_id: str | None
-    scope: dict[str, object]
-    params: dict[str, object]
-    category: str
-    severity: str
-    enabled: bool
-    created_at: datetime
-    updated_at: datetime
-    created: bool
-
-    def rule(self) -> RuleRow:
-        return RuleRow(
-            self.id,
-            self.kind,
-            self.site_id,
-            self.scope,
-            self.params,
-            self.category,
-            self.severity,
-            self.enabled,
-            self.created_at,
-            self.updated_at,
-        )
-
-
-async def set_enabled(
-    conn: psycopg.AsyncConnection[TupleRow], rule_id: str, enabled: bool, at: datetime
-) -> None:
-    await conn.execute(
-        "UPDATE rules SET enabled = %s, updated_at = %s WHERE id = %s", (enabled, at, rule_id)
-    )
+async def set_enabled(conn: psycopg.AsyncConnection[TupleRow], rule_id: str, enabled: bool) -> None:
+    await conn.execute(rule_defs.SET_ENABLED, {"id": rule_id, "enabled": enabled})
 
 
 async def delete_rule(conn: psycopg.AsyncConnection[TupleRow], rule_id: str) -> None:
-    await conn.execute("DELETE FROM rules WHERE id = %s", (rule_id,))
+    await conn.execute(rule_defs.DELETE, {"id": rule_id})

@@ -1,16 +1,24 @@
-"""The `rules` table: rule definitions as plain records (rules/definitions.py validates them).
+"""The `rules` table: rule definitions as plain records, and the only SQL that reads or writes it.
+
+The row dataclasses are the column list: the statements below are built from their fields, and
+both the rules package (sync psycopg, the functions here) and the API (async psycopg,
+store/api_rules.py, which adds its callers' visibility) run these same statements.
+rules/definitions.py validates what goes in.
 
 `sync` upserts what a rules file says and reports, per id, what it inserted, updated or found
 unchanged. The `enabled` switch belongs to people once a rule exists (a manager silencing a noisy
 rule from the dashboard must not be undone by the next start-up), so `sync` sets it only on
-insert unless told to overwrite it.
+insert unless told to overwrite it; the API's PUT, which replaces a definition, does overwrite.
 
-`site_id` stays NULL: a definition's sites are in its scope.
+`site_id` binds a rule to one site: the API sets it (that site's managers may change the rule);
+rules files leave it NULL and name their sites in the scope. When set, it is the rule's only
+site (`scope_with_site`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import dataclasses
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -20,38 +28,17 @@ from psycopg.types.json import Jsonb
 
 JsonObject = dict[str, object]
 
-_COLUMNS = "id, kind, description, enabled, category, severity, scope, params, auto_resolve, notify"
 
-# `xmax = 0` is true for a row this statement inserted; an update that changes nothing is
-# skipped by its WHERE and returns no row at all.
-_UPSERT = f"""
-INSERT INTO rules AS r ({_COLUMNS})
-VALUES (%(id)s, %(kind)s, %(description)s, %(enabled)s, %(category)s, %(severity)s,
-        %(scope)s, %(params)s, %(auto_resolve)s, %(notify)s)
-ON CONFLICT (id) DO UPDATE SET
-    kind = excluded.kind, description = excluded.description,
-    enabled = CASE WHEN %(overwrite_enabled)s THEN excluded.enabled ELSE r.enabled END,
-    category = excluded.category, severity = excluded.severity, scope = excluded.scope,
-    params = excluded.params, auto_resolve = excluded.auto_resolve, notify = excluded.notify,
-    updated_at = now()
-WHERE (r.kind, r.description, r.category, r.severity, r.scope, r.params, r.auto_resolve,
-       r.notify)
-      IS DISTINCT FROM
-      (excluded.kind, excluded.description, excluded.category, excluded.severity,
-       excluded.scope, excluded.params, excluded.auto_resolve, excluded.notify)
-   OR (%(overwrite_enabled)s AND r.enabled IS DISTINCT FROM excluded.enabled)
-RETURNING (xmax = 0) AS inserted
-"""
-
-
-@dataclass(frozen=True, slots=True)
+# kw_only: StoredRule adds required columns after RuleRecord's defaulted ones.
+@dataclass(frozen=True, slots=True, kw_only=True)
 class RuleRecord:
-    """One definition as stored; `scope`, `params` and `notify` are JSON objects."""
+    """One definition as written; `scope`, `params` and `notify` are JSON objects."""
 
     id: str
     kind: str
     category: str
     severity: str
+    site_id: str | None = None
     description: str = ""
     enabled: bool = True
     scope: JsonObject = field(default_factory=dict)
@@ -60,10 +47,12 @@ class RuleRecord:
     notify: JsonObject = field(default_factory=dict)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class StoredRule(RuleRecord):
-    created_at: datetime | None = None
-    updated_at: datetime | None = None
+    """A row as read back: the definition and when it was created and last changed."""
+
+    created_at: datetime
+    updated_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +60,65 @@ class SyncReport:
     inserted: tuple[str, ...] = ()
     updated: tuple[str, ...] = ()
     unchanged: tuple[str, ...] = ()
+
+
+def scope_with_site(scope: Mapping[str, object], site_id: str | None) -> JsonObject:
+    """The scope a rule runs with. A rule bound to a site runs there only, whatever its scope's
+    `sites` say: who may change it was decided by that site."""
+    if site_id is None:
+        return dict(scope)
+    return {**scope, "sites": [site_id]}
+
+
+# -- the statements ----------------------------------------------------------------------------
+
+_WRITTEN = tuple(f.name for f in dataclasses.fields(RuleRecord))
+_JSON = frozenset({"scope", "params", "notify"})
+#: What a definition says, beside its id and the people's `enabled` switch.
+_CONTENT = tuple(c for c in _WRITTEN if c not in {"id", "enabled"})
+
+COLUMNS = ", ".join(f.name for f in dataclasses.fields(StoredRule))
+#: Every column of `rules r`, in StoredRule's shape; callers add WHERE (over `r.`) and ORDER BY.
+SELECT = f"SELECT {COLUMNS} FROM rules r"
+
+# `xmax = 0` is true for a row this statement inserted; an update that changes nothing is
+# skipped by its WHERE and returns no row at all (the row is still locked, as for an update).
+UPSERT = f"""
+INSERT INTO rules AS r ({", ".join(_WRITTEN)})
+VALUES ({", ".join(f"%({c})s" for c in _WRITTEN)})
+ON CONFLICT (id) DO UPDATE SET
+    {", ".join(f"{c} = excluded.{c}" for c in _CONTENT)},
+    enabled = CASE WHEN %(overwrite_enabled)s THEN excluded.enabled ELSE r.enabled END,
+    updated_at = now()
+WHERE ({", ".join(f"r.{c}" for c in _CONTENT)})
+      IS DISTINCT FROM ({", ".join(f"excluded.{c}" for c in _CONTENT)})
+   OR (%(overwrite_enabled)s AND r.enabled IS DISTINCT FROM excluded.enabled)
+RETURNING (xmax = 0) AS inserted
+"""
+
+#: Parameters: `id`, `enabled`. `updated_at` moves only when the switch does.
+SET_ENABLED = """
+UPDATE rules SET enabled = %(enabled)s,
+       updated_at = CASE WHEN enabled = %(enabled)s THEN updated_at ELSE now() END
+WHERE id = %(id)s
+"""
+
+#: Parameter: `id`. Alerts stay (they carry the rule id, not a reference); the rule's state is
+#: the engine's to drop (store.rule_state.delete).
+DELETE = "DELETE FROM rules WHERE id = %(id)s"
+
+
+def upsert_params(record: RuleRecord, *, overwrite_enabled: bool) -> dict[str, object]:
+    """UPSERT's parameters for `record`."""
+    params: dict[str, object] = {
+        name: Jsonb(getattr(record, name)) if name in _JSON else getattr(record, name)
+        for name in _WRITTEN
+    }
+    params["overwrite_enabled"] = overwrite_enabled
+    return params
+
+
+# -- sync psycopg, for the rules package and the CLI -------------------------------------------
 
 
 def sync(
@@ -90,20 +138,7 @@ def sync(
     with conn.transaction():
         for rec in sorted(records, key=lambda r: r.id):
             row = conn.execute(
-                _UPSERT,
-                {
-                    "id": rec.id,
-                    "kind": rec.kind,
-                    "description": rec.description,
-                    "enabled": rec.enabled,
-                    "category": rec.category,
-                    "severity": rec.severity,
-                    "scope": Jsonb(rec.scope),
-                    "params": Jsonb(rec.params),
-                    "auto_resolve": rec.auto_resolve,
-                    "notify": Jsonb(rec.notify),
-                    "overwrite_enabled": overwrite_enabled,
-                },
+                UPSERT, upsert_params(rec, overwrite_enabled=overwrite_enabled)
             ).fetchone()
             if row is None:
                 unchanged.append(rec.id)
@@ -116,33 +151,19 @@ def sync(
 
 def list_all(conn: psycopg.Connection[TupleRow]) -> list[StoredRule]:
     with conn.cursor(row_factory=class_row(StoredRule)) as cur:
-        return cur.execute(
-            f"SELECT {_COLUMNS}, created_at, updated_at FROM rules ORDER BY id"
-        ).fetchall()
+        return cur.execute(f"{SELECT} ORDER BY r.id").fetchall()
 
 
 def get(conn: psycopg.Connection[TupleRow], rule_id: str) -> StoredRule | None:
     with conn.cursor(row_factory=class_row(StoredRule)) as cur:
-        return cur.execute(
-            f"SELECT {_COLUMNS}, created_at, updated_at FROM rules WHERE id = %s", (rule_id,)
-        ).fetchone()
+        return cur.execute(f"{SELECT} WHERE r.id = %(id)s", {"id": rule_id}).fetchone()
 
 
 def set_enabled(conn: psycopg.Connection[TupleRow], rule_id: str, enabled: bool) -> bool:
     """Switch a rule on or off; False when there is no such rule."""
-    cur = conn.execute(
-        """
-        UPDATE rules SET enabled = %s,
-               updated_at = CASE WHEN enabled = %s THEN updated_at ELSE now() END
-        WHERE id = %s
-        """,
-        (enabled, enabled, rule_id),
-    )
-    return cur.rowcount > 0
+    return conn.execute(SET_ENABLED, {"id": rule_id, "enabled": enabled}).rowcount > 0
 
 
 def delete(conn: psycopg.Connection[TupleRow], rule_id: str) -> bool:
-    """Remove a definition; its alerts stay (they carry the rule id, not a reference), and its
-    state is the engine's to drop (store.rule_state.delete)."""
-    cur = conn.execute("DELETE FROM rules WHERE id = %s", (rule_id,))
-    return cur.rowcount > 0
+    """Remove a definition (see DELETE); False when there was none."""
+    return conn.execute(DELETE, {"id": rule_id}).rowcount > 0

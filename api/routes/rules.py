@@ -8,7 +8,6 @@ every site.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
@@ -23,12 +22,13 @@ from api.schemas.rules import (
     BacktestRequest,
     BacktestResult,
     BacktestSignalPublic,
+    NotifyPolicy,
     RuleBody,
     RulePublic,
 )
 from api.services import RuleDefinition, RuleService
 from store import api_places, api_rules
-from store.api_rules import RuleRow
+from store.rule_defs import RuleRecord, StoredRule
 
 router = APIRouter(prefix="/rules", tags=["rules"], responses=error_responses(400, 401, 403, 422))
 
@@ -36,22 +36,27 @@ router = APIRouter(prefix="/rules", tags=["rules"], responses=error_responses(40
 _MAX_BACKTEST_DAYS = 366
 
 
-def rule_public(row: RuleRow) -> RulePublic:
+def rule_public(row: StoredRule) -> RulePublic:
     return RulePublic(
         id=row.id,
         kind=row.kind,
         site_id=row.site_id,
+        description=row.description,
         scope=row.scope,
         params=row.params,
         category=row.category,  # type: ignore[arg-type]  # CHECK-constrained codes
         severity=row.severity,  # type: ignore[arg-type]
         enabled=row.enabled,
+        auto_resolve=row.auto_resolve,
+        # A stored policy may leave keys out (the column's default is {}): they mean the
+        # defaults, to the engine as here.
+        notify=NotifyPolicy.model_validate(row.notify),
         created_at=row.created_at,
         updated_at=row.updated_at,
     )
 
 
-def definition(row: RuleRow) -> RuleDefinition:
+def definition(row: RuleRecord) -> RuleDefinition:
     return RuleDefinition(
         id=row.id,
         kind=row.kind,
@@ -61,6 +66,9 @@ def definition(row: RuleRow) -> RuleDefinition:
         enabled=row.enabled,
         scope=row.scope,
         params=row.params,
+        description=row.description,
+        auto_resolve=row.auto_resolve,
+        notify=row.notify,
     )
 
 
@@ -70,7 +78,7 @@ def _service(res: Res) -> RuleService:
     return res.rule_service
 
 
-async def _visible_rule(conn: DbConn, user: Principal, rule_id: str) -> RuleRow:
+async def _visible_rule(conn: DbConn, user: Principal, rule_id: str) -> StoredRule:
     row = await api_rules.get_rule(conn, user.visibility, rule_id)
     if row is None:
         raise not_found("Rule")
@@ -112,9 +120,10 @@ async def get_rule(conn: DbConn, user: RulesReader, rule_id: RuleId) -> RulePubl
 async def put_rule(
     conn: DbConn, res: Res, user: RulesWriter, rule_id: RuleId, body: RuleBody, response: Response
 ) -> RulePublic:
-    """Create a rule, or replace its definition. The rules engine validates it first: a
-    problem answers 422 naming the field (`body.params.above`). Engines pick changes up on
-    their next reload."""
+    """Create a rule, or replace its whole definition: a field left out takes its default (as
+    in a rules file), not the value stored before, and `enabled` is set too. The rules engine
+    validates it first: a problem answers 422 naming the field (`body.params.above`,
+    `body.notify.escalate_after_s`). Engines pick changes up on their next reload."""
     existing = await api_rules.get_rule(conn, user.visibility, rule_id)
     if existing is None and await api_rules.exists(conn, rule_id):
         raise not_found("Rule")  # someone else's: as if it did not exist, but not writable
@@ -126,35 +135,27 @@ async def put_rule(
         raise invalid("body.site_id", "no such site")
     if body.site_id is not None and not await api_places.site_exists(conn, body.site_id):
         raise invalid("body.site_id", "no such site")
-    candidate = RuleDefinition(
+    record = RuleRecord(
         id=rule_id,
         kind=body.kind,
         site_id=body.site_id,
+        description=body.description,
         category=body.category,
         severity=body.severity,
         enabled=body.enabled,
         scope=body.scope,
         params=body.params,
+        auto_resolve=body.auto_resolve,
+        notify=body.notify.model_dump(mode="json"),
     )
-    problems = await run_in_threadpool(_service(res).validate, candidate)
+    problems = await run_in_threadpool(_service(res).validate, definition(record))
     if problems:
         raise ApiError(
             422,
             "The rule definition is invalid.",
             fields=[(f"body.{p.field}", p.message) for p in problems],
         )
-    row, created = await api_rules.put_rule(
-        conn,
-        rule_id=rule_id,
-        kind=body.kind,
-        site_id=body.site_id,
-        scope=body.scope,
-        params=body.params,
-        category=body.category,
-        severity=body.severity,
-        enabled=body.enabled,
-        at=datetime.now(UTC),
-    )
+    row, created = await api_rules.put_rule(conn, record)
     if created:
         response.status_code = 201
     return rule_public(row)
@@ -164,7 +165,7 @@ async def _set_enabled(conn: DbConn, user: Principal, rule_id: str, enabled: boo
     row = await _visible_rule(conn, user, rule_id)
     if not _may_change(user, row.site_id):
         raise not_found("Rule")
-    await api_rules.set_enabled(conn, rule_id, enabled, datetime.now(UTC))
+    await api_rules.set_enabled(conn, rule_id, enabled)
     return rule_public(await _visible_rule(conn, user, rule_id))
 
 

@@ -1,13 +1,15 @@
-"""store.rule_defs: sync reports inserted/updated/unchanged, keeps people's enabled switch."""
+"""store.rule_defs: sync reports inserted/updated/unchanged, keeps people's enabled switch; the
+row shape is the table; a site binding is a rule's only site."""
 
 from __future__ import annotations
 
 import dataclasses
 
 import psycopg
+import pytest
 
-from store import rule_defs
-from store.rule_defs import RuleRecord, SyncReport
+from store import places, rule_defs
+from store.rule_defs import RuleRecord, StoredRule, SyncReport, scope_with_site
 
 PUMP = RuleRecord(
     id="pump-pressure-low",
@@ -82,3 +84,44 @@ def test_sync_rolls_back_as_a_whole(database_url: str) -> None:
             raise AssertionError("a bad severity must be refused")
         conn.rollback()
         assert rule_defs.list_all(conn) == []
+
+
+def test_the_row_shape_is_the_table(database_url: str) -> None:
+    with psycopg.connect(database_url) as conn:
+        columns = conn.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = 'rules'"
+        ).fetchall()
+    assert {c for (c,) in columns} == {f.name for f in dataclasses.fields(StoredRule)}
+
+
+def test_site_id_is_written_and_a_file_without_it_unbinds(database_url: str) -> None:
+    bound = dataclasses.replace(PUMP, site_id="sunny-court")
+    with psycopg.connect(database_url) as conn:
+        places.upsert_site(conn, "sunny-court", "Sunny Court", "Asia/Shanghai")
+        assert rule_defs.sync(conn, [bound]) == SyncReport(inserted=(PUMP.id,))
+        stored = rule_defs.get(conn, PUMP.id)
+        assert stored is not None and stored.site_id == "sunny-court"
+        assert rule_defs.sync(conn, [bound]) == SyncReport(unchanged=(PUMP.id,))
+        # A rules file names its sites in the scope: syncing it replaces the binding.
+        assert rule_defs.sync(conn, [PUMP]) == SyncReport(updated=(PUMP.id,))
+        stored = rule_defs.get(conn, PUMP.id)
+        assert stored is not None and stored.site_id is None
+
+
+@pytest.mark.parametrize(
+    ("scope", "site_id", "expected"),
+    [
+        ({}, None, {}),
+        (
+            {"sites": ["a", "b"], "device_kinds": ["pump"]},
+            None,
+            {"sites": ["a", "b"], "device_kinds": ["pump"]},
+        ),
+        ({}, "a", {"sites": ["a"]}),
+        ({"sites": ["b"], "households": ["h1"]}, "a", {"sites": ["a"], "households": ["h1"]}),
+    ],
+)
+def test_a_site_binding_is_the_only_site(
+    scope: dict[str, object], site_id: str | None, expected: dict[str, object]
+) -> None:
+    assert scope_with_site(scope, site_id) == expected
