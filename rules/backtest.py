@@ -6,6 +6,10 @@ as the engine sees committed batches; the alert lifecycle runs in memory with th
 decisions (rules.lifecycle.decide): one open alert per dedup key, a repeat counts, a clear
 auto-resolves where the rule allows it.
 
+Threshold and anomaly rules read less by default (`reads="auto"`): the hourly rollup first, then
+only the raw readings that can matter (rules.backtest_plan: exact for thresholds, approximate in
+recall for anomalies); `reads="raw"` reads every reading of the window.
+
 Rules that complete with the passing of time (a door held open, a burst ending, a silence) are
 stepped through each chunk in `step_s` slices, every slice evaluated at its end even when empty,
 as the engine's timer ticks would; rules driven by their samples alone see whole chunks.
@@ -16,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -24,6 +28,7 @@ import numpy.typing as npt
 import psycopg
 from psycopg.rows import TupleRow
 
+from rules import backtest_sources
 from rules.arrays import BatchView, EventSeries, FloatArray, Key, Series
 from rules.definitions import RuleDefinition
 from rules.directory import Directory
@@ -63,6 +68,8 @@ class BacktestReport:
     readings: int = 0
     events: int = 0
     signals: int = 0
+    #: "raw" (every reading), "hours" or "series" (what the rollup could not rule out).
+    reads: str = "raw"
 
 
 @dataclass
@@ -212,6 +219,7 @@ def backtest(
     step_s: float | None = None,
     connect: Callable[[], psycopg.Connection[TupleRow]] | None = None,
     readers: int = 2,
+    reads: Literal["auto", "raw"] = "auto",
 ) -> BacktestReport:
     """The alerts `definition` would have raised on the history of [start, end).
 
@@ -219,19 +227,30 @@ def backtest(
     and event types the rule's kind reads. `step_s` slices chunks for time-driven kinds
     (default 300 s for those, whole chunks for the others). With `connect` (a factory of new
     connections to the same database), `readers` threads read the next chunks while this one
-    is evaluated. Writes nothing.
+    is evaluated. `reads="auto"` lets threshold and anomaly rules read only what the hourly
+    rollup cannot rule out (rules.backtest_plan); "raw" reads everything. Writes nothing.
     """
     rule = compile_rule(definition, directory)
     sites = definition.scope.sites or None
     names = history.series_names(conn, sites, rule.inputs.metrics)
+    plan = (
+        backtest_sources.plan_reads(conn, definition, names, directory, start, end)
+        if reads == "auto"
+        else None
+    )
     if step_s is None:
         step_s = DEFAULT_STEP_S if definition.kind in TIMED_KINDS else chunk_s
     counts = {"readings": 0, "events": 0}
 
     def views() -> Iterator[tuple[BatchView, datetime]]:
-        ids, types = list(names), rule.inputs.event_types
+        types = rule.inputs.event_types
+        ids = list(names) if plan is None else list(plan.series)
         source = (
-            history.chunks(
+            backtest_sources.hour_chunks(
+                conn, plan, start, end, sites=sites, event_types=types, chunk_s=chunk_s
+            )
+            if plan is not None and plan.path == "hours"
+            else history.chunks(
                 conn, start, end, series=ids, sites=sites, event_types=types, chunk_s=chunk_s
             )
             if connect is None
@@ -270,6 +289,7 @@ def backtest(
         readings=counts["readings"],
         events=counts["events"],
         signals=signals,
+        reads="raw" if plan is None else plan.path,
     )
 
 

@@ -132,10 +132,10 @@ def read_readings(
     with conn.cursor() as cur, cur.copy(query) as copy:
         for data in copy:
             buf += data
-    return _parse_binary_copy(bytes(buf))
+    return parse_binary_copy(bytes(buf))
 
 
-def _parse_binary_copy(buf: bytes) -> ReadingColumns:
+def parse_binary_copy(buf: bytes) -> ReadingColumns:
     if not buf:
         return EMPTY
     if not buf.startswith(_SIGNATURE):
@@ -194,7 +194,7 @@ def chunks(
 ) -> Iterator[HistoryChunk]:
     """[start, end) in consecutive windows of `chunk_s`, oldest first: the readings of `series`
     (ids from `series_names`; every series when None) and the events of `sites`."""
-    for lo, hi in _windows(start, end, chunk_s):
+    for lo, hi in windows(start, end, chunk_s):
         yield HistoryChunk(
             lo,
             hi,
@@ -203,7 +203,8 @@ def chunks(
         )
 
 
-def _windows(start: datetime, end: datetime, chunk_s: float) -> list[tuple[datetime, datetime]]:
+def windows(start: datetime, end: datetime, chunk_s: float) -> list[tuple[datetime, datetime]]:
+    """[start, end) cut into consecutive windows of `chunk_s` seconds (the last one shorter)."""
     if chunk_s <= 0:
         raise ValueError(f"chunk_s must be > 0, got {chunk_s}")
     out, lo, step = [], start, timedelta(seconds=chunk_s)
@@ -242,17 +243,17 @@ def chunks_parallel(
             events = tuple(read_events(conn, lo, hi, sites, event_types))
         return HistoryChunk(lo, hi, readings, events)
 
-    windows = iter(_windows(start, end, chunk_s))
+    todo = iter(windows(start, end, chunk_s))
     pending: deque[Future[HistoryChunk]] = deque()
     pool = ThreadPoolExecutor(max(1, readers), thread_name_prefix="courtyard-history")
     try:
-        for lo, hi in windows:
+        for lo, hi in todo:
             pending.append(pool.submit(read, lo, hi))
             if len(pending) >= max(1, readers):
                 break
         while pending:
             chunk = pending.popleft().result()
-            for lo, hi in windows:
+            for lo, hi in todo:
                 pending.append(pool.submit(read, lo, hi))
                 break
             yield chunk

@@ -143,7 +143,7 @@ def test_backtest_lists_the_alerts_a_rule_would_have_raised(database_url: str) -
         _store(conn, readings, [])
         tables = ("alerts", "alert_changes", "notifications", "rule_state")
         before = [conn.execute(f"SELECT count(*) FROM {t}").fetchone() for t in tables]
-        report = backtest(conn, definition, T0, T0 + timedelta(days=1), Directory())
+        report = backtest(conn, definition, T0, T0 + timedelta(days=1), Directory(), reads="raw")
         read_ahead = backtest(
             conn,
             definition,
@@ -152,11 +152,16 @@ def test_backtest_lists_the_alerts_a_rule_would_have_raised(database_url: str) -
             Directory(),
             connect=lambda: psycopg.connect(database_url),
             readers=3,
+            reads="raw",
         )
+        planned = backtest(conn, definition, T0, T0 + timedelta(days=1), Directory())
         after = [conn.execute(f"SELECT count(*) FROM {t}").fetchone() for t in tables]
     assert before == after == [(0,)] * 4
     assert report.readings == 24 * 60 * 2  # only pressure_bar was read
     assert read_ahead == report
+    # From the hourly rollup: only the hours around the dips are read, to the same alerts.
+    assert (planned.reads, planned.alerts) == ("hours", report.alerts)
+    assert planned.readings == 6 * 60 * 2  # hours 5-7, 10-11 and 23
     first, second = report.alerts
     assert (first.first_seen, first.resolved_at) == (
         T0 + timedelta(minutes=352),
