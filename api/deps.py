@@ -31,7 +31,8 @@ _cookie = APIKeyCookie(
 )
 
 
-def _resources(request: Request) -> Resources:
+async def _resources(request: Request) -> Resources:
+    # async: a plain `def` dependency would cost every request a hop to the thread pool.
     resources: Resources = request.state.resources
     return resources
 

@@ -201,17 +201,17 @@ async def aggregates(
     hour or more come from the hourly rollup (so a year is cheap); day buckets follow the
     site's local days. Defaults: the last 24 hours. The same question asked again within
     `read_cache_s` (2 s) is answered from a cache."""
-    device = await _device(conn, user, device_id)
     start, end = _range(start, end, timedelta(hours=24))
     span_s = (end - start).total_seconds()
     if bucket_s is None:
         bucket_s = next((b for b in Bucket if span_s / b <= _TARGET_POINTS), Bucket.DAY)
     elif span_s / bucket_s > _MAX_POINTS:
         raise invalid("query.bucket_s", f"gives more than {_MAX_POINTS} buckets over this range")
-    timezone = await api_places.site_timezone(conn, device.site_id)
     size = int(bucket_s)
 
     async def compute() -> object:
+        device = await _device(conn, user, device_id)
+        timezone = await api_places.site_timezone(conn, device.site_id)
         series = await api_readings.series_id(conn, device_id, metric)
         columns = (
             api_readings.BucketColumns([], [], [], [], [])
@@ -236,8 +236,10 @@ async def aggregates(
         )
         return answer.model_dump_json().encode()
 
-    # The serialised answer is what is cached: a year of hourly buckets is ~200 kB of JSON,
-    # and building it is most of the cost of a repeat.
-    body = await res.read_cache.get(("aggregates", device_id, metric, start, end, size), compute)
+    # The serialised answer is what is cached: a year of hourly buckets is 200-600 kB of JSON,
+    # and building it is most of the cost of a repeat. The device check is inside, so the key
+    # holds the caller's Visibility and a repeat costs no query at all (a 404 is not cached).
+    key = ("aggregates", user.visibility, device_id, metric, start, end, size)
+    body = await res.read_cache.get(key, compute)
     assert isinstance(body, bytes)
     return Response(body, media_type="application/json")
