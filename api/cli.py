@@ -33,13 +33,19 @@ def serve(
     rule_service: RuleService | None = None,
     log_level: str = "info",
 ) -> int:
-    """Run the API with uvicorn until SIGTERM or Ctrl-C (uvicorn handles both)."""
+    """Run the API with uvicorn until SIGTERM or Ctrl-C (uvicorn handles both), in
+    `api.workers` processes."""
     import uvicorn
 
+    from api import workers
     from api.app import create_app
 
     app = create_app(api, store, rule_service=rule_service)
-    uvicorn.run(app, host=host, port=port, log_level=log_level.lower(), log_config=None)
+    level = log_level.lower()
+    if api.workers > 1:
+        config = uvicorn.Config(app, host=host, port=port, log_level=level, log_config=None)
+        return workers.run(config, api.workers)
+    uvicorn.run(app, host=host, port=port, log_level=level, log_config=None)
     return 0
 
 

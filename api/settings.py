@@ -25,7 +25,13 @@ class ApiSettings(BaseModel):
     read_cache_s: float = Field(default=2.0, ge=0)
     #: `courtyard tokens create` issues tokens valid this long unless told otherwise.
     token_default_days: int = Field(default=90, ge=1)
-    #: Connections the API holds for queries, and for alert actions (which run on threads).
+    #: Processes `courtyard api` serves with, sharing one listening socket: one process runs
+    #: Python on one core, so a machine with more cores (and the database beside it) answers
+    #: more requests with more. Each has its own pools (below), caches and alert listener.
+    #: `courtyard up` always serves from its own single process.
+    workers: int = Field(default=1, ge=1, le=64)
+    #: Connections the API holds for queries, and for alert actions (which run on threads), in
+    #: each worker.
     pool_min_size: int = Field(default=2, ge=0)
     pool_max_size: int = Field(default=10, ge=1)
     action_pool_max_size: int = Field(default=4, ge=1)
