@@ -98,6 +98,8 @@ def plan_reads(
             int(needed.sum()),
         )
     if isinstance(params, AnomalyParams):
+        if (~grid.summarised).sum() > MOSTLY * cells:  # no rollup to speak of
+            return None
         explicit = "timezone" in definition.params
         zones = [
             params.timezone if explicit else directory.timezone_of(names[int(sid)][0])

@@ -127,9 +127,11 @@ def test_runs_of_hours_become_ranges_clipped_to_the_window() -> None:
 # -- anomaly screen ----------------------------------------------------------------------------
 
 
-def _lanes(rng: np.random.Generator, days: int, shift_day: int | None, spike: int | None) -> list:
+def _lanes(
+    rng: np.random.Generator, days: int, shift_day: int | None, spike: int | None
+) -> list[tuple[float, float] | None]:
     """A daily cycle per hour, noise of 0.15 over 60 samples a hour, as rollup cells."""
-    cells = []
+    cells: list[tuple[float, float] | None] = []
     for j in range(days * 24):
         level = 24.0 + 2.0 * math.sin(2 * math.pi * (j % 24) / 24)
         if shift_day is not None and j >= shift_day * 24:
