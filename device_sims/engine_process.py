@@ -80,7 +80,8 @@ class EngineProcess:
         while True:
             try:
                 chunk: list[_Row] | str | None = self._reader.recv()
-            except EOFError:
+            except (EOFError, OSError):  # OSError: it died in the middle of a chunk
+                self._child.join(_EXIT_TIMEOUT_S)
                 raise EngineProcessError(
                     f"the engine process died (exit code {self._child.exitcode})"
                 ) from None
