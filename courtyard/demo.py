@@ -19,8 +19,9 @@ Why the rules engine runs on event time. The replay is old data arriving fast. O
 clock every device would look silent for days until its history arrived (offline alerts for
 all of them, inactivity alerts for every household) and every hold or silence would be judged
 against the wrong now. With `EventClock` the engine's now is the newest event time it has
-evaluated: during the replay it moves through the week with the data, so each rule sees the
-week as it happened; once live, it follows the wall clock within a batch. The engine's clock
+evaluated, less an allowed lateness (COURTYARD_RULES__EVENT_LATENESS_S, see rules/clock.py):
+during the replay it moves through the week with the data, so each rule sees the week as it
+happened; once live, it follows the wall clock, that lateness behind. The engine's clock
 starts where the data starts, not at the wall clock, so its first ticks raise nothing before
 the first batch arrives. The price: if every device stopped publishing, time would stop for
 the rules too, and nothing would be reported offline. Fine for a demo; production engines run
@@ -57,7 +58,8 @@ from device_sims.publisher import MqttSink, PublishError
 from device_sims.runner import run as run_scenario
 from device_sims.scenario import Scenario, load_scenario
 from device_sims.sinks import Sink
-from rules.clock import EventClock
+from rules.clock import Clock, clock_for
+from rules.settings import RulesSettings
 from store import access
 from store.access import UserError
 from store.i18n import terminal_language
@@ -171,10 +173,9 @@ class Demo:
         )
         return DemoLogins(site, MANAGER, VOLUNTEER, tuple(households), DEMO_PASSWORD, token)
 
-    @property
-    def clock(self) -> EventClock:
+    def clock(self, settings: RulesSettings) -> Clock:
         """The rules engine's: event time, from where the new data begins (see the module)."""
-        return EventClock(start=self._planned().resume_after)
+        return clock_for(settings, start=self._planned().resume_after)
 
     def simulator(self, mqtt_url: str) -> DemoSimulator:
         return DemoSimulator(self.scenario, mqtt_url, self._planned())

@@ -79,7 +79,7 @@ def run(settings: Settings, *, demo: Demo | None = None) -> int:
                 settings = demo.configure(settings)
                 logins = demo.provision(settings.store)
             step()
-            clock = demo.clock if demo is not None else None
+            clock = demo.clock(settings.rules) if demo is not None else None
             rules = RulesService(settings.rules, settings.store, settings.notify, clock=clock)
             ingest = IngestService(settings.ingest, settings.store, on_committed=rules.wake)
             ingest.start()

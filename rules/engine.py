@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import psycopg
@@ -25,12 +25,13 @@ from rules import lifecycle
 from rules.arrays import BatchView
 from rules.clock import Clock
 from rules.directory import Directory
-from rules.feed_view import FeedNames, newest_epoch, view_of_feed
+from rules.feed_view import FeedNames, data_epochs, view_of_feed
 from rules.lifecycle import Outcome
 from rules.policy import NotifyPolicy
 from rules.rule import RuleState, Signal
 from store import feed, rule_state
 from store.feed import FeedBatch
+from store.records import StatusChange
 
 logger = logging.getLogger(__name__)
 
@@ -172,14 +173,19 @@ class Engine:
         sites = {s for s in batch.sites if s in self._sites and self._cursors.get(s, 0) < batch.id}
         if not sites:
             return []
-        self._clock.observe(newest_epoch(batch))
+        before = self._clock.arrival()
+        epochs = data_epochs(batch)
+        self._clock.observe(epochs)
         now = self._clock.now()
         view = view_of_feed(batch, self._names, sites)
-        if any(st.ts > now for st in view.statuses):
+        arrival = self._clock.arrival()
+        if arrival is None or any(st.ts > arrival for st in view.statuses):
             # A status has no device time: ingest stamps its arrival. On event time (a replay
-            # of old data) it arrives at the engine's now, not at the wall clock's.
-            restamped = tuple(replace(st, ts=min(st.ts, now)) for st in view.statuses)
-            view = replace(view, statuses=restamped)
+            # of old data) it belongs after the data that arrived before it, not at the wall
+            # clock's time; with nothing before it, at the start of the batch's data.
+            first = _at(float(epochs.min())) if epochs.size else now
+            placed = tuple(_placed(st, before or first) for st in view.statuses)
+            view = replace(view, statuses=placed)
         outcomes = self._evaluate(view, now, batch_sites=sites, batch_id=batch.id)
         for site in sites:
             self._cursors[site] = batch.id
@@ -253,3 +259,15 @@ class Engine:
     def prune_feed(self, keep_s: float) -> int:
         with self._conn.transaction():
             return feed.prune(self._conn, keep_s)
+
+
+def _placed(status: StatusChange, before_batch: datetime) -> StatusChange:
+    """`status` at event time: after the newest data that arrived before it."""
+    placed = before_batch
+    if status.data_before is not None:
+        placed = max(placed, _at(status.data_before))
+    return replace(status, ts=min(status.ts, placed))
+
+
+def _at(epoch: float) -> datetime:
+    return datetime.fromtimestamp(epoch, UTC)

@@ -11,6 +11,7 @@ from collections.abc import Collection
 from datetime import UTC, datetime
 
 import numpy as np
+import numpy.typing as npt
 import psycopg
 from psycopg.rows import TupleRow
 
@@ -71,13 +72,10 @@ def view_of_feed(batch: FeedBatch, names: FeedNames, sites: Collection[str]) -> 
     )
 
 
-def newest_epoch(batch: FeedBatch) -> float | None:
-    """The batch's newest data timestamp: event time for an engine that replays.
+def data_epochs(batch: FeedBatch) -> npt.NDArray[np.float64]:
+    """The batch's data timestamps, readings' and events': what event time is made of.
 
     Status messages do not count: they carry no device time (ingest stamps them when they
     arrive), so in a replay of old data they would drag the clock to the present."""
-    candidates = []
-    if batch.epochs.size:
-        candidates.append(float(batch.epochs.max()))
-    candidates.extend(e[1] for e in batch.events)
-    return max(candidates) if candidates else None
+    events = np.fromiter((e[1] for e in batch.events), dtype=np.float64, count=len(batch.events))
+    return np.concatenate((batch.epochs.astype(np.float64, copy=False), events))

@@ -29,7 +29,7 @@ from psycopg.rows import TupleRow
 
 from rules import directory as directory_module
 from rules import metrics
-from rules.clock import Clock, clock_named
+from rules.clock import Clock, clock_for
 from rules.directory import Directory
 from rules.engine import Engine, EngineRule, OnOutcomes
 from rules.lifecycle import Outcome
@@ -86,7 +86,7 @@ class RulesService:
         if dispatcher is None and settings.dispatch:
             dispatcher = OutboxDispatcher(store.url, senders_for(notify), notify)
         self._dispatcher = dispatcher
-        self.clock = clock or clock_named(settings.clock)
+        self.clock = clock or clock_for(settings)
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._due = {"tick": False, "escalate": False, "refresh": True, "feed": True}

@@ -15,6 +15,12 @@ class RulesSettings(BaseModel):
     #: "wall": now is the wall clock. "event": now follows the newest event time ingested, for
     #: replaying simulated or historical data at any speed.
     clock: Literal["wall", "event"] = "wall"
+    #: On event time: how long to wait for data that arrives after newer data (another ingest
+    #: worker's batch, a gateway's buffer) before time-based rules judge that moment.
+    event_lateness_s: float = Field(default=60.0, ge=0)
+    #: On event time: timestamps further ahead of their batch's median than this (a device
+    #: whose clock runs fast) do not move the clock.
+    event_lead_tolerance_s: float = Field(default=300.0, gt=0)
     #: How often time-based conditions (silences, held doors, offline devices) are evaluated.
     tick_s: float = Field(default=5.0, gt=0)
     #: How often escalations and reminders are checked.

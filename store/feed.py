@@ -72,7 +72,13 @@ def append(
             "with_events": with_events,
             "statuses": Jsonb(
                 [
-                    {"site": s.site, "device": s.device, "t": s.ts.timestamp(), "online": s.online}
+                    {
+                        "site": s.site,
+                        "device": s.device,
+                        "t": s.ts.timestamp(),
+                        "online": s.online,
+                        "before": s.data_before,
+                    }
                     for s in statuses
                 ]
             ),
@@ -112,7 +118,11 @@ def read_after(
                 ),
                 statuses=tuple(
                     StatusChange(
-                        s["site"], s["device"], datetime.fromtimestamp(s["t"], UTC), s["online"]
+                        s["site"],
+                        s["device"],
+                        datetime.fromtimestamp(s["t"], UTC),
+                        s["online"],
+                        s.get("before"),
                     )
                     for s in statuses
                 ),

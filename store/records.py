@@ -37,12 +37,17 @@ class Event:
 
 @dataclass(frozen=True, slots=True)
 class StatusChange:
-    """A device's `status` message (online/offline), its last will included."""
+    """A device's `status` message (online/offline), its last will included.
+
+    `ts` is when ingest received it: a status carries no device time. `data_before` is the
+    newest data time (epoch s) among the messages that arrived before it in its batch, None for
+    the first: where an engine on event time places it (a replay delivers old data fast)."""
 
     site: str
     device: str
     ts: datetime
     online: bool
+    data_before: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

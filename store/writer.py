@@ -10,8 +10,8 @@ that were really inserted).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 import orjson
@@ -273,13 +273,25 @@ def _apply_statuses(
     device_ids: dict[DeviceKey, int],
 ) -> tuple[StatusChange, ...]:
     changed: list[StatusChange] = []
-    statuses = sorted((s for m in messages for s in m.statuses), key=lambda s: s.ts)
+    statuses = sorted(_placed_statuses(messages), key=lambda s: s.ts)
     for status in statuses:
         device_id = device_ids[(status.site, status.device)]
         cur.execute(_APPLY_STATUS, {"online": status.online, "ts": status.ts, "id": device_id})
         if cur.fetchone() is not None:
             changed.append(status)
     return tuple(changed)
+
+
+def _placed_statuses(messages: Sequence[Message]) -> Iterator[StatusChange]:
+    """Each status with the newest data time of the messages before it (arrival order)."""
+    newest: float | None = None
+    for message in messages:
+        for status in message.statuses:
+            yield replace(status, data_before=newest)
+        times = [r.ts for r in message.readings] + [e.ts for e in message.events]
+        if times:
+            latest = max(times).timestamp()
+            newest = latest if newest is None else max(newest, latest)
 
 
 def _store_reject(cur: psycopg.Cursor[TupleRow], reject: Reject) -> int:

@@ -26,6 +26,7 @@ from courtyard.ports import free_port
 from device_sims.emissions import Outgoing
 from device_sims.scenario import load_scenario
 from device_sims.sinks import MemorySink
+from rules.settings import RulesSettings
 from store import places
 from store.settings import StoreSettings
 from tests.courtyard.up_support import Api, UpProcess, english
@@ -250,7 +251,7 @@ def test_demo_provisioning_is_an_upsert_with_a_fresh_token(database_url: str) ->
     second = demo.Demo(now=lambda: now)
     again = second.provision(store)
     assert second.timeline is not None and second.timeline.resume_after == stored_at
-    assert second.clock.now() == stored_at
+    assert second.clock(RulesSettings(clock="event")).now() == stored_at
 
     with psycopg.connect(database_url) as conn:
         users = conn.execute(

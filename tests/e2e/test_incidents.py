@@ -6,7 +6,6 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Callable, Iterator
-from datetime import timedelta
 
 import psycopg
 import pytest
@@ -14,11 +13,10 @@ import pytest
 from courtyard.embedded import EmbeddedMosquitto
 from device_sims.scenario import Scenario, shipped
 from rules import ruleset
-from tests.e2e.platform import RaisedAlert, matches, run_through_platform
+from tests.e2e.platform import RaisedAlert, in_time, matches, run_through_platform
 from tests.support.ingest import RunningIngest
 
 logger = logging.getLogger(__name__)
-STATUS_SLACK = timedelta(minutes=1)
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
 INCIDENTS = sorted(name for name in shipped() if name.startswith("incident-"))
@@ -67,9 +65,7 @@ def test_incident_raises_its_expected_alerts_once_by_their_deadlines(
             problems.append(f"expected one {expected}, raised {found}")
             continue
         (alert,) = found
-        # A status message (a last will) has no device time: on event time it is placed at the
-        # newest reading of its batch, which may be a moment before the incident's start.
-        if not expected.not_before - STATUS_SLACK <= alert.first_seen <= expected.deadline:
+        if not in_time(alert.first_seen, expected):
             problems.append(f"{alert} outside [{expected.not_before}, {expected.deadline}]")
         if expected.severity is not None and alert.severity != expected.severity:
             problems.append(f"{alert} should be {expected.severity}")

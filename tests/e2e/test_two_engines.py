@@ -14,7 +14,14 @@ from courtyard.embedded import EmbeddedMosquitto
 from courtyard.provision import Person, provision
 from device_sims.scenario import load_scenario
 from rules import ruleset
-from tests.e2e.platform import matches, publish, raised_alerts, recent, rules_engine
+from tests.e2e.platform import (
+    in_time,
+    matches,
+    publish,
+    raised_alerts,
+    recent,
+    rules_engine,
+)
 from tests.support.ingest import RunningIngest
 from tests.support.waiting import wait_for
 
@@ -87,7 +94,7 @@ def test_two_engines_split_sites_and_take_over_without_duplicates(
         for expected in scenario.expected_alerts:
             found = [a for a in raised if matches(a, expected)]
             assert len(found) == 1, f"{scenario.name}: {expected} -> {found}"
-            assert expected.not_before <= found[0].first_seen <= expected.deadline
+            assert in_time(found[0].first_seen, expected)
     with psycopg.connect(database_url) as conn:
         duplicates = conn.execute(
             "SELECT count(*) FROM (SELECT alert_id, change FROM alert_changes "

@@ -57,7 +57,10 @@ def test_a_batch_is_in_the_feed_with_its_readings_events_and_status_changes(
     ((device_id, epoch, type_, subject, attrs),) = batch.events
     assert feed.device_names(conn, [device_id]) == {device_id: ("south", "door-1")}
     assert (epoch, type_, subject, attrs) == (T0.timestamp(), "door_open", "card:1", {"n": 1})
-    assert batch.statuses == (StatusChange("south", "door-1", T0, False),)
+    # The status carries where it arrived among the data: after the tank's newest reading.
+    assert batch.statuses == (
+        StatusChange("south", "door-1", T0, False, data_before=T0.timestamp() + 60),
+    )
     assert feed.read_after(conn, 0, ["east"], 10) == []
     assert feed.read_after(conn, batch.id, ["north"], 10) == []
 
