@@ -209,9 +209,21 @@ def _api(args: argparse.Namespace, settings: Settings) -> int:
     )
 
 
+def _with_running_database(settings: Settings) -> Settings:
+    """Without COURTYARD_DATABASE_URL: the database of the `courtyard up` running on the data
+    directory, whose embedded server listens on a port chosen at each start."""
+    from courtyard import status
+
+    if settings.store.url:
+        return settings
+    url = (status.read_record(settings.data_dir) or {}).get("database_url")
+    return settings.with_urls(url, settings.mqtt_url) if isinstance(url, str) and url else settings
+
+
 def _users_add(args: argparse.Namespace, settings: Settings) -> int:
     from api import cli as api_cli
 
+    settings = _with_running_database(settings)
     _require_urls(settings)
     return api_cli.add_user_command(args, settings.store)
 
@@ -219,6 +231,7 @@ def _users_add(args: argparse.Namespace, settings: Settings) -> int:
 def _tokens_create(args: argparse.Namespace, settings: Settings) -> int:
     from api import cli as api_cli
 
+    settings = _with_running_database(settings)
     _require_urls(settings)
     return api_cli.create_token_command(args, settings.store)
 

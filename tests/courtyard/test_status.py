@@ -193,3 +193,26 @@ def test_the_record_of_a_running_up_lives_as_long_as_its_process(
 )
 def test_urls_are_shown_without_their_password(url: str, shown: str) -> None:
     assert status.without_password(url) == shown
+
+
+def test_users_and_tokens_find_the_database_of_a_running_up(
+    settings: Settings,
+    database_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    for name in list(os.environ):
+        if name.startswith("COURTYARD_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("COURTYARD_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.chdir(tmp_path)  # no .env
+    assert main(["users", "add", "ops", "--role", "operator"]) == 2
+    assert "COURTYARD_DATABASE_URL" in capsys.readouterr().err
+
+    with status.running_record(settings.model_copy(update={"data_dir": tmp_path / "data"}), ""):
+        assert main(["users", "add", "ops", "--role", "operator"]) == 0
+        assert main(["tokens", "create", "ops", "--name", "ci"]) == 0
+    with psycopg.connect(database_url) as conn:
+        tokens = conn.execute("SELECT user_id, name FROM api_tokens").fetchall()
+    assert tokens == [("ops", "ci")]
