@@ -11,6 +11,9 @@ from dataclasses import dataclass
 
 from rules.rule import ParamCheck
 
+#: The longest delay that makes sense (and that date arithmetic survives): a year, as the API's.
+MAX_DELAY_S = 365 * 86_400.0
+
 
 @dataclass(frozen=True, slots=True)
 class NotifyPolicy:
@@ -25,8 +28,9 @@ class NotifyPolicy:
 
     def __post_init__(self) -> None:
         check = ParamCheck("notify")
-        if self.escalate_after_s is not None:
-            check.positive(self.escalate_after_s, "escalate_after_s")
-        if self.remind_every_s is not None:
-            check.positive(self.remind_every_s, "remind_every_s")
+        for name in ("escalate_after_s", "remind_every_s"):
+            delay = getattr(self, name)
+            if delay is not None:
+                check.positive(delay, name)
+                check.require(delay <= MAX_DELAY_S, name, f"must be at most {MAX_DELAY_S:g} s")
         check.done()

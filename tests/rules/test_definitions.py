@@ -122,6 +122,11 @@ rules:
             "r.yaml:7: rule 'pump-current-high': notify.escalate_after_s: must be > 0, got 0.0",
         ),
         (
+            "    params: {metric: x, op: '>', value: 1}\n    notify: {remind_every_s: 1e12}\n",
+            "r.yaml:7: rule 'pump-current-high': notify.remind_every_s: must be at most"
+            " 3.1536e+07 s",
+        ),
+        (
             "    params: {metric: x, op: '>', value: 1}\n    colour: red\n",
             "r.yaml:7: rule 'pump-current-high': colour: Extra inputs are not permitted",
         ),
