@@ -34,6 +34,9 @@ from tests.support.mqtt import Publisher
 from tests.support.processes import courtyard_env
 from tests.support.waiting import wait_for
 
+# One worker runs every `courtyard up`: each takes the MQTT port 1883 when it is free.
+pytestmark = pytest.mark.xdist_group("courtyard-up")
+
 COURTYARD = [sys.executable, "-m", "courtyard"]
 SITE = "up-court"
 

@@ -23,7 +23,8 @@ from courtyard.settings import ENV_PREFIX
 from tests.courtyard.up_support import Api, UpProcess, english
 from tests.support.waiting import wait_for
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
+# One worker runs every `courtyard up`: each takes the MQTT port 1883 when it is free.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800), pytest.mark.xdist_group("courtyard-up")]
 
 ROOT = Path(__file__).resolve().parents[2]
 _NOT_COPIED = shutil.ignore_patterns(
