@@ -7,14 +7,16 @@ open), on an embedded PostgreSQL (or `--database-url`). The API runs as its own 
 COURTYARD_API__WORKERS sets them. For each request kind:
 
   baseline  the store query behind the answer, run back to back on one connection
-  api       the HTTP request at a fixed open-loop rate (default 200 req/s) from httpx async
-            clients; latency is counted from each request's scheduled start, so a slow server
-            cannot hide its queue (no coordinated omission)
+  api       the HTTP request at a fixed open-loop rate (default 200 req/s) from
+            `--load-processes` processes (default 2) sharing the schedule (bench/open_loop.py);
+            latency is counted from each request's scheduled start, so a slow server cannot
+            hide its queue (no coordinated omission)
 
 Kinds: the overview of a 5,000-device site, a one-year hourly chart of one series, a page of
 50 open alerts of a site. Target (issue 5): each p99 < 100 ms at 200 req/s.
 
     python bench/api_load.py [--scale 0.1] [--rate 200] [--seconds 15] [--workers 2]
+                             [--load-processes 2]
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
+import open_loop
 import psycopg
 from psycopg import sql
 
@@ -223,58 +226,6 @@ async def _baseline(url: str, kind: Kind, runs: int) -> list[float]:
     return samples
 
 
-#: The requests in flight are spread over this many httpx clients of 10 connections each. One
-#: client holding 200 connections spends time in proportion to them on every request (its pool
-#: scans them all), so under a backlog the load generator, not the API, became the bottleneck.
-_CLIENTS = 20
-_CONNECTIONS_PER_CLIENT = 10
-#: Transport errors printed (all are counted).
-_ERRORS_SHOWN = 5
-
-
-async def _load(
-    base: str, token: str, path: str, rate: float, seconds: float
-) -> tuple[list[float], int, float]:
-    """Open loop: request i starts at t0 + i/rate whatever happened to the others."""
-    limits = httpx.Limits(
-        max_connections=_CONNECTIONS_PER_CLIENT, max_keepalive_connections=_CONNECTIONS_PER_CLIENT
-    )
-    headers = {"Authorization": f"Bearer {token}"}
-    latencies: list[float] = []
-    errors = 0
-    async with contextlib.AsyncExitStack() as stack:
-        clients = [
-            await stack.enter_async_context(
-                httpx.AsyncClient(base_url=base, headers=headers, limits=limits, timeout=30)
-            )
-            for _ in range(_CLIENTS)
-        ]
-        for client in clients:  # warm the connection pools on both sides
-            await client.get(path)
-        loop = asyncio.get_running_loop()
-        t0 = loop.time() + 0.1
-        total = int(rate * seconds)
-
-        async def one(i: int) -> None:
-            nonlocal errors
-            scheduled = t0 + i / rate
-            await asyncio.sleep(max(0.0, scheduled - loop.time()))
-            try:
-                response = await clients[i % _CLIENTS].get(path)
-            except httpx.TransportError as exc:
-                errors += 1
-                if errors <= _ERRORS_SHOWN:
-                    print(f"  transport error: {exc!r}", file=sys.stderr)
-                return
-            latencies.append(loop.time() - scheduled)
-            if response.status_code != 200:
-                errors += 1
-
-        await asyncio.gather(*(one(i) for i in range(total)))
-        achieved = total / (loop.time() - t0)
-    return latencies, errors, achieved
-
-
 def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -323,6 +274,9 @@ def main() -> int:
         help="API processes (COURTYARD_API__WORKERS); default 2, one per core of the machine "
         "this target was set on",
     )
+    parser.add_argument(
+        "--load-processes", type=int, default=2, help="processes sending the requests"
+    )
     parser.add_argument("--database-url", help="a server to create the bench database on")
     parser.add_argument(
         "--serve", nargs=3, metavar=("URL", "PORT", "WORKERS"), help=argparse.SUPPRESS
@@ -348,21 +302,29 @@ def main() -> int:
         cli.add_user(store, user_id="bench", name="Bench", role="manager", sites=list(SITES))
         token, _ = cli.create_token(store, user_id="bench", name="bench", days=1)
         with _server(url, args.workers) as base:
-            print(f"\nAPI: {args.workers} worker(s); {args.rate:.0f} requests/s per kind")
+            print(
+                f"\nAPI: {args.workers} worker(s); {args.rate:.0f} requests/s per kind from "
+                f"{args.load_processes} load process(es)"
+            )
             print(
                 f"{'request':32} {'SQL p50':>8} {'SQL p99':>8} | {'API p50':>8} "
                 f"{'API p99':>8} {'rate':>7} {'errors':>6} | p99 < 100 ms"
             )
             for kind in _kinds():
                 base_samples = asyncio.run(_baseline(url, kind, 200))
-                latencies, errors, achieved = asyncio.run(
-                    _load(base, token, kind.path, args.rate, args.seconds)
+                load = open_loop.run(
+                    base + kind.path,
+                    {"Authorization": f"Bearer {token}"},
+                    rate=args.rate,
+                    seconds=args.seconds,
+                    processes=args.load_processes,
                 )
+                latencies, errors = load.latencies_s, load.errors
                 p99 = _pct(latencies, 0.99)
                 print(
                     f"{kind.name:32} {_pct(base_samples, 0.5):7.1f}ms "
                     f"{_pct(base_samples, 0.99):7.1f}ms | {_pct(latencies, 0.5):7.1f}ms "
-                    f"{p99:7.1f}ms {achieved:6.0f}/s {errors:6d} | "
+                    f"{p99:7.1f}ms {load.rate:6.0f}/s {errors:6d} | "
                     f"{'yes' if p99 < 100 and not errors else 'NO'}"
                 )
         print(
