@@ -37,6 +37,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     backtest.add_argument(
         "--site", help="the site whose time zone the report uses (default: the rule's first)"
     )
+    backtest.add_argument(
+        "--raw",
+        action="store_true",
+        help="read every stored reading (by default threshold and anomaly rules read only what"
+        " the hourly rollup cannot rule out; for anomalies that screen may pass a series)",
+    )
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
@@ -119,7 +125,9 @@ def _backtest(args: argparse.Namespace, settings: Settings, rules_file: Path | N
             known = ", ".join(r.id for r in rule_defs.list_all(conn)) or "none"
             raise ConfigError(f"no rule {args.rule!r} (the database has: {known})")
         places = directory.load(conn, definition.scope.sites or None)
-        report = backtest.backtest(conn, definition, start, end, places)
+        report = backtest.backtest(
+            conn, definition, start, end, places, reads="raw" if args.raw else "auto"
+        )
     site = args.site or (definition.scope.sites[0] if definition.scope.sites else None)
     zone = places.timezone_of(site) if site else places.timezone_of("")
     sys.stdout.write(backtest.format_report(report, zone) + "\n")

@@ -311,6 +311,10 @@ LINE = "{first} .. {last}  {severity:<8} {site}/{subject}{metric}  x{occurrences
 RESOLVED = "resolved {at}"
 STILL_OPEN = "still open"
 NONE = "No alerts."
+SCREENED = (
+    "Read only the series the hourly rollup could not rule out: an anomaly on a series it"
+    " passed is not listed (--raw reads every reading)."
+)
 
 
 def format_report(report: BacktestReport, tz: str | ZoneInfo) -> str:
@@ -348,6 +352,8 @@ def format_report(report: BacktestReport, tz: str | ZoneInfo) -> str:
         lines.append(f"    {a.summary}")
     if not report.alerts:
         lines.append(NONE)
+    if report.reads == "series":
+        lines.append(SCREENED)
     return "\n".join(lines)
 
 

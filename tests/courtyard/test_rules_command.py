@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import psycopg
+import pytest
 
 from rules.definitions import parse_rules
 from store.records import Message, Reading
@@ -47,8 +48,9 @@ def test_check_reports_each_problem_with_rule_field_and_line(tmp_path: Path) -> 
     assert "rule 'tank-low': params.value: must be a finite number" in result.stderr
 
 
+@pytest.mark.parametrize("reads", [[], ["--raw"]], ids=["rollup-first", "raw"])
 def test_backtest_lists_what_a_stored_rule_would_have_raised_and_writes_nothing(
-    database_url: str, tmp_path: Path
+    reads: list[str], database_url: str, tmp_path: Path
 ) -> None:
     with psycopg.connect(database_url) as conn:
         readings = [
@@ -67,7 +69,7 @@ def test_backtest_lists_what_a_stored_rule_would_have_raised_and_writes_nothing(
     )
     result = courtyard(
         "rules", "--rules-file", str(rules), "backtest", "tank-low",
-        "--from", "2026-11-01T00:00:00+00:00", "--to", "2026-11-02T00:00:00+00:00",
+        "--from", "2026-11-01T00:00:00+00:00", "--to", "2026-11-02T00:00:00+00:00", *reads,
         cwd=tmp_path, database_url=database_url,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
