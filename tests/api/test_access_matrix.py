@@ -157,7 +157,8 @@ def test_every_route_has_a_case() -> None:
     undocumented = {
         (method, str(context.path))
         for context in iter_route_contexts(app.routes)
-        if isinstance(context.original_route, APIRoute) and not context.include_in_schema
+        if isinstance(context.original_route, APIRoute)
+        and not context.include_in_schema
         # Dashboard pages: tests/api/pages/test_page_scoping.py covers each of them.
         and not isinstance(context.original_route, PageRoute)
         for method in context.methods or ()
