@@ -55,7 +55,8 @@ class RulesForApi:
     def _signals(
         self, definition: Definition, start: datetime, end: datetime
     ) -> list[BacktestSignal]:
-        with psycopg.connect(self._store.url) as conn:
+        # Autocommit: on TimescaleDB the backtest refreshes the rollup first (rules.backtest).
+        with psycopg.connect(self._store.url, autocommit=True) as conn:
             places = directory.load(conn, definition.scope.sites or None)
             report = backtest.backtest(conn, definition, start, end, places)
         signals: list[BacktestSignal] = []

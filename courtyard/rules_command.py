@@ -111,7 +111,8 @@ def _backtest(args: argparse.Namespace, settings: Settings, rules_file: Path | N
     start = args.start or end - timedelta(days=7)
     if start >= end:
         raise ConfigError("--from must be before --to")
-    with psycopg.connect(settings.store.url) as conn:
+    # Autocommit: on TimescaleDB the backtest refreshes the rollup first (rules.backtest).
+    with psycopg.connect(settings.store.url, autocommit=True) as conn:
         definition: RuleDefinition | None = None
         if rules_file is not None:
             definition = next((d for d in load_rules_file(rules_file) if d.id == args.rule), None)

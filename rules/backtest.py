@@ -8,7 +8,9 @@ auto-resolves where the rule allows it.
 
 Threshold and anomaly rules read less by default (`reads="auto"`): the hourly rollup first, then
 only the raw readings that can matter (rules.backtest_plan: exact for thresholds, approximate in
-recall for anomalies); `reads="raw"` reads every reading of the window.
+recall for anomalies); `reads="raw"` reads every reading of the window. On TimescaleDB the
+rollup is a continuous aggregate, refreshed for the window first: give an autocommit connection
+(store.backtest_reads), or the whole window is read raw.
 
 Rules that complete with the passing of time (a door held open, a burst ending, a silence) are
 stepped through each chunk in `step_s` slices, every slice evaluated at its end even when empty,
@@ -70,6 +72,8 @@ class BacktestReport:
     signals: int = 0
     #: "raw" (every reading), "hours" or "series" (what the rollup could not rule out).
     reads: str = "raw"
+    #: False when the rollup screen of anomalies skipped series: an alert may be missing.
+    exact: bool = True
 
 
 @dataclass
@@ -290,6 +294,7 @@ def backtest(
         events=counts["events"],
         signals=signals,
         reads="raw" if plan is None else plan.path,
+        exact=plan is None or plan.exact,
     )
 
 
@@ -352,7 +357,7 @@ def format_report(report: BacktestReport, tz: str | ZoneInfo) -> str:
         lines.append(f"    {a.summary}")
     if not report.alerts:
         lines.append(NONE)
-    if report.reads == "series":
+    if not report.exact:
         lines.append(SCREENED)
     return "\n".join(lines)
 

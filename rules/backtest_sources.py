@@ -48,6 +48,8 @@ class Plan:
     #: (series, hour) cells of the window, and how many the plan reads.
     cells: int = 0
     cells_read: int = 0
+    #: False when a screen decided what to skip (anomalies): an alert may be missing.
+    exact: bool = True
 
 
 def plan_reads(
@@ -66,15 +68,13 @@ def plan_reads(
     if not ids:
         return Plan("series", ())
     start_s, end_s = start.timestamp(), end.timestamp()
+    # First: on TimescaleDB, finding what lags refreshes the rollup before it is read.
+    lagging = [
+        (lo.timestamp(), hi.timestamp())
+        for lo, hi in backtest_reads.lagging_ranges(conn, start, end)
+    ]
     grid = hour_grid(
-        backtest_reads.read_rollup(conn, ids, start, end),
-        ids,
-        start_s,
-        end_s,
-        [
-            (lo.timestamp(), hi.timestamp())
-            for lo, hi in backtest_reads.lagging_ranges(conn, start, end)
-        ],
+        backtest_reads.read_rollup(conn, ids, start, end), ids, start_s, end_s, lagging
     )
     cells = grid.shape[0] * grid.shape[1]
     if isinstance(params, ThresholdParams):
@@ -111,7 +111,8 @@ def plan_reads(
         if suspects.sum() > MOSTLY * grid.shape[0]:
             return None
         read = int(suspects.sum()) * grid.shape[1]
-        return Plan("series", tuple(grid.series_ids[suspects].tolist()), None, cells, read)
+        series = tuple(grid.series_ids[suspects].tolist())
+        return Plan("series", series, None, cells, read, exact=False)
     return None
 
 

@@ -9,10 +9,13 @@ backtest may trust where it is current:
   `readings` some other way (a bulk COPY around the writer) have no rollup row, and an hour
   without one is read raw by the planner; rows added that way to an hour that already has one
   make it stale, which nothing here can see.
-- TimescaleDB: `readings_hourly` is a real-time continuous aggregate, computed from the raw rows
-  from its watermark on; below it, the hours that changed since their last refresh are listed in
-  the invalidation logs until the refresh policy catches up. Those hours lag. When the catalogue
-  cannot be read (another TimescaleDB version), the whole window lags: read raw, never guessed.
+- TimescaleDB: `readings_hourly` is a real-time continuous aggregate: current from its
+  watermark on, but below it an hour that received rows after its last refresh is stale until
+  the refresh policy comes round. So the window is refreshed first with the documented
+  `refresh_continuous_aggregate` (it recomputes only what was invalidated), which needs a
+  connection outside a transaction (an autocommit one). When that is not possible (inside the
+  caller's transaction, or it fails), the whole window counts as lagging: read raw, never
+  guessed.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import numpy as np
 import numpy.typing as npt
 import psycopg
 from psycopg import sql
+from psycopg.pq import TransactionStatus
 from psycopg.rows import TupleRow
 
 from store.backend import Backend, backend_of
@@ -105,40 +109,28 @@ def read_rollup(
 def lagging_ranges(
     conn: psycopg.Connection[TupleRow], start: datetime, end: datetime
 ) -> list[tuple[datetime, datetime]]:
-    """Time ranges within [start, end) where the rollup may not yet hold every stored reading
-    (see the module docstring); empty on plain PostgreSQL."""
+    """Time ranges within [start, end) where the rollup may not hold every stored reading (see
+    the module docstring): none on plain PostgreSQL, none on TimescaleDB once the window is
+    refreshed, else the whole window."""
     if backend_of(conn) is not Backend.TIMESCALEDB:
         return []
+    if conn.info.transaction_status is not TransactionStatus.IDLE:
+        return [(start, end)]  # CALL refresh_continuous_aggregate refuses a transaction block
+    # Whole hours: a refresh only materialises buckets entirely inside its window.
+    window = (hour_floor(start), hour_floor(end) + _HOUR)
+    autocommit = conn.autocommit
     try:
-        with conn.transaction():
-            rows = conn.execute(_TIMESCALE_INVALIDATIONS, {"start": start, "end": end}).fetchall()
+        conn.autocommit = True
+        conn.execute(
+            "CALL refresh_continuous_aggregate('readings_hourly', %s::timestamptz,"
+            " %s::timestamptz)",
+            window,
+        )
     except psycopg.Error:
         return [(start, end)]
-    return [(max(lo, start), min(hi, end)) for lo, hi in rows]
-
-
-# Pending invalidations of `readings_hourly`: those not yet moved from the hypertable's log and
-# those moved to the aggregate's own log but not yet refreshed. Values are the hypertable's
-# internal time (microseconds since the Unix epoch), -/+ infinity as the int8 extremes.
-_TIMESCALE_INVALIDATIONS = """
-WITH agg AS (
-    SELECT c.mat_hypertable_id, c.raw_hypertable_id
-    FROM _timescaledb_catalog.continuous_agg c
-    WHERE c.user_view_name = 'readings_hourly'
-), pending AS (
-    SELECT h.lowest_modified_value AS lo, h.greatest_modified_value AS hi
-    FROM _timescaledb_catalog.continuous_aggs_hypertable_invalidation_log h
-    JOIN agg ON h.hypertable_id = agg.raw_hypertable_id
-    UNION ALL
-    SELECT m.lowest_modified_value, m.greatest_modified_value
-    FROM _timescaledb_catalog.continuous_aggs_materialization_invalidation_log m
-    JOIN agg ON m.materialization_id = agg.mat_hypertable_id
-)
-SELECT to_timestamp(greatest(lo, -1e15) / 1e6), to_timestamp(least(hi, 1e15) / 1e6) + '1 hour'
-FROM pending
-WHERE to_timestamp(least(hi, 1e15) / 1e6) + '1 hour' > %(start)s
-  AND to_timestamp(greatest(lo, -1e15) / 1e6) < %(end)s
-"""
+    finally:
+        conn.autocommit = autocommit
+    return []
 
 
 def read_ranges(

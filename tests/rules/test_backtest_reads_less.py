@@ -15,7 +15,7 @@ import psycopg
 import pytest
 from psycopg.rows import TupleRow
 
-from rules.backtest import BacktestReport, backtest
+from rules.backtest import SCREENED, BacktestReport, backtest, format_report
 from rules.definitions import RuleDefinition, parse_rules
 from rules.directory import Directory
 from store.records import Message, Reading
@@ -194,7 +194,7 @@ def test_a_gated_threshold_reads_whole_series_and_their_gates(database_url: str)
     assert [(a.subject, a.first_seen) for a in raw.alerts] == [
         ("room-01", T0 + timedelta(minutes=at(1, 4, 0)))
     ]
-    assert planned.alerts == raw.alerts and planned.reads == "series"
+    assert planned.alerts == raw.alerts and planned.reads == "series" and planned.exact
     assert planned.readings == 4 * MINUTES  # two rooms' temperatures, and their gates
 
 
@@ -221,6 +221,11 @@ def test_anomaly_reads_the_suspect_series_whole_to_the_same_alerts(database_url:
         raw, planned = both(conn, UNUSUAL)
     assert {a.subject for a in raw.alerts} == {"room-01", "room-02"}
     assert planned.alerts == raw.alerts and planned.reads == "series"
+    # A screen chose what to skip: the report says an alert may be missing; a gated threshold
+    # reading whole series is still exact.
+    assert (raw.exact, planned.exact) == (True, False)
+    assert format_report(planned, "UTC").endswith(SCREENED)
+    assert not format_report(raw, "UTC").endswith(SCREENED)
     # room-01 and room-02, and room-03, whose hour with a NaN reading the rollup cannot bound;
     # room-04's empty hour is a gap, read and found empty.
     assert planned.readings == 3 * MINUTES
