@@ -7,7 +7,8 @@ API it measured (2-3 ms per request under a backlog, against 1-3 ms for the serv
 figures were the generator's: wrk answered 400-2,000 requests/s from the same API while the
 httpx generator fell behind at 200/s. Here asyncio connections send a fixed request and
 httptools (uvicorn's own parser) reads the answers, bodies skipped unread; the schedule is
-split over a few processes.
+split over a few processes. Given several URLs, request i asks for URL i mod n (a dashboard
+asking for many different charts, which a cache of recent answers cannot serve).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import multiprocessing
 import sys
 import time
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -83,7 +85,8 @@ class _Connection(asyncio.Protocol):
 class _Part:
     """One process's share of the schedule: requests part, part + parts, ... ."""
 
-    url: str
+    #: Request i asks for urls[i % len(urls)]; all on one host.
+    urls: tuple[str, ...]
     headers: tuple[tuple[str, str], ...]
     rate: float
     seconds: float
@@ -100,12 +103,9 @@ def _run_part(part: _Part) -> tuple[list[float], int, float]:
 async def _load(part: _Part) -> tuple[list[float], int, float]:
     """Latencies, errors, and when the last answer came."""
     loop = asyncio.get_running_loop()  # loop.time() is time.monotonic()
-    url = urlsplit(part.url)
-    host, port = url.hostname or "127.0.0.1", url.port or 80
-    target = url.path + (f"?{url.query}" if url.query else "")
-    lines = [f"GET {target} HTTP/1.1", f"Host: {url.netloc}"]
-    lines += [f"{name}: {value}" for name, value in part.headers]
-    request = ("\r\n".join(lines) + "\r\n\r\n").encode()
+    first = urlsplit(part.urls[0])
+    host, port = first.hostname or "127.0.0.1", first.port or 80
+    requests = [_request(url, part.headers) for url in part.urls]
     idle: deque[_Connection] = deque()
     slots = asyncio.Semaphore(CONNECTIONS_PER_PROCESS)
     latencies: list[float] = []
@@ -126,7 +126,7 @@ async def _load(part: _Part) -> tuple[list[float], int, float]:
         async with slots:
             try:
                 conn = await connection()
-                status = await conn.get(request)
+                status = await conn.get(requests[i % len(requests)])
             except (OSError, httptools.HttpParserError) as exc:
                 errors += 1
                 if errors <= _ERRORS_SHOWN:
@@ -140,25 +140,35 @@ async def _load(part: _Part) -> tuple[list[float], int, float]:
     # Warm the connections on both sides before the schedule starts.
     warm = [await connection() for _ in range(10)]
     for conn in warm:
-        await conn.get(request)
+        await conn.get(requests[0])
     idle.extend(warm)
     total = int(part.rate * part.seconds)
     await asyncio.gather(*(one(i) for i in range(part.part, total, part.parts)))
     return latencies, errors, loop.time()
 
 
+def _request(url: str, headers: tuple[tuple[str, str], ...]) -> bytes:
+    parts = urlsplit(url)
+    target = parts.path + (f"?{parts.query}" if parts.query else "")
+    lines = [f"GET {target} HTTP/1.1", f"Host: {parts.netloc}"]
+    lines += [f"{name}: {value}" for name, value in headers]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode()
+
+
 def run(
-    url: str,
+    urls: str | Sequence[str],
     headers: dict[str, str],
     *,
     rate: float,
     seconds: float,
     processes: int = 2,
 ) -> Result:
-    """GET `url` at `rate` per second for `seconds`, from `processes` forked processes."""
+    """GET `urls` (one, or request i the i-th mod their number) at `rate` per second for
+    `seconds`, from `processes` forked processes."""
+    urls = (urls,) if isinstance(urls, str) else tuple(urls)
     t0 = time.monotonic() + 1.0  # time for the processes to start and warm their connections
     parts = [
-        _Part(url, tuple(headers.items()), rate, seconds, n, processes, t0)
+        _Part(urls, tuple(headers.items()), rate, seconds, n, processes, t0)
         for n in range(processes)
     ]
     with multiprocessing.get_context("fork").Pool(processes) as pool:
