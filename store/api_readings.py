@@ -3,6 +3,10 @@
 Buckets of an hour or more are computed from `readings_hourly` (the continuous aggregate on
 TimescaleDB, the rollup view on plain PostgreSQL), so a year of one series is ~8,760 rows
 whatever the sampling rate; shorter buckets read raw readings.
+
+A year of hourly buckets is 8,760 rows x 5 columns, and turning that many rows into Python
+objects cost psycopg ~7 ms, more than the query. So each column comes back as one PostgreSQL
+array in its binary send format, which numpy reads in one go (~0.5 ms for all five).
 """
 
 from __future__ import annotations
@@ -10,11 +14,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+import numpy as np
 import psycopg
 from psycopg.rows import TupleRow, class_row
 
 HOUR_S = 3600
 DAY_S = 86400
+
+#: PostgreSQL's epoch (2000-01-01 UTC) in Unix seconds: binary timestamptz counts from it.
+_PG_EPOCH_S = 946_684_800
+#: The binary send format of a one-dimensional array: ndim, has-nulls flag, element type, then
+#: the dimension's length and lower bound (int32 each); then each element as its int32 length
+#: and its bytes.
+_ARRAY_HEADER = np.dtype([("ndim", ">i4"), ("has_nulls", ">i4"), ("oid", ">u4"), ("n", ">i4")])
+_ARRAY_HEADER_BYTES = 20
+_INT8_ELEMENTS = np.dtype([("length", ">i4"), ("value", ">i8")])
+_FLOAT8_ELEMENTS = np.dtype([("length", ">i4"), ("value", ">f8")])
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,10 +103,12 @@ async def buckets(
         bin_expr = "date_trunc('day', {col}, %(tz)s)"
     else:
         bin_expr = "date_bin(make_interval(secs => %(bucket_s)s), {col}, TIMESTAMPTZ '2000-01-01')"
+    # Each query gives (bucket timestamptz, avg float8, min float8, max float8, count int8) in
+    # bucket order.
     if bucket_s == HOUR_S:  # the rollup's own buckets: nothing to combine
+        # An index-only scan of the rollup's primary key (migration 0010), already in order.
         query = """
-            SELECT extract(epoch FROM bucket)::bigint, avg_value, min_value, max_value,
-                   sample_count::bigint
+            SELECT bucket, avg_value, min_value, max_value, sample_count::bigint
             FROM readings_hourly
             WHERE series_id = %(series)s
               AND bucket >= date_trunc('hour', %(start)s::timestamptz) AND bucket < %(end)s
@@ -99,7 +116,7 @@ async def buckets(
         """
     elif bucket_s > HOUR_S:
         query = f"""
-            SELECT extract(epoch FROM {bin_expr.format(col="bucket")})::bigint AS bucket,
+            SELECT {bin_expr.format(col="bucket")} AS bucket,
                    sum(avg_value * sample_count) / sum(sample_count) AS avg,
                    min(min_value) AS min, max(max_value) AS max, sum(sample_count)::bigint AS count
             FROM readings_hourly
@@ -109,18 +126,47 @@ async def buckets(
         """
     else:
         query = f"""
-            SELECT extract(epoch FROM {bin_expr.format(col="ts")})::bigint AS bucket,
+            SELECT {bin_expr.format(col="ts")} AS bucket,
                    avg(value) AS avg, min(value) AS min, max(value) AS max, count(*) AS count
             FROM readings
             WHERE series_id = %(series)s AND ts >= %(start)s AND ts < %(end)s
             GROUP BY 1 ORDER BY 1
         """
+    # One array per column, fed in bucket order by the sorted subquery (an ORDER BY inside each
+    # array_agg would sort five times on PostgreSQL 15); the order is checked below anyway.
+    columns_query = f"""
+        SELECT array_send(array_agg(bucket)), array_send(array_agg(avg)),
+               array_send(array_agg(min)), array_send(array_agg(max)),
+               array_send(array_agg(count))
+        FROM ({query}) AS b (bucket, avg, min, max, count)
+    """
     params = {"series": series, "start": start, "end": end, "bucket_s": bucket_s, "tz": timezone}
-    # Binary results: a year of hourly buckets parses in half the time of text.
     async with conn.cursor(binary=True) as cur:
-        await cur.execute(query, params)
-        rows = await cur.fetchall()
-    if not rows:
+        await cur.execute(columns_query, params)
+        row = await cur.fetchone()
+    if row is None or row[0] is None:  # no rows: array_agg gives NULL
         return BucketColumns([], [], [], [], [])
-    start_col, avg, low, high, count = (list(column) for column in zip(*rows, strict=True))
-    return BucketColumns(start_col, avg, low, high, count)
+    micros = _array(row[0], _INT8_ELEMENTS)  # timestamptz: microseconds since 2000-01-01
+    avg, low, high = (_array(row[i], _FLOAT8_ELEMENTS) for i in (1, 2, 3))
+    count = _array(row[4], _INT8_ELEMENTS)
+    if len(micros) > 1 and not bool(np.all(micros[1:] > micros[:-1])):
+        order = np.argsort(micros, kind="stable")
+        micros, avg, low, high, count = (c[order] for c in (micros, avg, low, high, count))
+    return BucketColumns(
+        start=(micros // 1_000_000 + _PG_EPOCH_S).tolist(),
+        avg=avg.tolist(),
+        min=low.tolist(),
+        max=high.tolist(),
+        count=count.tolist(),
+    )
+
+
+def _array(data: bytes, elements: np.dtype) -> np.ndarray:
+    """The values of a one-dimensional array without NULLs, from PostgreSQL's binary format."""
+    header = np.frombuffer(data, dtype=_ARRAY_HEADER, count=1)[0]
+    if header["ndim"] != 1 or header["has_nulls"]:
+        raise ValueError("expected a one-dimensional array without NULLs")
+    values = np.frombuffer(data, dtype=elements, offset=_ARRAY_HEADER_BYTES)
+    if len(values) != header["n"] or bool(np.any(values["length"] != 8)):
+        raise ValueError("unexpected element layout in a binary array")
+    return values["value"]
