@@ -1,0 +1,89 @@
+"""Chart buckets (store.api_readings.buckets) from readings stored by the writer: the columns
+come back as binary arrays, so check every column, types included, against sums by hand."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+import psycopg
+import pytest
+from psycopg.rows import TupleRow
+
+from store import api_readings
+from store.records import Message, Reading
+from store.writer import BatchWriter
+
+# 15:00 UTC: 23:00 in Shanghai, so the second hour of readings is the next local day.
+T0 = datetime(2026, 11, 28, 15, 0, tzinfo=UTC)
+ZONE = "Asia/Shanghai"
+
+
+def _epoch(t: datetime) -> int:
+    return int(t.timestamp())
+
+
+@pytest.fixture
+def series(database_url: str) -> int:
+    """One series: 10, 20, 30 in the first hour (every 20 min), 40, 60 in the second."""
+    values = [(0, 10.0), (20, 20.0), (40, 30.0), (60, 40.0), (80, 60.0)]
+    message = Message(
+        received_at=T0,
+        readings=tuple(
+            Reading("court", "tank-1", "level_pct", T0 + timedelta(minutes=m), v) for m, v in values
+        ),
+    )
+    with psycopg.connect(database_url) as conn:
+        conn.execute("INSERT INTO sites (id, timezone) VALUES ('court', %s)", (ZONE,))
+        BatchWriter().write(conn, [message])
+        row = conn.execute("SELECT id FROM series WHERE metric = 'level_pct'").fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def _buckets(
+    url: str, series: int, start: datetime, end: datetime, bucket_s: int
+) -> api_readings.BucketColumns:
+    async def read() -> api_readings.BucketColumns:
+        conn: psycopg.AsyncConnection[TupleRow]
+        async with await psycopg.AsyncConnection.connect(url) as conn:
+            return await api_readings.buckets(conn, series, start, end, bucket_s, ZONE)
+
+    return asyncio.run(read())
+
+
+def test_hour_buckets_are_the_rollup_rows(database_url: str, series: int) -> None:
+    got = _buckets(database_url, series, T0 - timedelta(days=365), T0 + timedelta(hours=3), 3600)
+    assert got == api_readings.BucketColumns(
+        start=[_epoch(T0), _epoch(T0 + timedelta(hours=1))],
+        avg=[20.0, 50.0],
+        min=[10.0, 40.0],
+        max=[30.0, 60.0],
+        count=[3, 2],
+    )
+    assert all(type(x) is int for x in got.start + got.count)
+    assert all(type(x) is float for x in got.avg + got.min + got.max)
+
+
+def test_day_buckets_follow_the_site_zone_and_weight_the_average(
+    database_url: str, series: int
+) -> None:
+    got = _buckets(database_url, series, T0 - timedelta(days=2), T0 + timedelta(days=2), 86400)
+    local_midnight = datetime(2026, 11, 28, 16, 0, tzinfo=UTC)  # 2026-11-29 00:00 in Shanghai
+    assert got.start == [_epoch(local_midnight - timedelta(days=1)), _epoch(local_midnight)]
+    assert (got.avg, got.min, got.max, got.count) == (
+        [20.0, 50.0],
+        [10.0, 40.0],
+        [30.0, 60.0],
+        [3, 2],
+    )
+
+
+def test_short_buckets_read_raw_readings_and_an_empty_range_is_empty(
+    database_url: str, series: int
+) -> None:
+    got = _buckets(database_url, series, T0, T0 + timedelta(hours=2), 1800)
+    assert got.start == [_epoch(T0 + timedelta(minutes=m)) for m in (0, 30, 60)]
+    assert (got.avg, got.count) == ([15.0, 30.0, 50.0], [2, 1, 2])
+    empty = _buckets(database_url, series, T0 + timedelta(days=1), T0 + timedelta(days=2), 3600)
+    assert empty == api_readings.BucketColumns([], [], [], [], [])
