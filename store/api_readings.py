@@ -6,7 +6,8 @@ whatever the sampling rate; shorter buckets read raw readings.
 
 A year of hourly buckets is 8,760 rows x 5 columns, and turning that many rows into Python
 objects cost psycopg ~7 ms, more than the query. So each column comes back as one PostgreSQL
-array in its binary send format, which numpy reads in one go (~0.5 ms for all five).
+array in its binary send format, which numpy reads in one go (~0.5 ms for all five), and they
+stay numpy arrays for the JSON encoder (orjson writes them ~4x faster than lists of floats).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import numpy as np
+import numpy.typing as npt
 import psycopg
 from psycopg.rows import TupleRow, class_row
 
@@ -40,15 +42,22 @@ class ReadingRow:
 
 @dataclass(frozen=True, slots=True)
 class BucketColumns:
-    """One list per column, a bucket per index: cheap to build and to serialise for charts."""
+    """One array per column, a bucket per index: cheap to build and to serialise for charts
+    (native byte order and contiguous, as orjson's OPT_SERIALIZE_NUMPY wants them)."""
 
     #: Start of each bucket in Unix seconds: what chart libraries take, and a third of the size
     #: of RFC 3339 strings in a year of hourly buckets.
-    start: list[int]
-    avg: list[float]
-    min: list[float]
-    max: list[float]
-    count: list[int]
+    start: npt.NDArray[np.int64]
+    avg: npt.NDArray[np.float64]
+    min: npt.NDArray[np.float64]
+    max: npt.NDArray[np.float64]
+    count: npt.NDArray[np.int64]
+
+    @classmethod
+    def empty(cls) -> BucketColumns:
+        no_floats = np.empty(0, dtype=np.float64)
+        no_ints = np.empty(0, dtype=np.int64)
+        return cls(no_ints, no_floats, no_floats, no_floats, no_ints)
 
 
 async def series_id(
@@ -145,24 +154,25 @@ async def buckets(
         await cur.execute(columns_query, params)
         row = await cur.fetchone()
     if row is None or row[0] is None:  # no rows: array_agg gives NULL
-        return BucketColumns([], [], [], [], [])
-    micros = _array(row[0], _INT8_ELEMENTS)  # timestamptz: microseconds since 2000-01-01
-    avg, low, high = (_array(row[i], _FLOAT8_ELEMENTS) for i in (1, 2, 3))
-    count = _array(row[4], _INT8_ELEMENTS)
+        return BucketColumns.empty()
+    micros = _array(row[0], _INT8_ELEMENTS).astype(np.int64)  # since 2000-01-01 UTC
+    avg, low, high = (_array(row[i], _FLOAT8_ELEMENTS).astype(np.float64) for i in (1, 2, 3))
+    count = _array(row[4], _INT8_ELEMENTS).astype(np.int64)
     if len(micros) > 1 and not bool(np.all(micros[1:] > micros[:-1])):
         order = np.argsort(micros, kind="stable")
-        micros, avg, low, high, count = (c[order] for c in (micros, avg, low, high, count))
-    return BucketColumns(
-        start=(micros // 1_000_000 + _PG_EPOCH_S).tolist(),
-        avg=avg.tolist(),
-        min=low.tolist(),
-        max=high.tolist(),
-        count=count.tolist(),
-    )
+        micros, avg, low, high, count = (
+            micros[order],
+            avg[order],
+            low[order],
+            high[order],
+            count[order],
+        )
+    return BucketColumns(micros // 1_000_000 + _PG_EPOCH_S, avg, low, high, count)
 
 
-def _array(data: bytes, elements: np.dtype) -> np.ndarray:
-    """The values of a one-dimensional array without NULLs, from PostgreSQL's binary format."""
+def _array(data: bytes, elements: np.dtype[np.void]) -> npt.NDArray[np.void]:
+    """The values of a one-dimensional array without NULLs, from PostgreSQL's binary format
+    (big-endian, as sent)."""
     header = np.frombuffer(data, dtype=_ARRAY_HEADER, count=1)[0]
     if header["ndim"] != 1 or header["has_nulls"]:
         raise ValueError("expected a one-dimensional array without NULLs")
