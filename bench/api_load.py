@@ -6,7 +6,8 @@ open), on an embedded PostgreSQL (or `--database-url`). The API runs as its own 
 (`api.cli.serve`, as `courtyard api` runs it) with `--workers` processes, as
 COURTYARD_API__WORKERS sets them. For each request kind:
 
-  baseline  the store query behind the answer, run back to back on one connection
+  baseline  the store query behind the answer, run back to back on one connection (for charts,
+            api_readings.chart: the series, the site's zone and the bucket columns)
   api       the HTTP request at a fixed open-loop rate (default 200 req/s) from
             `--load-processes` processes (default 2) sharing the schedule (bench/open_loop.py);
             latency is counted from each request's scheduled start, so a slow server cannot
@@ -213,7 +214,7 @@ def _kinds(history: list[tuple[int, int]]) -> list[Kind]:
     start, end = NOW - timedelta(days=365), NOW
     q = f"metric=level_pct&start={start:%Y-%m-%dT%H:%M:%SZ}&end={end:%Y-%m-%dT%H:%M:%SZ}"
     chart = "/api/v1/devices/{}/aggregates?" + q + "&bucket_s=3600"
-    first_device, first_series = history[0]
+    first_device = history[0][0]
     return [
         Kind(
             "site overview (5,000 devices)",
@@ -223,15 +224,15 @@ def _kinds(history: list[tuple[int, int]]) -> list[Kind]:
         Kind(
             "one-year hourly chart, same",
             [chart.format(first_device)],
-            lambda conn, i: api_readings.buckets(
-                conn, first_series, start, end, 3600, "Asia/Shanghai"
+            lambda conn, i: api_readings.chart(
+                conn, first_device, "level_pct", site, start, end, 3600
             ),
         ),
         Kind(
             f"one-year hourly chart, {len(history)} rot.",
             [chart.format(device) for device, _ in history],
-            lambda conn, i: api_readings.buckets(
-                conn, history[i % len(history)][1], start, end, 3600, "Asia/Shanghai"
+            lambda conn, i: api_readings.chart(
+                conn, history[i % len(history)][0], "level_pct", site, start, end, 3600
             ),
         ),
         Kind(

@@ -27,7 +27,7 @@ from api.schemas.devices import (
     ReadingPublic,
     SeriesPublic,
 )
-from store import api_devices, api_places, api_readings
+from store import api_devices, api_readings
 from store.api_devices import DeviceRow
 
 router = APIRouter(
@@ -212,13 +212,9 @@ async def aggregates(
 
     async def compute() -> object:
         device = await _device(conn, user, device_id)
-        timezone = await api_places.site_timezone(conn, device.site_id)
-        series = await api_readings.series_id(conn, device_id, metric)
-        columns = (
-            api_readings.BucketColumns.empty()
-            if series is None
-            else await api_readings.buckets(conn, series, start, end, size, timezone)
-        )
+        # The site's zone, the series and its buckets in one round trip.
+        chart = await api_readings.chart(conn, device_id, metric, device.site_id, start, end, size)
+        columns = chart.columns
         answer = Aggregates(
             device_id=device_id,
             site_id=device.site_id,
@@ -226,7 +222,7 @@ async def aggregates(
             metric=metric,
             bucket_s=size,
             source="hourly" if size >= api_readings.HOUR_S else "raw",
-            timezone=timezone,
+            timezone=chart.timezone,
             buckets=Buckets(start=[], avg=[], min=[], max=[], count=[]),
         ).model_dump(mode="json")
         # The columns go to orjson as the numpy arrays they are (typed by the store query):

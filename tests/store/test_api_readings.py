@@ -53,13 +53,7 @@ class Columns:
     count: list[int]
 
 
-def _buckets(url: str, series: int, start: datetime, end: datetime, bucket_s: int) -> Columns:
-    async def read() -> api_readings.BucketColumns:
-        conn: psycopg.AsyncConnection[TupleRow]
-        async with await psycopg.AsyncConnection.connect(url) as conn:
-            return await api_readings.buckets(conn, series, start, end, bucket_s, ZONE)
-
-    got = asyncio.run(read())
+def _plain(got: api_readings.BucketColumns) -> Columns:
     for column in (got.start, got.avg, got.min, got.max, got.count):
         # What orjson's OPT_SERIALIZE_NUMPY accepts.
         assert column.flags.c_contiguous and column.dtype.isnative
@@ -69,6 +63,15 @@ def _buckets(url: str, series: int, start: datetime, end: datetime, bucket_s: in
     return Columns(
         got.start.tolist(), got.avg.tolist(), got.min.tolist(), got.max.tolist(), got.count.tolist()
     )
+
+
+def _buckets(url: str, series: int, start: datetime, end: datetime, bucket_s: int) -> Columns:
+    async def read() -> api_readings.BucketColumns:
+        conn: psycopg.AsyncConnection[TupleRow]
+        async with await psycopg.AsyncConnection.connect(url) as conn:
+            return await api_readings.buckets(conn, series, start, end, bucket_s, ZONE)
+
+    return _plain(asyncio.run(read()))
 
 
 def test_hour_buckets_are_the_rollup_rows(database_url: str, series: int) -> None:
@@ -104,3 +107,42 @@ def test_short_buckets_read_raw_readings_and_an_empty_range_is_empty(
     assert (got.avg, got.count) == ([15.0, 30.0, 50.0], [2, 1, 2])
     empty = _buckets(database_url, series, T0 + timedelta(days=1), T0 + timedelta(days=2), 3600)
     assert empty == Columns([], [], [], [], [])
+
+
+def _chart(url: str, device_id: int, metric: str, site: str, bucket_s: int) -> tuple[str, Columns]:
+    async def read() -> api_readings.Chart:
+        conn: psycopg.AsyncConnection[TupleRow]
+        async with await psycopg.AsyncConnection.connect(url) as conn:
+            return await api_readings.chart(
+                conn,
+                device_id,
+                metric,
+                site,
+                T0 - timedelta(days=2),
+                T0 + timedelta(days=2),
+                bucket_s,
+            )
+
+    got = asyncio.run(read())
+    return got.timezone, _plain(got.columns)
+
+
+def test_a_chart_finds_the_series_and_the_site_zone_in_one_query(
+    database_url: str, series: int
+) -> None:
+    with psycopg.connect(database_url) as conn:
+        row = conn.execute("SELECT device_id FROM series WHERE id = %s", (series,)).fetchone()
+    assert row is not None
+    device = int(row[0])
+    by_day = _chart(database_url, device, "level_pct", "court", 86400)
+    assert by_day == (
+        ZONE,
+        _buckets(database_url, series, T0 - timedelta(days=2), T0 + timedelta(days=2), 86400),
+    )
+    assert by_day[1].count == [3, 2]  # the local days of Shanghai, not UTC's single day
+    assert _chart(database_url, device, "level_pct", "court", 3600)[1].count == [3, 2]
+    assert _chart(database_url, device, "no_such_metric", "court", 3600) == (
+        ZONE,
+        Columns([], [], [], [], []),
+    )
+    assert _chart(database_url, device, "level_pct", "no-such-site", 900)[0] == "UTC"
