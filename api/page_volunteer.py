@@ -9,7 +9,6 @@ from typing import Annotated, Any
 from fastapi import Query, Request
 from starlette.responses import Response
 
-from api import metrics
 from api.deps import DbConn, PlacesReader
 from api.errors import not_found
 from api.page_access import VolunteerUser
@@ -18,7 +17,8 @@ from api.page_routing import page_router
 from api.page_templates import render
 from api.params import HouseholdId, SiteId
 from api.principals import Permission, Principal
-from store import access, api_alerts, api_devices, api_places, page_households
+from api.resident_contact import audited_contact
+from store import api_alerts, api_devices, api_places, page_households
 from store.alert_records import CareOutcome
 
 router = page_router()
@@ -75,20 +75,7 @@ async def household(
     row = await api_places.get_household(conn, user.visibility, site_id, household_id)
     if row is None:
         raise not_found("Household")
-    contact = None
-    if user.can(Permission.RESIDENTS_READ):
-        # As the API does: the read is in the audit log before the details leave.
-        async with conn.transaction():
-            await access.audit(
-                conn,
-                actor=user.actor,
-                action="household.contact.read",
-                target=f"household:{site_id}/{household_id}",
-                site_id=site_id,
-                details={"via": f"{user.via}:page"},
-            )
-            contact = await api_places.household_contact(conn, site_id, household_id)
-        metrics.CONTACT_READS.inc()
+    contact = await audited_contact(conn, user, site_id, household_id, via=f"{user.via}:page")
     devices = await api_devices.list_devices(
         conn, user.visibility, site_id=site_id, household_id=household_id
     )

@@ -12,11 +12,10 @@ from datetime import time
 from fastapi import APIRouter, Response
 from starlette.concurrency import run_in_threadpool
 
-from api import metrics
 from api.deps import DbConn, PlacesReader, PlacesWriter, Res
 from api.errors import invalid, not_found
 from api.params import HouseholdId, SiteFilter, SiteId
-from api.principals import Permission
+from api.resident_contact import audited_contact
 from api.schemas.common import error_responses
 from api.schemas.places import HouseholdBody, HouseholdDetail, HouseholdPublic
 from store import access, api_places, places
@@ -60,19 +59,7 @@ async def get_household(
     row = await api_places.get_household(conn, user.visibility, site_id, household_id)
     if row is None:
         raise not_found("Household")
-    contact = None
-    if user.can(Permission.RESIDENTS_READ):
-        async with conn.transaction():
-            await access.audit(
-                conn,
-                actor=user.actor,
-                action="household.contact.read",
-                target=f"household:{site_id}/{household_id}",
-                site_id=site_id,
-                details={"via": user.via},
-            )
-            contact = await api_places.household_contact(conn, site_id, household_id)
-        metrics.CONTACT_READS.inc()
+    contact = await audited_contact(conn, user, site_id, household_id, via=user.via)
     return HouseholdDetail(**household_public(row).model_dump(), contact=contact)
 
 
