@@ -1,11 +1,13 @@
 """Slope rules (tank draining, pressure decay) with a least-squares fit over a window.
 
-The slope is fitted over the samples within `window_s` before the newest one (the series'
-history is kept in the state, bounded by `max_samples`), in units per hour. It is evaluated
-once per batch, at the batch's newest sample: a trend is a property of the window, not of one
-sample. Nothing is decided (neither fire nor clear) unless the window holds `min_samples` and
-the samples span at least `min_coverage` of it, so a sensor that just came back from a gap
-cannot fit a line through two points.
+The slope is fitted over the samples within `window_s` up to a sample (the series' history is
+kept in the state, bounded by `max_samples`), in units per hour, and judged at every new sample:
+a batch that spans hours (a replay, a backtest chunk) raises at the sample where the window
+first showed the trend, not at the batch's end. All windows of a batch are fitted at once from
+running sums; a decision near the limit is confirmed with the exact fit of its window. Nothing
+is decided (neither fire nor clear) unless the window holds `min_samples` and the samples span
+at least `min_coverage` of it, so a sensor that just came back from a gap cannot fit a line
+through two points.
 
 `op="<"` fires on a slope below `slope_per_h` (a tank falling faster than 5 %/h is
 `slope_per_h=-5`), and clears when it is back at or above `clear_slope_per_h` (default: the
@@ -20,6 +22,7 @@ from datetime import datetime
 from typing import Literal
 
 import numpy as np
+import numpy.typing as npt
 
 from rules.arrays import BatchView, FloatArray, at_time
 from rules.rule import (
@@ -93,6 +96,42 @@ def slope_per_h(ts: FloatArray, values: FloatArray) -> float:
     return round(float((t @ (values - values.mean())) / (t @ t) * 3600.0), 9)
 
 
+#: Slopes from running sums may differ from the exact fit in their last digits (units/h).
+_MARGIN = 1e-4
+#: Windows fitted per set of running sums: short runs keep the sums' rounding small however
+#: long the batch.
+_BLOCK = 256
+
+
+def _window_slopes(
+    ts: FloatArray, values: FloatArray, starts: npt.NDArray[np.intp], ends: npt.NDArray[np.intp]
+) -> tuple[FloatArray, npt.NDArray[np.intp]]:
+    """Least-squares slopes (units per hour) of the windows [starts[k], ends[k]] (both
+    ascending), and their sample counts, from running sums over a block of windows at a time.
+    Times and values are taken relative to the block's first sample, for precision; a window
+    holding a NaN has a NaN slope, as its exact fit would."""
+    slopes = np.empty(ends.size, dtype=np.float64)
+    for b in range(0, ends.size, _BLOCK):
+        first, last = int(starts[b]), int(ends[min(b + _BLOCK, ends.size) - 1]) + 1
+        t = ts[first:last] - ts[first]
+        v = values[first:last]
+        missing = ~np.isfinite(v)
+        finite = v[~missing]
+        v = np.where(missing, 0.0, v - (finite[0] if finite.size else 0.0))
+        sums = (t, v, t * t, t * v, missing.astype(np.float64))
+        st, sv, stt, stv, sm = (np.concatenate(([0.0], np.cumsum(a))) for a in sums)
+        hi = ends[b : b + _BLOCK] + 1 - first
+        lo = starts[b : b + _BLOCK] - first
+        n = (hi - lo).astype(np.float64)
+        sum_t, sum_v = st[hi] - st[lo], sv[hi] - sv[lo]
+        denominator = n * (stt[hi] - stt[lo]) - sum_t * sum_t
+        numerator = n * (stv[hi] - stv[lo]) - sum_t * sum_v
+        with np.errstate(divide="ignore", invalid="ignore"):
+            fitted = (denominator > 0) & (sm[hi] - sm[lo] == 0)
+            slopes[b : b + _BLOCK] = np.where(fitted, numerator / denominator * 3600.0, np.nan)
+    return slopes, ends + 1 - starts
+
+
 @dataclass(frozen=True, slots=True)
 class TrendRule:
     id: str
@@ -114,24 +153,58 @@ class TrendRule:
                 continue
             ts = np.concatenate((np.asarray(old.ts, dtype=np.float64), fresh.ts))
             values = np.concatenate((np.asarray(old.values, dtype=np.float64), fresh.values))
+            firing = old.firing
+            for i, slope, now_firing in self._changes(ts, values, len(old.ts), firing):
+                signals.append(self._signal(series.site, series.device, ts[i], slope, now_firing))
+                firing = now_firing
             inside = ts > ts[-1] - p.window_s
             ts, values = ts[inside], values[inside]
             if ts.size > p.max_samples:
                 keep = np.unique(np.linspace(0, ts.size - 1, p.max_samples).round().astype(int))
                 ts, values = ts[keep], values[keep]
-            firing = old.firing
-            covered = ts[-1] - ts[0] >= p.min_coverage * p.window_s
-            if ts.size >= p.min_samples and ts.size >= 2 and covered:
-                slope = slope_per_h(ts, values)
-                limit = p.slope_per_h
-                clear = limit if p.clear_slope_per_h is None else p.clear_slope_per_h
-                breach = slope < limit if p.op == "<" else slope > limit
-                recovered = slope >= clear if p.op == "<" else slope <= clear
-                if (not firing and breach) or (firing and recovered):
-                    firing = not firing
-                    signals.append(self._signal(series.site, series.device, ts[-1], slope, firing))
             updates[series.key] = TrendState(tuple(ts.tolist()), tuple(values.tolist()), firing)
         return signals, state.with_updates(updates)
+
+    def _changes(
+        self, ts: FloatArray, values: FloatArray, first: int, firing: bool
+    ) -> list[tuple[int, float, bool]]:
+        """(sample index, slope, firing after) of each change, judging the window that ends at
+        each sample from `first` on (ts sorted)."""
+        p = self.params
+        ends = np.arange(first, ts.size)
+        starts = np.searchsorted(ts, ts[ends] - p.window_s, side="right")
+        slopes, count = _window_slopes(ts, values, starts, ends)
+        eligible = (
+            (count >= max(p.min_samples, 2))
+            & (ts[ends] - ts[starts] >= p.min_coverage * p.window_s)
+            & np.isfinite(slopes)
+        )
+        limit = p.slope_per_h
+        clear = limit if p.clear_slope_per_h is None else p.clear_slope_per_h
+        sign = 1.0 if p.op == "<" else -1.0  # "<": fire below the limit, clear at or above
+        changes: list[tuple[int, float, bool]] = []
+        at = 0
+        while at < ends.size:
+            # Candidates by the running sums, with a margin for their rounding; each is
+            # confirmed by the exact fit of its window.
+            if firing:
+                near = eligible & (sign * slopes >= sign * clear - _MARGIN)
+            else:
+                near = eligible & (sign * slopes < sign * limit + _MARGIN)
+            found = None
+            for k in (np.flatnonzero(near[at:]) + at).tolist():
+                window = slice(int(starts[k]), int(ends[k]) + 1)
+                exact = slope_per_h(ts[window], values[window])
+                if (sign * exact >= sign * clear) if firing else (sign * exact < sign * limit):
+                    found = (k, exact)
+                    break
+            if found is None:
+                break
+            k, exact = found
+            firing = not firing
+            changes.append((int(ends[k]), exact, firing))
+            at = k + 1
+        return changes
 
     def _signal(self, site: str, device: str, t: float, slope: float, firing: bool) -> Signal:
         p = self.params
