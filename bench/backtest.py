@@ -40,12 +40,11 @@ from courtyard.embedded import EmbeddedPostgres, service_account
 from rules.backtest import backtest
 from rules.definitions import parse_rules
 from rules.directory import Directory
-from store import migrate
+from store import binary_copy, migrate
 
 SITE = "bench-court"
 METRIC = "temperature_c"
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
-_PG_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 _ROW = np.dtype(
     [
         ("fields", ">i2"),
@@ -123,7 +122,7 @@ def load(url: str, n_series: int, days: int) -> int:
             (METRIC,),
         )
         ids = [int(r[0]) for r in conn.execute("SELECT id FROM series ORDER BY id")]
-        us0 = int((T0 - _PG_EPOCH).total_seconds() * 1e6)
+        us0 = int((T0.timestamp() - binary_copy.PG_EPOCH_S) * 1e6)
         stamps = us0 + np.arange(minutes, dtype=np.int64) * 60_000_000
         header = b"PGCOPY\n\xff\r\n\x00" + b"\x00" * 8
         with conn.cursor() as cur, cur.copy("COPY readings FROM STDIN (FORMAT BINARY)") as copy:

@@ -21,11 +21,11 @@ import numpy.typing as npt
 import psycopg
 from psycopg.rows import TupleRow, class_row
 
+from store import binary_copy
+
 HOUR_S = 3600
 DAY_S = 86400
 
-#: PostgreSQL's epoch (2000-01-01 UTC) in Unix seconds: binary timestamptz counts from it.
-_PG_EPOCH_S = 946_684_800
 #: The binary send format of a one-dimensional array: ndim, has-nulls flag, element type, then
 #: the dimension's length and lower bound (int32 each); then each element as its int32 length
 #: and its bytes.
@@ -217,7 +217,7 @@ def _columns(arrays: Sequence[bytes | None]) -> BucketColumns:
             high[order],
             count[order],
         )
-    return BucketColumns(micros // 1_000_000 + _PG_EPOCH_S, avg, low, high, count)
+    return BucketColumns(micros // 1_000_000 + binary_copy.PG_EPOCH_S, avg, low, high, count)
 
 
 def _array(data: bytes, elements: np.dtype[np.void]) -> npt.NDArray[np.void]:

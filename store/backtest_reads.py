@@ -30,10 +30,10 @@ from psycopg import sql
 from psycopg.pq import TransactionStatus
 from psycopg.rows import TupleRow
 
+from store import binary_copy
 from store.backend import Backend, backend_of
 from store.history import EMPTY, ReadingColumns, parse_binary_copy
 
-_PG_EPOCH_S = 946_684_800.0
 _HOUR = timedelta(hours=1)
 _ROLLUP_ROW = np.dtype(
     [
@@ -94,11 +94,10 @@ def read_rollup(
         hi=sql.Literal(end),
         ids=sql.Literal("{" + ",".join(str(int(i)) for i in sorted(series_ids)) + "}"),
     )
-    buf = _copy_out(conn, query)
-    rows = np.frombuffer(_body(buf), dtype=_ROLLUP_ROW) if buf else np.empty(0, _ROLLUP_ROW)
+    rows = binary_copy.rows(binary_copy.copy_out(conn, query), _ROLLUP_ROW)
     return HourlyRollup(
         rows["sid"].astype(np.int32),
-        rows["bucket"].astype(np.float64) / 1e6 + _PG_EPOCH_S,
+        binary_copy.epochs(rows["bucket"]),
         rows["count"].astype(np.int64),
         rows["min"].astype(np.float64),
         rows["max"].astype(np.float64),
@@ -153,24 +152,11 @@ def read_ranges(
         los=sql.Literal(_stamps(starts)),
         his=sql.Literal(_stamps(ends)),
     )
-    return parse_binary_copy(_copy_out(conn, query))
+    return parse_binary_copy(binary_copy.copy_out(conn, query))
 
 
 def _stamps(values: list[datetime]) -> str:
     return "{" + ",".join(f'"{v.astimezone(UTC).isoformat()}"' for v in values) + "}"
-
-
-def _copy_out(conn: psycopg.Connection[TupleRow], query: sql.Composed) -> bytes:
-    buf = bytearray()
-    with conn.cursor() as cur, cur.copy(query) as copy:
-        for data in copy:
-            buf += data
-    return bytes(buf)
-
-
-def _body(buf: bytes) -> memoryview:
-    header = 19 + int.from_bytes(buf[15:19], "big")
-    return memoryview(buf)[header : len(buf) - 2]
 
 
 __all__ = ["HourlyRollup", "hour_floor", "lagging_ranges", "read_ranges", "read_rollup"]

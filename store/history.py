@@ -24,15 +24,14 @@ import psycopg
 from psycopg import sql
 from psycopg.rows import TupleRow
 
+from store import binary_copy
 from store.records import Event, Reading
 
 #: A window long enough that per-query overhead vanishes, short enough that a chunk of a
 #: thousand 1-minute series (360 k rows, ~12 MB) stays small.
 DEFAULT_CHUNK_S = 6 * 3600.0
 
-# PostgreSQL's binary COPY: an 11-byte signature, flags and header-extension length, then per
-# row a field count and each field as (length, big-endian bytes); -1 as the trailer.
-_SIGNATURE = b"PGCOPY\n\xff\r\n\x00"
+# A row of `COPY (SELECT series_id, ts, value ...) TO STDOUT (FORMAT BINARY)`.
 _ROW = np.dtype(
     [
         ("fields", ">i2"),
@@ -44,8 +43,6 @@ _ROW = np.dtype(
         ("value", ">f8"),
     ]
 )
-_PG_EPOCH_S = 946_684_800.0
-
 SeriesNames = dict[int, tuple[str, str, str]]
 
 
@@ -128,24 +125,17 @@ def read_readings(
             sql.Literal("{" + ",".join(str(int(i)) for i in sorted(series_ids)) + "}")
         ),
     )
-    buf = bytearray()
-    with conn.cursor() as cur, cur.copy(query) as copy:
-        for data in copy:
-            buf += data
-    return parse_binary_copy(bytes(buf))
+    return parse_binary_copy(binary_copy.copy_out(conn, query))
 
 
 def parse_binary_copy(buf: bytes) -> ReadingColumns:
+    """(series_id, ts, value) rows of a binary COPY stream."""
     if not buf:
         return EMPTY
-    if not buf.startswith(_SIGNATURE):
-        raise ValueError("not a PostgreSQL binary COPY stream")
-    header = 19 + int.from_bytes(buf[15:19], "big")
-    body = memoryview(buf)[header : len(buf) - 2]  # the trailer is a field count of -1
-    rows = np.frombuffer(body, dtype=_ROW)
+    rows = binary_copy.rows(buf, _ROW)
     return ReadingColumns(
         rows["sid"].astype(np.int32),
-        rows["ts"].astype(np.float64) / 1e6 + _PG_EPOCH_S,
+        binary_copy.epochs(rows["ts"]),
         rows["value"].astype(np.float64),
     )
 
