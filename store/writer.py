@@ -283,9 +283,11 @@ def _apply_statuses(
 
 
 def _placed_statuses(messages: Sequence[Message]) -> Iterator[StatusChange]:
-    """Each status with the newest data time of the messages before it (arrival order)."""
+    """Each status with the newest data time of the messages before it (arrival order).
+    Only messages up to the last status are looked at: most batches hold none."""
+    last = max((i for i, m in enumerate(messages) if m.statuses), default=-1)
     newest: float | None = None
-    for message in messages:
+    for message in messages[: last + 1]:
         for status in message.statuses:
             yield replace(status, data_before=newest)
         times = [r.ts for r in message.readings] + [e.ts for e in message.events]

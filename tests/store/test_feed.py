@@ -129,3 +129,23 @@ def test_cursors_start_at_the_end_of_the_feed_advance_forward_only_and_prune_fol
     assert feed.backlog(conn) == 1  # batch 3 is past the lowest cursor (north at 2)
     assert feed.prune(conn, keep_s=86400) == 2
     assert [b.id for b in feed.read_after(conn, 0, ["north", "south"], 10)] == [3]
+
+
+def test_each_status_is_placed_after_the_data_that_arrived_before_it(
+    conn: psycopg.Connection[TupleRow],
+) -> None:
+    def status(device: str) -> Message:
+        return Message(received_at=T0, statuses=(StatusChange("south", device, T0, False),))
+
+    BatchWriter().write(
+        conn,
+        [
+            status("door-1"),  # first in its batch: nothing before it
+            message("north", "tank-1", [50.0, 49.5, 49.0]),  # up to T0 + 2 min
+            status("door-2"),
+            message("north", "tank-1", [48.0], start=T0 + timedelta(hours=1)),  # after both
+        ],
+    )
+    (batch,) = feed.read_after(conn, 0, ["north", "south"], 10)
+    placed = {s.device: s.data_before for s in batch.statuses}
+    assert placed == {"door-1": None, "door-2": T0.timestamp() + 120}
