@@ -22,7 +22,7 @@ from ingest.decoders.result import DecodeContext
 from ingest.inbound import Inbound
 from ingest.settings import IngestSettings
 from ingest.subscriber import Subscriber
-from store import feed
+from store import feed, hourly_packs
 from store.devices import load_aliases
 from store.retention import prune
 from store.settings import StoreSettings
@@ -30,6 +30,7 @@ from store.settings import StoreSettings
 logger = logging.getLogger(__name__)
 
 _PRUNE_INTERVAL_S = 3600.0
+_FIRST_MAINTENANCE_S = 60.0
 
 
 class IngestService:
@@ -86,14 +87,19 @@ class IngestService:
 
     def _run_pruner(self) -> None:
         # Plain PostgreSQL has no retention policy of its own; TimescaleDB's prune is a no-op.
-        while not self._stop.wait(_PRUNE_INTERVAL_S):
+        # Weeks of the rollup are packed for charts soon after start (a store migrated to packs
+        # gets its history packed), then hourly with the pruning.
+        interval = _FIRST_MAINTENANCE_S
+        while not self._stop.wait(interval):
+            interval = _PRUNE_INTERVAL_S
             try:
                 with psycopg.connect(self._store.url, application_name="courtyard-retention") as c:
                     prune(c, self._store.retention_days)
                     with c.transaction():
                         feed.prune(c, self._store.feed_keep_h * 3600)
+                    hourly_packs.pack(c)
             except psycopg.Error as exc:
-                logger.warning("retention pruning failed (%s); trying again later", exc)
+                logger.warning("store maintenance failed (%s); trying again later", exc)
 
     def _decode_context(self, conn: psycopg.Connection[TupleRow]) -> DecodeContext:
         with conn.transaction():

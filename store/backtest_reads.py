@@ -30,7 +30,7 @@ from psycopg import sql
 from psycopg.pq import TransactionStatus
 from psycopg.rows import TupleRow
 
-from store import binary_copy
+from store import binary_copy, hourly_packs
 from store.backend import Backend, backend_of
 from store.history import EMPTY, ReadingColumns, parse_binary_copy
 
@@ -125,6 +125,8 @@ def lagging_ranges(
             " %s::timestamptz)",
             window,
         )
+        # The refresh may have changed old hours of the aggregate that charts read packed.
+        hourly_packs.forget(conn, *window)
     except psycopg.Error:
         return [(start, end)]
     finally:

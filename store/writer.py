@@ -19,7 +19,7 @@ import psycopg
 from psycopg.rows import TupleRow
 from psycopg.types.json import Jsonb
 
-from store import feed
+from store import feed, hourly_packs
 from store.backend import Backend, backend_of
 from store.records import Event, Message, Reading, Reject, StatusChange
 from store.registry import DeviceKey, DeviceTouch, Learnt, Registry
@@ -173,10 +173,16 @@ class BatchWriter:
         try:
             with conn.transaction():  # a savepoint
                 cur.execute(_INSERT_NEW_READINGS[self._backend])
+            stored = len(rows)
         except psycopg.errors.UniqueViolation:
             row = cur.execute(_MOVE_READINGS[self._backend]).fetchone()
-            return int(row[0]) if row else 0
-        return len(rows)
+            stored = int(row[0]) if row else 0
+        if _reaches_packed_periods(rows):
+            # Late readings may have changed the rollup of periods whose packs charts read:
+            # redo those here, so no reader sees a pack older than the rollup
+            # (store/hourly_packs.py).
+            cur.execute(hourly_packs.REPACK_STAGED)
+        return stored
 
 
 def _device_touches(messages: Sequence[Message]) -> dict[DeviceKey, DeviceTouch]:
@@ -235,6 +241,11 @@ def _reading_rows(
         sid = series[(device_id, metric)]
         rows.setdefault((sid, ts), (sid, ts, value))
     return list(rows.values())
+
+
+def _reaches_packed_periods(rows: Sequence[Row]) -> bool:
+    limit = datetime.now(UTC) - hourly_packs.WRITER_LOOKS_BEFORE
+    return any(ts < limit for _, ts, _ in rows)
 
 
 def _copy(cur: psycopg.Cursor[TupleRow], table: str, rows: Sequence[Row]) -> None:
