@@ -2,7 +2,9 @@
 
 Buckets of an hour or more are computed from `readings_hourly` (the continuous aggregate on
 TimescaleDB, the rollup view on plain PostgreSQL), so a year of one series is ~8,760 rows
-whatever the sampling rate; shorter buckets read raw readings.
+whatever the sampling rate; shorter buckets read raw readings. Hourly buckets come mostly from
+the packed weeks of the rollup (store/hourly_packs.py): a year is ~52 rows of bytes, and only
+the hours no pack covers are rollup rows.
 
 A year of hourly buckets is 8,760 rows x 5 columns, and turning that many rows into Python
 objects cost psycopg ~7 ms, more than the query. So each column comes back as one PostgreSQL
@@ -21,7 +23,8 @@ import numpy.typing as npt
 import psycopg
 from psycopg.rows import TupleRow, class_row
 
-from store import binary_copy
+from store import binary_copy, hourly_packs
+from store.api_scope import Visibility, Where, visible_devices
 
 HOUR_S = 3600
 DAY_S = 86400
@@ -114,66 +117,64 @@ async def buckets(
     async with conn.cursor(binary=True) as cur:
         await cur.execute(query, params)
         row = await cur.fetchone()
-    return BucketColumns.empty() if row is None else _columns(row[0:5])
+    return BucketColumns.empty() if row is None else _columns(row[0], row[1:6])
 
 
 @dataclass(frozen=True, slots=True)
 class Chart:
+    site_id: str
+    device_key: str
     timezone: str
     columns: BucketColumns
 
 
 async def chart(
     conn: psycopg.AsyncConnection[TupleRow],
+    visibility: Visibility,
     device_id: int,
     metric: str,
-    site_id: str,
     start: datetime,
     end: datetime,
     bucket_s: int,
-) -> Chart:
-    """The site's zone ("UTC" for an unknown site) and `buckets` of the device's `metric` (none
-    if it has no such series), in one round trip: a chart of a year is ~5 ms of database time,
-    and the two look-ups as queries of their own added a third to the API's cost."""
+) -> Chart | None:
+    """`buckets` of the device's `metric` (none if it has no such series) with the device's site
+    and its zone ("UTC" for a site without a row), or None when `visibility` does not show the
+    device. One round trip: a chart is a few ms of database time, and the device check and the
+    look-ups as queries of their own added about a third to the API's cost."""
+    device = Where()
+    device.add("d.id = %(device)s", device=device_id)
+    visible_devices(device, visibility)
+    zone = "coalesce((SELECT timezone FROM sites WHERE id = (SELECT site_id FROM device)), 'UTC')"
     query = _columns_query(
         bucket_s,
-        series="(SELECT id FROM series WHERE device_id = %(device)s AND metric = %(metric)s)",
-        zone="(SELECT tz FROM zone)",
-        select="(SELECT tz FROM zone), ",
+        series="(SELECT id FROM series"
+        " WHERE device_id = (SELECT id FROM device) AND metric = %(metric)s)",
+        zone=zone,
+        select=f"(SELECT site_id FROM device), (SELECT device_key FROM device), {zone}, ",
+        ctes=f"device AS (SELECT d.id, d.site_id, d.device_key FROM devices d {device.sql()})",
     )
-    zone = "SELECT coalesce((SELECT timezone FROM sites WHERE id = %(site)s), 'UTC') AS tz"
-    params = {
-        "device": device_id,
-        "metric": metric,
-        "site": site_id,
-        "start": start,
-        "end": end,
-        "bucket_s": bucket_s,
-    }
+    params = {"metric": metric, "start": start, "end": end, "bucket_s": bucket_s}
     async with conn.cursor(binary=True) as cur:
-        await cur.execute(f"WITH zone AS ({zone}) {query}", params)
+        await cur.execute(query, {**device.params, **params})
         row = await cur.fetchone()
     assert row is not None  # an aggregate without GROUP BY gives one row
-    return Chart(timezone=str(row[0]), columns=_columns(row[1:6]))
+    if row[0] is None:
+        return None
+    return Chart(str(row[0]), str(row[1]), str(row[2]), _columns(row[3], row[4:9]))
 
 
-def _columns_query(bucket_s: int, *, series: str, zone: str, select: str) -> str:
-    """The bucket columns of `series` (an SQL expression) as five arrays in binary send format:
-    (bucket timestamptz, avg float8, min float8, max float8, count int8), after `select`."""
+def _columns_query(bucket_s: int, *, series: str, zone: str, select: str, ctes: str = "") -> str:
+    """The bucket columns of `series` (an SQL expression), after `select` (with the common table
+    expressions `ctes`): the packed hours of whole periods (bytea; hourly buckets only, else
+    NULL), then five arrays in binary send format (bucket timestamptz, avg float8, min float8,
+    max float8, count int8) of the other buckets."""
+    if bucket_s == HOUR_S:
+        return _hourly_query(series=series, select=select, ctes=ctes)
     if bucket_s == DAY_S:
         bin_expr = f"date_trunc('day', {{col}}, {zone})"
     else:
         bin_expr = "date_bin(make_interval(secs => %(bucket_s)s), {col}, TIMESTAMPTZ '2000-01-01')"
-    if bucket_s == HOUR_S:  # the rollup's own buckets: nothing to combine
-        # An index-only scan of the rollup's primary key (migration 0010), already in order.
-        query = f"""
-            SELECT bucket, avg_value, min_value, max_value, sample_count::bigint
-            FROM readings_hourly
-            WHERE series_id = {series}
-              AND bucket >= date_trunc('hour', %(start)s::timestamptz) AND bucket < %(end)s
-            ORDER BY bucket
-        """
-    elif bucket_s > HOUR_S:
+    if bucket_s > HOUR_S:
         query = f"""
             SELECT {bin_expr.format(col="bucket")} AS bucket,
                    sum(avg_value * sample_count) / sum(sample_count) AS avg,
@@ -194,30 +195,85 @@ def _columns_query(bucket_s: int, *, series: str, zone: str, select: str) -> str
     # One array per column, fed in bucket order by the sorted subquery (an ORDER BY inside each
     # array_agg would sort five times on PostgreSQL 15); the order is checked in _columns.
     return f"""
-        SELECT {select}array_send(array_agg(bucket)), array_send(array_agg(avg)),
-               array_send(array_agg(min)), array_send(array_agg(max)),
-               array_send(array_agg(count))
+        {f"WITH {ctes}" if ctes else ""}
+        SELECT {select}NULL::bytea, {_ARRAYS}
         FROM ({query}) AS b (bucket, avg, min, max, count)
     """
 
 
-def _columns(arrays: Sequence[bytes | None]) -> BucketColumns:
-    if arrays[0] is None:  # no rows: array_agg gives NULL
-        return BucketColumns.empty()
-    data = [a for a in arrays if a is not None]
-    micros = _array(data[0], _INT8_ELEMENTS).astype(np.int64)  # since 2000-01-01 UTC
-    avg, low, high = (_array(data[i], _FLOAT8_ELEMENTS).astype(np.float64) for i in (1, 2, 3))
-    count = _array(data[4], _INT8_ELEMENTS).astype(np.int64)
-    if len(micros) > 1 and not bool(np.all(micros[1:] > micros[:-1])):
-        order = np.argsort(micros, kind="stable")
-        micros, avg, low, high, count = (
-            micros[order],
+_ARRAYS = """array_send(array_agg(bucket)), array_send(array_agg(avg)),
+             array_send(array_agg(min)), array_send(array_agg(max)),
+             array_send(array_agg(count))"""
+
+
+def _hourly_query(*, series: str, select: str, ctes: str) -> str:
+    """The rollup's own buckets: the packs of the whole periods in range (store/hourly_packs.py)
+    and the rollup rows of the hours no pack covers (the last week or two, a partial first
+    period, any period not packed), each such gap an index-only range scan (migration 0010).
+    The packs come in no particular order: _columns sorts the buckets."""
+    first_hour = "date_trunc('hour', %(start)s::timestamptz)"
+    period = hourly_packs.PERIOD_SQL
+    return f"""
+        WITH {f"{ctes}," if ctes else ""} packs AS (
+            SELECT period, hours FROM readings_hourly_packs
+            WHERE series_id = {series}
+              AND period >= {first_hour} AND period <= %(end)s::timestamptz - {period}
+        ), gaps AS (
+            SELECT lo, hi FROM (
+                SELECT coalesce(lag(period + {period}) OVER (ORDER BY period), {first_hour}),
+                       period
+                FROM packs
+                UNION ALL
+                SELECT coalesce(max(period) + {period}, {first_hour}), %(end)s::timestamptz
+                FROM packs
+            ) AS g (lo, hi)
+            WHERE lo < hi
+        ), b AS (
+            SELECT r.* FROM gaps CROSS JOIN LATERAL (
+                SELECT bucket, avg_value, min_value, max_value, sample_count::bigint
+                FROM readings_hourly
+                WHERE series_id = {series} AND bucket >= gaps.lo AND bucket < gaps.hi
+            ) AS r (bucket, avg, min, max, count)
+        )
+        SELECT {select}(SELECT string_agg(hours, ''::bytea) FROM packs), {_ARRAYS}
+        FROM b
+    """
+
+
+def _columns(packed: bytes | None, arrays: Sequence[bytes | None]) -> BucketColumns:
+    packed_hours = np.frombuffer(packed or b"", dtype=hourly_packs.HOUR_RECORD)
+    if arrays[0] is None:  # no rows outside the packs: array_agg gives NULL
+        if not packed_hours.size:
+            return BucketColumns.empty()
+        seconds = packed_hours["start"].astype(np.int64)
+        avg, low, high = (packed_hours[c].astype(np.float64) for c in ("avg", "min", "max"))
+        count = packed_hours["count"].astype(np.int64)
+    else:
+        data = [a for a in arrays if a is not None]
+        micros = _array(data[0], _INT8_ELEMENTS).astype(np.int64)  # since 2000-01-01 UTC
+        seconds = np.concatenate(
+            [packed_hours["start"].astype(np.int64), micros // 1_000_000 + binary_copy.PG_EPOCH_S]
+        )
+        avg, low, high = (
+            np.concatenate([packed_hours[c].astype(np.float64), _array(data[i], _FLOAT8_ELEMENTS)])
+            for c, i in (("avg", 1), ("min", 2), ("max", 3))
+        )
+        count = np.concatenate(
+            [
+                packed_hours["count"].astype(np.int64),
+                _array(data[4], _INT8_ELEMENTS).astype(np.int64),
+            ]
+        )
+    if len(seconds) > 1 and not bool(np.all(seconds[1:] > seconds[:-1])):
+        order = np.argsort(seconds, kind="stable")
+        seconds, avg, low, high, count = (
+            seconds[order],
             avg[order],
             low[order],
             high[order],
             count[order],
         )
-    return BucketColumns(micros // 1_000_000 + binary_copy.PG_EPOCH_S, avg, low, high, count)
+    return BucketColumns(seconds, avg, low, high, count)
 
 
 def _array(data: bytes, elements: np.dtype[np.void]) -> npt.NDArray[np.void]:

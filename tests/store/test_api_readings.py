@@ -14,6 +14,7 @@ import pytest
 from psycopg.rows import TupleRow
 
 from store import api_readings
+from store.api_scope import Visibility
 from store.records import Message, Reading
 from store.writer import BatchWriter
 
@@ -109,40 +110,47 @@ def test_short_buckets_read_raw_readings_and_an_empty_range_is_empty(
     assert empty == Columns([], [], [], [], [])
 
 
-def _chart(url: str, device_id: int, metric: str, site: str, bucket_s: int) -> tuple[str, Columns]:
-    async def read() -> api_readings.Chart:
+def _chart(
+    url: str, device_id: int, metric: str, bucket_s: int, visibility: Visibility | None = None
+) -> tuple[str, str, Columns] | None:
+    async def read() -> api_readings.Chart | None:
         conn: psycopg.AsyncConnection[TupleRow]
         async with await psycopg.AsyncConnection.connect(url) as conn:
             return await api_readings.chart(
                 conn,
+                visibility or Visibility.everything(),
                 device_id,
                 metric,
-                site,
                 T0 - timedelta(days=2),
                 T0 + timedelta(days=2),
                 bucket_s,
             )
 
     got = asyncio.run(read())
-    return got.timezone, _plain(got.columns)
+    return None if got is None else (got.device_key, got.timezone, _plain(got.columns))
 
 
-def test_a_chart_finds_the_series_and_the_site_zone_in_one_query(
+def test_a_chart_checks_the_device_finds_the_series_and_the_site_zone_in_one_query(
     database_url: str, series: int
 ) -> None:
     with psycopg.connect(database_url) as conn:
         row = conn.execute("SELECT device_id FROM series WHERE id = %s", (series,)).fetchone()
     assert row is not None
     device = int(row[0])
-    by_day = _chart(database_url, device, "level_pct", "court", 86400)
+    by_day = _chart(database_url, device, "level_pct", 86400)
     assert by_day == (
+        "tank-1",
         ZONE,
         _buckets(database_url, series, T0 - timedelta(days=2), T0 + timedelta(days=2), 86400),
     )
-    assert by_day[1].count == [3, 2]  # the local days of Shanghai, not UTC's single day
-    assert _chart(database_url, device, "level_pct", "court", 3600)[1].count == [3, 2]
-    assert _chart(database_url, device, "no_such_metric", "court", 3600) == (
+    assert by_day[2].count == [3, 2]  # the local days of Shanghai, not UTC's single day
+    by_hour = _chart(database_url, device, "level_pct", 3600)
+    assert by_hour is not None and by_hour[2].count == [3, 2]
+    assert _chart(database_url, device, "no_such_metric", 3600) == (
+        "tank-1",
         ZONE,
         Columns([], [], [], [], []),
     )
-    assert _chart(database_url, device, "level_pct", "no-such-site", 900)[0] == "UTC"
+    elsewhere = Visibility(sites=frozenset({"another-court"}))
+    assert _chart(database_url, device, "level_pct", 3600, elsewhere) is None
+    assert _chart(database_url, device + 1000, "level_pct", 3600) is None
