@@ -46,7 +46,7 @@ def test_the_writer_process_dies_with_a_sigkilled_worker(
 ) -> None:
     worker = started(tmp_path, database_url, fresh_broker.url, "pair-killed")
     writer = writer_of(worker)
-    assert not gone(writer)
+    store_one_reading(fresh_broker.url, database_url)  # the writer is up and writing
     worker.kill()
     wait_for(lambda: gone(writer), timeout_s=10, what="the orphaned writer process to end")
 
@@ -56,10 +56,7 @@ def test_sigterm_stops_both_processes(
 ) -> None:
     worker = started(tmp_path, database_url, fresh_broker.url, "pair-stopped")
     writer = writer_of(worker)
-    with Publisher(fresh_broker.url) as publisher:
-        publisher.publish(TELEMETRY, b'{"readings": {"level_pct": 1}}')
-        publisher.flush()
-    wait_for(lambda: stored(database_url) == 1, timeout_s=20, what="the reading")
+    store_one_reading(fresh_broker.url, database_url)
     assert worker.terminate() == 0, worker.log()[-3000:]
     assert gone(writer)
     assert "ingest stopped: 1 messages received, 1 readings stored" in worker.log()
@@ -69,6 +66,7 @@ def test_a_killed_writer_process_stops_the_worker_with_an_error(
     tmp_path: Path, database_url: str, fresh_broker: EmbeddedMosquitto
 ) -> None:
     worker = started(tmp_path, database_url, fresh_broker.url, "pair-writer-killed")
+    store_one_reading(fresh_broker.url, database_url)
     writer_of(worker).send_signal(signal.SIGKILL)
     assert worker.wait(timeout_s=30) == 1, worker.log()[-3000:]
     assert "the writer process ended unexpectedly" in worker.log()
@@ -87,6 +85,13 @@ def test_a_deployment_error_in_the_writer_stops_the_worker_with_an_error(
     assert worker.wait(timeout_s=30) == 1, worker.log()[-3000:]
     assert gone(writer)
     assert "ingest writer stopped on an error it cannot handle" in worker.log()
+
+
+def store_one_reading(broker_url: str, database_url: str) -> None:
+    with Publisher(broker_url) as publisher:
+        publisher.publish(TELEMETRY, b'{"readings": {"level_pct": 1}}')
+        publisher.flush()
+    wait_for(lambda: stored(database_url) == 1, timeout_s=20, what="the reading")
 
 
 def stored(database_url: str) -> int:
