@@ -16,7 +16,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import numpy.typing as npt
@@ -112,12 +113,14 @@ async def buckets(
     hourly rollup is read and its buckets combined (avg weighted by count), so a bucket
     covers whole hours: [start, end) is widened to the hours it touches.
     """
-    query = _columns_query(bucket_s, series="%(series)s", zone="%(tz)s", select="")
-    params = {"series": series, "start": start, "end": end, "bucket_s": bucket_s, "tz": timezone}
+    query = _columns_query(bucket_s, series="%(series)s", select="")
+    params = {"series": series, "start": start, "end": end, "bucket_s": bucket_s}
     async with conn.cursor(binary=True) as cur:
         await cur.execute(query, params)
         row = await cur.fetchone()
-    return BucketColumns.empty() if row is None else _columns(row[0], row[1:6])
+    if row is None:
+        return BucketColumns.empty()
+    return _combined(_columns(row[0], row[1:6]), bucket_s, timezone)
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,7 +152,6 @@ async def chart(
         bucket_s,
         series="(SELECT id FROM series"
         " WHERE device_id = (SELECT id FROM device) AND metric = %(metric)s)",
-        zone=zone,
         select=f"(SELECT site_id FROM device), (SELECT device_key FROM device), {zone}, ",
         ctes=f"device AS (SELECT d.id, d.site_id, d.device_key FROM devices d {device.sql()})",
     )
@@ -160,44 +162,31 @@ async def chart(
     assert row is not None  # an aggregate without GROUP BY gives one row
     if row[0] is None:
         return None
-    return Chart(str(row[0]), str(row[1]), str(row[2]), _columns(row[3], row[4:9]))
+    timezone = str(row[2])
+    columns = _combined(_columns(row[3], row[4:9]), bucket_s, timezone)
+    return Chart(str(row[0]), str(row[1]), timezone, columns)
 
 
-def _columns_query(bucket_s: int, *, series: str, zone: str, select: str, ctes: str = "") -> str:
+def _columns_query(bucket_s: int, *, series: str, select: str, ctes: str = "") -> str:
     """The bucket columns of `series` (an SQL expression), after `select` (with the common table
-    expressions `ctes`): the packed hours of whole periods (bytea; hourly buckets only, else
-    NULL), then five arrays in binary send format (bucket timestamptz, avg float8, min float8,
-    max float8, count int8) of the other buckets."""
-    if bucket_s == HOUR_S:
+    expressions `ctes`): the packed hours of whole periods (bytea, else NULL), then five arrays
+    in binary send format (bucket timestamptz, avg float8, min float8, max float8, count int8)
+    of the other buckets. From an hour up these are the hourly buckets, for `_combined`."""
+    if bucket_s >= HOUR_S:
         return _hourly_query(series=series, select=select, ctes=ctes)
-    if bucket_s == DAY_S:
-        bin_expr = f"date_trunc('day', {{col}}, {zone})"
-    else:
-        bin_expr = "date_bin(make_interval(secs => %(bucket_s)s), {col}, TIMESTAMPTZ '2000-01-01')"
-    if bucket_s > HOUR_S:
-        query = f"""
-            SELECT {bin_expr.format(col="bucket")} AS bucket,
-                   sum(avg_value * sample_count) / sum(sample_count) AS avg,
-                   min(min_value) AS min, max(max_value) AS max, sum(sample_count)::bigint AS count
-            FROM readings_hourly
-            WHERE series_id = {series}
-              AND bucket >= date_trunc('hour', %(start)s::timestamptz) AND bucket < %(end)s
-            GROUP BY 1 ORDER BY 1
-        """
-    else:
-        query = f"""
-            SELECT {bin_expr.format(col="ts")} AS bucket,
-                   avg(value) AS avg, min(value) AS min, max(value) AS max, count(*) AS count
-            FROM readings
-            WHERE series_id = {series} AND ts >= %(start)s AND ts < %(end)s
-            GROUP BY 1 ORDER BY 1
-        """
+    bucket = "date_bin(make_interval(secs => %(bucket_s)s), ts, TIMESTAMPTZ '2000-01-01')"
     # One array per column, fed in bucket order by the sorted subquery (an ORDER BY inside each
     # array_agg would sort five times on PostgreSQL 15); the order is checked in _columns.
     return f"""
         {f"WITH {ctes}" if ctes else ""}
         SELECT {select}NULL::bytea, {_ARRAYS}
-        FROM ({query}) AS b (bucket, avg, min, max, count)
+        FROM (
+            SELECT {bucket} AS bucket,
+                   avg(value) AS avg, min(value) AS min, max(value) AS max, count(*) AS count
+            FROM readings
+            WHERE series_id = {series} AND ts >= %(start)s AND ts < %(end)s
+            GROUP BY 1 ORDER BY 1
+        ) AS b (bucket, avg, min, max, count)
     """
 
 
@@ -274,6 +263,43 @@ def _columns(packed: bytes | None, arrays: Sequence[bytes | None]) -> BucketColu
             count[order],
         )
     return BucketColumns(seconds, avg, low, high, count)
+
+
+def _combined(hours: BucketColumns, bucket_s: int, timezone: str) -> BucketColumns:
+    """Hourly buckets (in order) summed into buckets of `bucket_s`: the local days of `timezone`
+    for a day, else spans aligned to 2000-01-01 UTC (as date_bin); the avg weighted by count.
+    Shorter buckets come as they are."""
+    if bucket_s <= HOUR_S or not hours.start.size:
+        return hours
+    if bucket_s == DAY_S:
+        edges = _local_midnights(int(hours.start[0]), int(hours.start[-1]), timezone)
+        starts = edges[np.searchsorted(edges, hours.start, side="right") - 1]
+    else:
+        since = hours.start - binary_copy.PG_EPOCH_S
+        starts = since - since % bucket_s + binary_copy.PG_EPOCH_S
+    runs = np.flatnonzero(np.concatenate(([True], starts[1:] != starts[:-1])))
+    count = np.add.reduceat(hours.count, runs)
+    return BucketColumns(
+        starts[runs],
+        np.add.reduceat(hours.avg * hours.count, runs) / count,
+        np.minimum.reduceat(hours.min, runs),
+        np.maximum.reduceat(hours.max, runs),
+        count,
+    )
+
+
+def _local_midnights(first: int, last: int, timezone: str) -> npt.NDArray[np.int64]:
+    """Unix seconds of each local midnight of `timezone` from the day of `first` to the day of
+    `last`. A midnight that a DST change skips counts as the standard-time instant, as in
+    PostgreSQL's date_trunc('day', ts, zone)."""
+    zone = ZoneInfo(timezone)
+    day = datetime.fromtimestamp(first, zone).date()
+    last_day = datetime.fromtimestamp(last, zone).date()
+    midnights = []
+    while day <= last_day:
+        midnights.append(int(datetime.combine(day, time(), zone).timestamp()))
+        day += timedelta(days=1)
+    return np.array(midnights, dtype=np.int64)
 
 
 def _array(data: bytes, elements: np.dtype[np.void]) -> npt.NDArray[np.void]:

@@ -13,7 +13,7 @@ import psycopg
 import pytest
 from psycopg.rows import TupleRow
 
-from store import api_readings
+from store import api_readings, hourly_packs
 from store.api_scope import Visibility
 from store.records import Message, Reading
 from store.writer import BatchWriter
@@ -66,11 +66,13 @@ def _plain(got: api_readings.BucketColumns) -> Columns:
     )
 
 
-def _buckets(url: str, series: int, start: datetime, end: datetime, bucket_s: int) -> Columns:
+def _buckets(
+    url: str, series: int, start: datetime, end: datetime, bucket_s: int, zone: str = ZONE
+) -> Columns:
     async def read() -> api_readings.BucketColumns:
         conn: psycopg.AsyncConnection[TupleRow]
         async with await psycopg.AsyncConnection.connect(url) as conn:
-            return await api_readings.buckets(conn, series, start, end, bucket_s, ZONE)
+            return await api_readings.buckets(conn, series, start, end, bucket_s, zone)
 
     return _plain(asyncio.run(read()))
 
@@ -154,3 +156,58 @@ def test_a_chart_checks_the_device_finds_the_series_and_the_site_zone_in_one_que
     elsewhere = Visibility(sites=frozenset({"another-court"}))
     assert _chart(database_url, device, "level_pct", 3600, elsewhere) is None
     assert _chart(database_url, device + 1000, "level_pct", 3600) is None
+
+
+def _sql_buckets(url: str, bucket_s: int, zone: str) -> Columns:
+    """Buckets of every hour of the rollup combined by PostgreSQL itself: the reference."""
+    if bucket_s == 86400:
+        bucket = "date_trunc('day', bucket, %(zone)s)"
+    else:
+        bucket = "date_bin(make_interval(secs => %(size)s), bucket, TIMESTAMPTZ '2000-01-01')"
+    with psycopg.connect(url) as conn:
+        rows = conn.execute(
+            f"""
+            SELECT extract(epoch FROM {bucket})::bigint,
+                   sum(avg_value * sample_count) / sum(sample_count), min(min_value),
+                   max(max_value), sum(sample_count)::bigint
+            FROM readings_hourly GROUP BY 1 ORDER BY 1
+            """,
+            {"zone": zone, "size": bucket_s},
+        ).fetchall()
+    return Columns(*(list(column) for column in zip(*rows, strict=True)))
+
+
+@pytest.mark.parametrize("zone", ["Europe/Berlin", "Asia/Kolkata", "America/Santiago"])
+def test_long_buckets_combine_hours_as_postgresql_does_across_dst_and_packs(
+    database_url: str, zone: str
+) -> None:
+    """Days across a DST change (Berlin's spring, Santiago's autumn), a half-hour offset
+    (Kolkata) and six-hour spans, from rollup rows and then from packed weeks."""
+    first = datetime(2026, 3, 27, tzinfo=UTC)
+    readings = tuple(
+        Reading("court", "tank-1", "level_pct", first + timedelta(minutes=m), 40 + (m * 7) % 31)
+        for m in range(0, 10 * 24 * 60, 25)
+    )
+    with psycopg.connect(database_url) as conn:
+        conn.execute("INSERT INTO sites (id, timezone) VALUES ('court', %s)", (zone,))
+        BatchWriter().write(conn, [Message(received_at=first, readings=readings)])
+        row = conn.execute("SELECT id FROM series WHERE metric = 'level_pct'").fetchone()
+    assert row is not None
+    series = int(row[0])
+
+    def check() -> None:
+        for size in (86400, 21600):
+            got = _buckets(database_url, series, first, first + timedelta(days=10), size, zone)
+            want = _sql_buckets(database_url, size, zone)
+            assert (got.start, got.min, got.max, got.count) == (
+                want.start,
+                want.min,
+                want.max,
+                want.count,
+            )
+            assert got.avg == pytest.approx(want.avg, rel=1e-12)
+
+    check()
+    with psycopg.connect(database_url) as conn:
+        assert hourly_packs.pack(conn) >= 1
+    check()
