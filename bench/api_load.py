@@ -7,7 +7,7 @@ open), on an embedded PostgreSQL (or `--database-url`). The API runs as its own 
 COURTYARD_API__WORKERS sets them. For each request kind:
 
   baseline  the store query behind the answer, run back to back on one connection (for charts,
-            api_readings.chart: the series, the site's zone and the bucket columns)
+            api_readings.chart: the device check, its series and zone, and the bucket columns)
   api       the HTTP request at a fixed open-loop rate (default 200 req/s) from
             `--load-processes` processes (default 2) sharing the schedule (bench/open_loop.py);
             latency is counted from each request's scheduled start, so a slow server cannot
