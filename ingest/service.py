@@ -1,9 +1,10 @@
 """IngestService: in-process ingest, subscriber -> inbox -> batcher (decode, write, commit, ack).
 
 Threads: paho's network thread (callbacks enqueue only), one writer thread
-(`courtyard-ingest-writer`) and the retention thread. `courtyard up` and the tests run it this way,
-with `on_committed` handing each committed batch to the rules engine. `courtyard ingest` (`run`)
-splits receiving and writing between two processes instead (ingest/worker.py).
+(`courtyard-ingest-writer`) and the store maintenance thread. `courtyard up` and the tests run
+it this way, with `on_committed` handing each committed batch to the rules engine.
+`courtyard ingest` (`run`) splits receiving and writing between two processes instead
+(ingest/worker.py).
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ class IngestService:
             target=self._run_writer, name="courtyard-ingest-writer", daemon=True
         )
         self._pruner = threading.Thread(
-            target=maintain_until, args=(self._stop, store), name="courtyard-ingest-retention"
+            target=maintain_until, args=(self._stop, store), name="courtyard-ingest-maintenance"
         )
         self._pruner.daemon = True
         self.failed: BaseException | None = None

@@ -7,9 +7,10 @@ it writes reports: `("acks", [(mid, qos, generation), ...])` after each commit, 
 second (and last) `("tally", metric families, (messages received, readings stored))`.
 
 Threads: the main thread reads chunks into an unbounded queue (the receiving process bounds what
-is in flight), the Batcher's writer thread, and the retention thread. It dies with its parent
-(PR_SET_PDEATHSIG on Linux; elsewhere, the end of its input) and ignores SIGINT and SIGTERM: the
-parent decides when to stop, so a terminal's Ctrl-C or a whole-group SIGTERM still drains in order.
+is in flight), the Batcher's writer thread, and the store maintenance thread. It dies with its
+parent (PR_SET_PDEATHSIG on Linux; elsewhere, the end of its input) and ignores SIGINT and
+SIGTERM: the parent decides when to stop, so a terminal's Ctrl-C or a whole-group SIGTERM still
+drains in order.
 """
 
 from __future__ import annotations
@@ -105,7 +106,9 @@ class WriterProcess:
         )
         self._writer = threading.Thread(target=self._write, name="courtyard-ingest-writer")
         self._pruner = threading.Thread(
-            target=maintain_until, args=(self._stop, setup.store), name="courtyard-ingest-retention"
+            target=maintain_until,
+            args=(self._stop, setup.store),
+            name="courtyard-ingest-maintenance",
         )
         self._pruner.daemon = True
         self._failed = False
