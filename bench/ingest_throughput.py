@@ -7,8 +7,8 @@ For 1-reading and 10-reading messages, on an embedded Mosquitto and PostgreSQL, 
   store limit   a raw binary COPY of the same rows into the same `readings` table;
   naive         one INSERT and one COMMIT per message (a sample of the messages);
   ingest        `courtyard ingest` as its own process draining the same backlog, from its first
-                committed reading to its last; its peak RSS (the sum over its process tree:
-                it receives in one process and writes in a child) is sampled meanwhile.
+                committed reading to its last; its peak RSS (summed over its process tree)
+                is sampled meanwhile.
 
 Every rate is in readings/s; ratios are against figures measured in this run, since the
 machines are shared and noisy. Targets (issue 2): ingest >= 0.8 x min(broker, store) for

@@ -1,8 +1,5 @@
 """Batcher: the writer thread. Batches the inbox by count and age, writes, commits, then acks.
 
-It runs in the process that receives (IngestService, in-process) or in the writer process of
-`courtyard ingest` (ingest/writer_process.py), whose acknowledgements go back to the receiver.
-
 Acknowledgement strictly follows the commit, so what the broker forgets is always stored:
 - a transient database error (connection lost, server restarting) retries the same batch with
   capped exponential backoff; nothing is acknowledged meanwhile, and the bounded inbox plus MQTT 5
@@ -37,8 +34,7 @@ from store.writer import BatchWriter, WriteResult
 
 logger = logging.getLogger(__name__)
 
-#: Acknowledges stored messages; returns how many could not be (their connection is gone).
-Acknowledge = Callable[[Sequence[Inbound]], int]
+Acknowledge = Callable[[Inbound], bool]
 OnCommitted = Callable[[CommittedBatch], None]
 ContextSource = Callable[[psycopg.Connection[TupleRow]], DecodeContext]
 
@@ -153,10 +149,7 @@ class Batcher:
                     raise
                 self._isolate(pending, exc, stop)
                 return
-            self._count(result)
-            dropped = self._acknowledge([p.inbound for p in pending])
-            if dropped:
-                metrics.ACKS_DROPPED.inc(dropped)
+            self._acknowledge_all(pending)
             self._hand_on(result)
             return
 
@@ -174,12 +167,15 @@ class Batcher:
         reason = f"the database refused it: {str(exc).strip()}"
         self._store([Pending(only.inbound, rejected(only.inbound, Rejected(reason)))], stop)
 
-    def _count(self, result: WriteResult) -> None:
+    def _acknowledge_all(self, pending: Sequence[Pending]) -> None:
+        for p in pending:
+            if not self._acknowledge(p.inbound):
+                metrics.ACKS_DROPPED.inc()
+
+    def _hand_on(self, result: WriteResult) -> None:
         metrics.READINGS_STORED.inc(result.readings_stored)
         self.readings_stored += result.readings_stored
         metrics.EVENTS_STORED.inc(len(result.events))
-
-    def _hand_on(self, result: WriteResult) -> None:
         if self._on_committed is None:
             return
         self._batch_id += 1

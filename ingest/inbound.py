@@ -18,11 +18,3 @@ class Inbound:
     #: Which MQTT connection delivered it. A message id is only meaningful on the connection that
     #: delivered it, so acks for an older generation are dropped (the broker redelivers).
     generation: int = 0
-
-
-def topic_text(raw: bytes) -> str:
-    """A topic as text; brokers should refuse invalid UTF-8, and it is kept readable if not."""
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError:
-        return raw.decode("utf-8", "replace")

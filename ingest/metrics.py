@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram
-from prometheus_client.metrics_core import Metric
-from prometheus_client.registry import Collector
+from prometheus_client import Counter, Gauge, Histogram
 
 RECEIVED = Counter("courtyard_ingest_messages_received", "MQTT messages taken from the inbox")
 REJECTED = Counter("courtyard_ingest_messages_rejected", "Messages stored as rejects")
@@ -29,37 +27,3 @@ BATCH_SECONDS = Histogram(
     "Time to decode, write and commit one batch",
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
-
-#: Counted where the Batcher runs: in `courtyard ingest`, the writer process, whose snapshots the
-#: receiving process serves in their place (ingest/worker.py).
-WRITER_METRICS = (
-    RECEIVED,
-    REJECTED,
-    IGNORED,
-    READINGS_STORED,
-    EVENTS_STORED,
-    WRITE_RETRIES,
-    BATCH_SECONDS,
-)
-
-
-def writer_snapshot() -> list[Metric]:
-    return [family for metric in WRITER_METRICS for family in metric.collect()]
-
-
-class Relayed(Collector):
-    """Serves the writer process's latest snapshot of WRITER_METRICS in their stead."""
-
-    def __init__(self) -> None:
-        self._families: list[Metric] = []
-
-    def update(self, families: list[Metric]) -> None:
-        self._families = families
-
-    def collect(self) -> list[Metric]:
-        return self._families
-
-    def install(self, registry: CollectorRegistry = REGISTRY) -> None:
-        for metric in WRITER_METRICS:
-            registry.unregister(metric)
-        registry.register(self)

@@ -1,29 +1,36 @@
-"""IngestService: in-process ingest, subscriber -> inbox -> batcher (decode, write, commit, ack).
+"""IngestService: wires subscriber -> inbox -> batcher (decode, write, commit, ack) -> hand-off.
 
-Threads: paho's network thread (callbacks enqueue only), one writer thread
-(`courtyard-ingest-writer`) and the store maintenance thread. `courtyard up` and the tests run
-it this way, with `on_committed` handing each committed batch to the rules engine.
-`courtyard ingest` (`run`) splits receiving and writing between two processes instead
-(ingest/worker.py).
+Threads: paho's network thread (callbacks enqueue only) and one writer thread,
+`courtyard-ingest-writer`. `run(settings)` is `courtyard ingest`: it blocks until SIGTERM/SIGINT.
 """
 
 from __future__ import annotations
 
-import functools
 import logging
+import queue
+import signal
 import threading
-from collections.abc import Sequence
+from types import FrameType
 
+import psycopg
+from prometheus_client import start_http_server
+from psycopg.rows import TupleRow
+
+from ingest import wire
 from ingest.batcher import Batcher, OnCommitted
-from ingest.context import load_decode_context
+from ingest.decoders.result import DecodeContext
 from ingest.inbound import Inbound
-from ingest.inbox import Inbox
-from ingest.maintenance import maintain_until
 from ingest.settings import IngestSettings
-from ingest.subscriber import Subscriber, topic_filters
+from ingest.subscriber import Subscriber
+from store import feed, hourly_packs
+from store.devices import load_aliases
+from store.retention import prune
 from store.settings import StoreSettings
 
 logger = logging.getLogger(__name__)
+
+_PRUNE_INTERVAL_S = 3600.0
+_FIRST_MAINTENANCE_S = 60.0
 
 
 class IngestService:
@@ -33,14 +40,17 @@ class IngestService:
         store: StoreSettings,
         on_committed: OnCommitted | None = None,
     ) -> None:
-        self._inbox = Inbox(settings.max_undelivered)
-        self.subscriber = Subscriber(settings, topic_filters(settings), self._inbox.receive)
+        self._settings = settings
+        self._store = store
+        self._inbox: queue.Queue[Inbound] = queue.Queue(maxsize=settings.max_undelivered)
+        filters = [wire.SUBSCRIPTION, *(f"{base}/#" for base in settings.zigbee2mqtt_bases)]
+        self.subscriber = Subscriber(settings, self._inbox, filters)
         self._batcher = Batcher(
-            self._inbox.queue,
+            self._inbox,
             settings=settings,
             database_url=store.url,
-            acknowledge=self._acknowledge,
-            decode_context=functools.partial(load_decode_context, settings, store),
+            acknowledge=self.subscriber.ack,
+            decode_context=self._decode_context,
             on_committed=on_committed,
         )
         self._stop = threading.Event()
@@ -48,9 +58,8 @@ class IngestService:
             target=self._run_writer, name="courtyard-ingest-writer", daemon=True
         )
         self._pruner = threading.Thread(
-            target=maintain_until, args=(self._stop, store), name="courtyard-ingest-maintenance"
+            target=self._run_pruner, name="courtyard-ingest-retention", daemon=True
         )
-        self._pruner.daemon = True
         self.failed: BaseException | None = None
 
     def start(self) -> None:
@@ -61,16 +70,12 @@ class IngestService:
     def stop(self, timeout_s: float = 30.0) -> None:
         self._stop.set()
         self._writer.join(timeout_s)
-        self._inbox.close()
         self.subscriber.stop()
         logger.info(
             "ingest stopped: %d messages received, %d readings stored",
             self._batcher.messages_received,
             self._batcher.readings_stored,
         )
-
-    def _acknowledge(self, stored: Sequence[Inbound]) -> int:
-        return self.subscriber.ack_all((m.mid, m.qos, m.generation) for m in stored)
 
     def _run_writer(self) -> None:
         try:
@@ -80,9 +85,52 @@ class IngestService:
             logger.exception("ingest writer stopped on an error it cannot handle")
             self._stop.set()
 
+    def _run_pruner(self) -> None:
+        # Plain PostgreSQL has no retention policy of its own; TimescaleDB's prune is a no-op.
+        # Weeks of the rollup are packed for charts soon after start (a store migrated to packs
+        # gets its history packed), then hourly with the pruning.
+        interval = _FIRST_MAINTENANCE_S
+        while not self._stop.wait(interval):
+            interval = _PRUNE_INTERVAL_S
+            try:
+                with psycopg.connect(self._store.url, application_name="courtyard-retention") as c:
+                    prune(c, self._store.retention_days)
+                    with c.transaction():
+                        feed.prune(c, self._store.feed_keep_h * 3600)
+                    hourly_packs.pack(c)
+            except psycopg.Error as exc:
+                logger.warning("store maintenance failed (%s); trying again later", exc)
+
+    def _decode_context(self, conn: psycopg.Connection[TupleRow]) -> DecodeContext:
+        with conn.transaction():
+            aliases = load_aliases(conn)
+        return DecodeContext(
+            zigbee2mqtt_bases=self._settings.zigbee2mqtt_bases,
+            aliases=aliases,
+            max_payload_bytes=self._settings.max_payload_bytes,
+            future_tolerance_s=self._settings.future_tolerance_s,
+            retention_days=self._store.retention_days,
+        )
+
 
 def run(settings: IngestSettings, store: StoreSettings) -> int:
     """`courtyard ingest`: run until SIGTERM or SIGINT; returns the exit status."""
-    from ingest import worker
+    service = IngestService(settings, store)
+    stopping = threading.Event()
+    if settings.metrics_port is not None:
+        start_http_server(settings.metrics_port, addr=settings.metrics_host)
+        logger.info("metrics on http://%s:%d/metrics", settings.metrics_host, settings.metrics_port)
 
-    return worker.run(settings, store)
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        logger.info("received signal %d; stopping", signum)
+        stopping.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    service.start()
+    logger.info("ingest running as %s", settings.client_id)
+    while not stopping.wait(0.5):
+        if service.failed is not None:
+            break
+    service.stop()
+    return 1 if service.failed is not None else 0

@@ -1,21 +1,21 @@
-"""Subscriber: the paho client of an ingest worker; its callbacks only hand messages on.
+"""Subscriber: the paho client of an ingest worker; its callbacks only enqueue Inbound messages.
 
 Persistent session (fixed client id, clean start off, long session expiry) and manual
 acknowledgement: the broker redelivers whatever this worker received but did not acknowledge,
 after a crash or a lost connection. MQTT 5 Receive Maximum is set to the inbox size, which keeps
-a well-behaved broker within it; the `receive` callback bounds memory when a broker is not
-(ingest/inbox.py, ingest/worker.py): it waits for room, so paho stops reading the socket.
+a well-behaved broker within it; `_on_message` says what bounds memory when a broker is not.
 
-Threads: paho's network thread runs the callbacks; `ack_all` is called from the thread that
-learns of commits (the writer thread in-process, the pump thread of `courtyard ingest`).
+Threads: paho's network thread runs the callbacks; `ack` is called from the writer thread.
 """
 
 from __future__ import annotations
 
 import logging
+import queue
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Literal
 from urllib.parse import unquote, urlsplit
 
@@ -26,22 +26,16 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
-from ingest import wire
+from ingest import metrics
+from ingest.inbound import Inbound
 from ingest.settings import IngestSettings
 
 logger = logging.getLogger(__name__)
 
 # How long the broker keeps our session (and the messages queued for it) while we are away.
 _SESSION_EXPIRY_S = 7 * 24 * 3600
-_SUCCESS = mqtt.MQTT_ERR_SUCCESS
 _UNSUPPORTED_PROTOCOL = 132  # CONNACK reason code "Unsupported Protocol Version"
 _V311_UNACCEPTABLE_PROTOCOL = 1  # MQTT 3.1.1 CONNACK return code
-
-#: Called on paho's network thread with each message and the generation of the connection that
-#: delivered it; it may block to bound what is held (paho then stops reading the socket).
-Receive = Callable[[mqtt.MQTTMessage, int], None]
-#: (mid, qos, generation) of a stored message.
-Ack = tuple[int, int, int]
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,25 +64,21 @@ def shared(topic_filter: str, group: str) -> str:
     return f"$share/{group}/{topic_filter}" if group else topic_filter
 
 
-def topic_filters(settings: IngestSettings) -> list[str]:
-    """What a worker subscribes to: the native tree and each Zigbee2MQTT base."""
-    return [wire.SUBSCRIPTION, *(f"{base}/#" for base in settings.zigbee2mqtt_bases)]
-
-
 class Subscriber:
     def __init__(
         self,
         settings: IngestSettings,
+        inbox: queue.Queue[Inbound],
         topic_filters: Sequence[str],
-        receive: Receive,
     ) -> None:
         self._settings = settings
-        self._receive = receive
+        self._inbox = inbox
         self._filters = [shared(f, settings.share_group) for f in topic_filters]
         self._address = parse_broker_url(settings.mqtt_url)
         self._protocol = mqtt.MQTTv311 if settings.protocol == "3.1.1" else mqtt.MQTTv5
         self._generation = 0
         self._lock = threading.Lock()
+        self._stopping = threading.Event()
         self.connected = threading.Event()
         self.subscribed = threading.Event()
         self._client = self._make_client()
@@ -98,27 +88,23 @@ class Subscriber:
         self._client.loop_start()
 
     def stop(self) -> None:
-        """Disconnect; whoever `receive` waits on must have let it go first."""
+        self._stopping.set()  # frees the network thread if it waits for room in the inbox
         self._client.disconnect()
         self._client.loop_stop()
         self.connected.clear()
 
-    def ack_all(self, acks: Iterable[Ack]) -> int:
-        """Acknowledge stored messages; returns how many were not (their connection is gone).
+    def ack(self, message: Inbound) -> bool:
+        """Acknowledge a stored message; False when its connection is gone (the broker resends).
 
         A message id names a message only on the connection that delivered it: after a
         reconnect the same number may belong to another message, so acking it would lose data.
-        The broker resends what was not acknowledged.
         """
-        dropped = 0
+        if message.qos == 0:
+            return True
         with self._lock:
-            generation = self._generation if self.connected.is_set() else -1
-            for mid, qos, delivered_on in acks:
-                if qos == 0:
-                    continue
-                if delivered_on != generation or self._client.ack(mid, qos) != _SUCCESS:
-                    dropped += 1
-        return dropped
+            if message.generation != self._generation or not self.connected.is_set():
+                return False
+            return self._client.ack(message.mid, message.qos) == mqtt.MQTT_ERR_SUCCESS
 
     def _make_client(self) -> mqtt.Client:
         v5 = self._protocol == mqtt.MQTTv5
@@ -220,7 +206,39 @@ class Subscriber:
             logger.warning("lost the broker connection (%s); reconnecting", reason)
 
     def _on_message(self, client: mqtt.Client, userdata: object, msg: mqtt.MQTTMessage) -> None:
-        self._receive(msg, self._generation)
+        try:
+            topic = msg.topic
+        except UnicodeDecodeError:
+            topic = msg._topic.decode("utf-8", "replace")  # brokers should refuse these
+        inbound = Inbound(
+            topic=topic,
+            payload=bytes(msg.payload),
+            received_at=datetime.now(UTC),
+            mid=msg.mid,
+            qos=msg.qos,
+            dup=bool(msg.dup),
+            generation=self._generation,
+        )
+        try:
+            self._inbox.put_nowait(inbound)
+        except queue.Full:
+            metrics.INBOX_FULL.inc()
+            self._wait_for_room(inbound)
+
+    def _wait_for_room(self, inbound: Inbound) -> None:
+        # Receive Maximum alone does not bound us: Mosquitto 2.0.11 honours it until the
+        # first acknowledgements, then releases a whole window per PUBACK (measured). So the
+        # bound is this wait: paho stops reading the socket, TCP pushes back on the broker.
+        # The writer empties the inbox independently, and acks queued meanwhile are sent
+        # when this returns; in a database outage the broker may drop the connection for
+        # want of pings, and redelivers what was not acknowledged.
+        while not self._stopping.is_set():
+            try:
+                self._inbox.put(inbound, timeout=0.5)
+                return
+            except queue.Full:
+                continue
+        # Stopping with a full inbox: dropped unacknowledged, so the broker redelivers it.
 
     def _fall_back_to_v311(self) -> None:
         logger.warning("broker does not speak MQTT 5; falling back to MQTT 3.1.1")

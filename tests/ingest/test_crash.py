@@ -14,14 +14,13 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import psutil
 import psycopg
 import pytest
 
 from courtyard.embedded import EmbeddedMosquitto, EmbeddedPostgres
 from ingest import wire
 from tests.support.mqtt import Publisher
-from tests.support.processes import CourtyardProcess, courtyard_env, gone
+from tests.support.processes import CourtyardProcess, courtyard_env
 from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.slow
@@ -149,12 +148,7 @@ def run_with_faults(
 
 def kill_and_restart(process: CourtyardProcess) -> Callable[[], None]:
     def fault() -> None:
-        # `courtyard ingest` writes in a child process: it must die with the worker, or it
-        # would go on writing while the restarted worker's writer writes the redeliveries.
-        writers = psutil.Process(process.pid).children()
-        assert writers, "no writer process"
         process.kill()
-        wait_for(lambda: all(map(gone, writers)), timeout_s=10, what="the writer to die too")
         process.start()
 
     return fault

@@ -8,8 +8,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import psutil
-
 from courtyard.settings import ENV_PREFIX
 
 _TEST_DATABASE_ENV = "COURTYARD_TEST_DATABASE_URL"
@@ -26,14 +24,6 @@ def courtyard_env(**settings: str) -> dict[str, str]:
     return env
 
 
-def gone(process: psutil.Process) -> bool:
-    """Whether a process ended (an orphan's zombie, awaiting its reaper, counts as ended)."""
-    try:
-        return process.status() == psutil.STATUS_ZOMBIE  # dead, not yet reaped by its new parent
-    except psutil.NoSuchProcess:
-        return True
-
-
 class CourtyardProcess:
     def __init__(self, args: list[str], env: dict[str, str], workdir: Path, name: str) -> None:
         self._argv = [sys.executable, "-m", "courtyard", *args]
@@ -42,11 +32,6 @@ class CourtyardProcess:
         self.log_path = workdir / f"{name}.log"
         self._process: subprocess.Popen[bytes] | None = None
         self.starts = 0
-
-    @property
-    def pid(self) -> int:
-        assert self._process is not None
-        return self._process.pid
 
     @property
     def running(self) -> bool:
@@ -77,11 +62,6 @@ class CourtyardProcess:
             self._process.kill()
             self._process.wait(10)
             raise AssertionError(f"{self._argv[3:]} did not stop within {timeout_s} s") from None
-
-    def wait(self, timeout_s: float) -> int:
-        """The exit status of a process expected to end on its own (TimeoutExpired if not)."""
-        assert self._process is not None
-        return self._process.wait(timeout_s)
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
