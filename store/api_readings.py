@@ -230,29 +230,31 @@ def _hourly_query(*, series: str, select: str, ctes: str) -> str:
 
 
 def _columns(packed: bytes | None, arrays: Sequence[bytes | None]) -> BucketColumns:
+    """The packed hours and the arrays of the other buckets (NULL when there are none: an
+    array_agg of no rows), as one set of columns in bucket order."""
     packed_hours = np.frombuffer(packed or b"", dtype=hourly_packs.HOUR_RECORD)
-    if arrays[0] is None:  # no rows outside the packs: array_agg gives NULL
-        if not packed_hours.size:
-            return BucketColumns.empty()
-        seconds = packed_hours["start"].astype(np.int64)
-        avg, low, high = (packed_hours[c].astype(np.float64) for c in ("avg", "min", "max"))
-        count = packed_hours["count"].astype(np.int64)
+    rest_avg: npt.NDArray[np.generic]
+    rest_min: npt.NDArray[np.generic]
+    rest_max: npt.NDArray[np.generic]
+    rest_count: npt.NDArray[np.generic]
+    if arrays[0] is None:
+        micros = np.empty(0, dtype=np.int64)
+        rest_avg = rest_min = rest_max = np.empty(0, dtype=np.float64)
+        rest_count = np.empty(0, dtype=np.int64)
     else:
         data = [a for a in arrays if a is not None]
         micros = _array(data[0], _INT8_ELEMENTS).astype(np.int64)  # since 2000-01-01 UTC
-        seconds = np.concatenate(
-            [packed_hours["start"].astype(np.int64), micros // 1_000_000 + binary_copy.PG_EPOCH_S]
-        )
-        avg, low, high = (
-            np.concatenate([packed_hours[c].astype(np.float64), _array(data[i], _FLOAT8_ELEMENTS)])
-            for c, i in (("avg", 1), ("min", 2), ("max", 3))
-        )
-        count = np.concatenate(
-            [
-                packed_hours["count"].astype(np.int64),
-                _array(data[4], _INT8_ELEMENTS).astype(np.int64),
-            ]
-        )
+        rest_avg, rest_min, rest_max = (_array(data[i], _FLOAT8_ELEMENTS) for i in (1, 2, 3))
+        rest_count = _array(data[4], _INT8_ELEMENTS)
+    # concatenate also turns the big-endian values native, as orjson wants them.
+    seconds = np.concatenate(
+        [packed_hours["start"], micros // 1_000_000 + binary_copy.PG_EPOCH_S]
+    ).astype(np.int64)
+    avg, low, high = (
+        np.concatenate([packed_hours[c], rest]).astype(np.float64)
+        for c, rest in (("avg", rest_avg), ("min", rest_min), ("max", rest_max))
+    )
+    count = np.concatenate([packed_hours["count"], rest_count]).astype(np.int64)
     if len(seconds) > 1 and not bool(np.all(seconds[1:] > seconds[:-1])):
         order = np.argsort(seconds, kind="stable")
         seconds, avg, low, high, count = (

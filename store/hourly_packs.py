@@ -53,7 +53,6 @@ HOUR_RECORD = np.dtype(
 
 #: A period in SQL: in hours, which timestamptz arithmetic never stretches across DST.
 PERIOD_SQL = f"interval '{int(PERIOD.total_seconds() // 3600)} hours'"
-_INTERVAL = PERIOD_SQL
 
 
 def period_of(timestamp: str) -> str:
@@ -79,7 +78,7 @@ _PACK_PERIOD = _UPSERT.format(
     source=f"""
     series s CROSS JOIN LATERAL (
         SELECT * FROM readings_hourly
-        WHERE series_id = s.id AND bucket >= %(period)s AND bucket < %(period)s + {_INTERVAL}
+        WHERE series_id = s.id AND bucket >= %(period)s AND bucket < %(period)s + {PERIOD_SQL}
     ) r
     """
 )
@@ -94,7 +93,7 @@ REPACK_STAGED = _UPSERT.format(
      FROM readings_stage
      WHERE ts < (SELECT packed_through FROM readings_hourly_packs_progress)) t
     JOIN readings_hourly r
-      ON r.series_id = t.series_id AND r.bucket >= t.period AND r.bucket < t.period + {_INTERVAL}
+      ON r.series_id = t.series_id AND r.bucket >= t.period AND r.bucket < t.period + {PERIOD_SQL}
     """
 )
 
@@ -135,7 +134,7 @@ def _next_period(conn: psycopg.Connection[TupleRow]) -> datetime | None:
         f"""
         SELECT coalesce(packed_through,
                         (SELECT {period_of("min(bucket)")} FROM readings_hourly)),
-               {period_of("now() - %(after)s")} - {_INTERVAL}
+               {period_of("now() - %(after)s")} - {PERIOD_SQL}
         FROM readings_hourly_packs_progress
         """,
         {"after": PACK_AFTER},
@@ -161,7 +160,7 @@ def forget(conn: psycopg.Connection[TupleRow], start: datetime, end: datetime) -
             WITH periods AS (
                 SELECT period FROM generate_series(
                     {period_of("%(start)s::timestamptz")},
-                    %(end)s::timestamptz - interval '1 microsecond', {_INTERVAL}) AS period
+                    %(end)s::timestamptz - interval '1 microsecond', {PERIOD_SQL}) AS period
                 WHERE period < (SELECT packed_through FROM readings_hourly_packs_progress)
             ), dropped AS (
                 DELETE FROM readings_hourly_packs p USING periods WHERE p.period = periods.period
