@@ -18,10 +18,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import jinja2
 
-from store import summaries
+from store import labels, summaries
 from store.alert_records import Alert
 from store.i18n import SOURCE_LANGUAGE, translations
-from store.localformat import local_datetime, number
+from store.localformat import local_datetime, measurement, measurement_pattern, number
 
 _language: ContextVar[str] = ContextVar("courtyard_page_language", default=SOURCE_LANGUAGE)
 
@@ -63,6 +63,11 @@ def install(env: jinja2.Environment) -> None:
     )
     env.filters["localtime"] = localtime
     env.filters["number"] = number_filter
+    env.filters["measure"] = measure
+    env.filters["measure_pattern"] = measure_pattern
+    env.filters["metric_label"] = metric_label
+    env.filters["kind_label"] = kind_label
+    env.filters["contact_label"] = contact_label
     env.filters["summary"] = summary
 
 
@@ -93,6 +98,29 @@ def localtime(value: datetime | None, zone: str | None) -> str:
 def number_filter(value: float | None) -> str:
     """A reading for people, in the reader's digits: at most two decimals."""
     return "" if value is None else number(value, _language.get())
+
+
+def measure(value: float | None, metric: str | None) -> str:
+    """A reading with the unit its metric's name ends in ("81.5%", "12.5千瓦时")."""
+    return "" if value is None else measurement(value, metric, _language.get())
+
+
+def measure_pattern(metric: str | None) -> str:
+    """How the browser writes a value of `metric`: "{value}" where its number goes."""
+    return measurement_pattern(metric, _language.get())
+
+
+def metric_label(metric: str) -> str:
+    """What people call a metric ("水位" for `level_pct`); a name we do not know as it is."""
+    return labels.label(metric, translations(_language.get()))
+
+
+def kind_label(kind: str | None) -> str:
+    return "" if kind is None else labels.kind_label(kind, translations(_language.get()))
+
+
+def contact_label(field: str) -> str:
+    return labels.contact_label(field, translations(_language.get()))
 
 
 def summary(alert: Alert) -> str:

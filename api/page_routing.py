@@ -83,7 +83,8 @@ class PageRoute(APIRoute):
                     return login_redirect(request)
                 return error_page(request, exc.status, code=exc.code)
             except RequestValidationError as exc:
-                fields = [".".join(str(p) for p in e.get("loc", ())) for e in exc.errors()]
+                # The parameter's own name (the last part of where it was): the page names it.
+                fields = [str(e["loc"][-1]) for e in exc.errors() if e.get("loc")]
                 return error_page(request, 422, code="invalid_request", fields=fields)
             except HTTPException as exc:
                 return error_page(request, exc.status_code)

@@ -90,3 +90,58 @@ def label(name: str, tr: gettext.NullTranslations) -> str:
     """A metric's or event type's name for people, translated; unknown names as they are."""
     known = LABELS.get(name)
     return name if known is None else tr.gettext(known)
+
+
+#: What people call the kinds of device (the registry's codes, inferred by ingest from what a
+#: device sends or given when it is provisioned; a kind not listed here is shown as it is).
+KINDS: Mapping[str, str] = {
+    "booster_pump": N_("Booster pump"),
+    "water_tank": N_("Water tank"),
+    "smoke_detector": N_("Smoke detector"),
+    "leak_detector": N_("Leak detector"),
+    "door_sensor": N_("Door sensor"),
+    "motion_sensor": N_("Motion sensor"),
+    "climate_sensor": N_("Temperature and humidity sensor"),
+    "meter": N_("Meter"),
+    "electricity_meter": N_("Electricity meter"),
+    "water_meter": N_("Water meter"),
+    "equipment_room": N_("Equipment room"),
+    "elevator": N_("Elevator"),
+    "street_light": N_("Street light"),
+    "card_reader": N_("Card reader"),
+    "face_gate": N_("Face recognition gate"),
+    "unit_door": N_("Unit door"),
+    "button": N_("Button"),
+    "smart_plug": N_("Smart plug"),
+    # Not a kind: what a site's overview counts the devices under whose kind nobody knows yet.
+    "unknown": N_("Kind not known yet"),
+}
+
+#: What people call the usual fields of a resident's contact details (free-form: a field not
+#: listed here is shown under the name it was given).
+CONTACT_FIELDS: Mapping[str, str] = {
+    "name": N_("Name"),
+    "phone": N_("Phone"),
+    "mobile": N_("Mobile phone"),
+    "tel": N_("Phone"),
+    "landline": N_("Landline"),
+    "address": N_("Address"),
+    "email": N_("Email"),
+    "wechat": N_("WeChat"),
+    "relative": N_("Relative"),
+    "emergency_contact": N_("Emergency contact"),
+    "emergency_phone": N_("Emergency phone"),
+    "notes": N_("Notes"),
+}
+
+
+def kind_label(kind: str, tr: gettext.NullTranslations) -> str:
+    """A device kind's name for people, translated; unknown kinds as they are."""
+    known = KINDS.get(kind)
+    return kind if known is None else tr.gettext(known)
+
+
+def contact_label(field: str, tr: gettext.NullTranslations) -> str:
+    """The name of a contact-details field for people, translated; others as they are."""
+    known = CONTACT_FIELDS.get(field)
+    return field if known is None else tr.gettext(known)

@@ -71,8 +71,24 @@ def measurement(value: float, metric: str | None, language: str) -> str:
     """A metric's value with its unit: "81.5%", "12.5千瓦时", "3 L/min"."""
     if not math.isfinite(value):
         return "?"
+    return _with_unit(value, unit_of(metric), VALUE_PATTERN, language)
+
+
+#: A number no unit's name contains, standing in for the value in `measurement_pattern`.
+_STAND_IN = 7654321
+
+
+def measurement_pattern(metric: str | None, language: str) -> str:
+    """How a value of `metric` is written, with `{value}` where the number goes ("{value}%",
+    "{value} L/min"): for the browser, which formats the numbers it draws."""
+    formatted = _with_unit(_STAND_IN, unit_of(metric), "0", language)
+    return formatted.replace(str(_STAND_IN), "{value}")
+
+
+def _with_unit(
+    value: float, unit: str | tuple[str, str] | None, pattern: str, language: str
+) -> str:
     locale = babel_locale(language)
-    unit = unit_of(metric)
     if isinstance(unit, tuple):
         return str(
             format_compound_unit(
@@ -80,13 +96,13 @@ def measurement(value: float, metric: str | None, language: str) -> str:
                 unit[0],
                 denominator_unit=unit[1],
                 length="short",
-                format=VALUE_PATTERN,
+                format=pattern,
                 locale=locale,
             )
         )
     if unit is not None:
-        return str(format_unit(value, unit, length="short", format=VALUE_PATTERN, locale=locale))
-    return number(value, language)
+        return str(format_unit(value, unit, length="short", format=pattern, locale=locale))
+    return number(value, language, pattern)
 
 
 def local_datetime(at: datetime, zone: str, language: str, *, with_zone: bool = False) -> str:

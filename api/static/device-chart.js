@@ -13,9 +13,15 @@
     if (summary && text) summary.textContent = text;
   }
 
+  // Values as the page's language writes numbers, with the metric's unit ("81.5%").
+  var lang = document.documentElement.lang || undefined;
+  var digits = new Intl.NumberFormat(lang, { maximumFractionDigits: 2 });
+  var pattern = d.valuePattern || "{value}";
   function fmt(value) {
-    return Number(value.toFixed(2)).toString();
+    return value == null ? "--" : pattern.replace("{value}", digits.format(value));
   }
+  function legendValue(u, value) { return fmt(value); }
+  var unit = pattern.replace("{value}", "").trim();
 
   function draw(data) {
     var b = data.buckets;
@@ -26,7 +32,6 @@
     var zone = data.timezone || d.zone;
     var width = Math.max(280, el.clientWidth);
     // Times on the site's clock, written the page language's way.
-    var lang = document.documentElement.lang || undefined;
     var start = Number(d.start), end = Number(d.end);
     var tick = new Intl.DateTimeFormat(lang, end - start > 2 * 86400
       ? { timeZone: zone, month: "short", day: "numeric" }
@@ -47,9 +52,9 @@
           label: d.labelTime,
           value: function (u, ts) { return ts == null ? "--" : full.format(new Date(ts * 1000)); }
         },
-        { label: d.labelAvg, stroke: "#0b4f9c", width: 2 },
-        { label: d.labelMin, stroke: "#6b8fb8", width: 1 },
-        { label: d.labelMax, stroke: "#6b8fb8", width: 1 }
+        { label: d.labelAvg, stroke: "#0b4f9c", width: 2, value: legendValue },
+        { label: d.labelMin, stroke: "#6b8fb8", width: 1, value: legendValue },
+        { label: d.labelMax, stroke: "#6b8fb8", width: 1, value: legendValue }
       ],
       bands: [{ series: [3, 2], fill: "rgba(11, 79, 156, 0.12)" }],
       axes: [
@@ -58,7 +63,11 @@
             return splits.map(function (ts) { return tick.format(new Date(ts * 1000)); });
           }
         },
-        { label: d.metric }
+        {
+          // Plain numbers on the ticks, the unit once in the axis' name.
+          label: unit ? d.metric + " (" + unit + ")" : d.metric,
+          values: function (u, splits) { return splits.map(function (v) { return digits.format(v); }); }
+        }
       ]
     };
     var plot = new uPlot(opts, [b.start, b.avg, b.min, b.max], el);

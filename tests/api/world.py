@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 import psycopg
 
 from api import cli
+from rules.catalog import heartbeat, inactivity
 from store import alerts, places
 from store.settings import StoreSettings
 
@@ -117,8 +118,11 @@ def _alert(
         household_id=household,
         category=category,
         severity="warning",
-        summary_key="{subject} needs a look",
-        summary_args={"subject": subject},
+        # Titles the rules write: a care alert about a household, a facility one about a device.
+        summary_key=inactivity.STILL if household else heartbeat.OFFLINE,
+        summary_args={"household": f"Room {household}", "hours": 4.5}
+        if household
+        else {"device": subject},
         value=1.0,
         metric="level_pct",
         at=NOW - timedelta(minutes=1),
@@ -166,7 +170,7 @@ def build(url: str) -> World:
             )
             device_key = f"{household}-motion"
             places.set_household_devices(conn, site, household, [device_key])
-            device_id = _device(conn, site, device_key, "motion", True)
+            device_id = _device(conn, site, device_key, "motion_sensor", True)
             places.upsert_person(conn, person, f"Volunteer {household}", "volunteer")
             places.assign(conn, person, site, "primary", household)
             assignment = conn.execute(
@@ -194,7 +198,7 @@ def build(url: str) -> World:
             )
         for site in ("alpha", "beta"):
             key = f"{site}-facility-pump"
-            device_id = _device(conn, site, key, "pump", False)
+            device_id = _device(conn, site, key, "booster_pump", False)
             alert_id = _alert(conn, site, key, None, "maintenance", f"{site}-facility-pressure")
             conn.execute(
                 "INSERT INTO rules (id, kind, site_id, params, category, severity)"

@@ -91,7 +91,7 @@ def test_manager_sees_a_pump_fail_live_opens_its_chart_and_acknowledges(
         card.locator("a[href^='/devices/']").click()
         page.wait_for_url("**/devices/**metric=pressure_bar**")
         expect(page.locator('#chart[data-state="drawn"] canvas').first).to_be_visible()
-        expect(page.locator("#chart-summary")).to_contain_text("lowest 0.8, highest 3.9")
+        expect(page.locator("#chart-summary")).to_contain_text("lowest 0.8 bar, highest 3.9 bar")
         screenshot(page, "2-device-chart")
 
         page.locator(f"#alert-{alert_id} .alert-title a").click()

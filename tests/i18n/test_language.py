@@ -6,9 +6,20 @@ import pytest
 
 from courtyard.cli_text import _ as courtyard_text
 from device_sims import text as sims_text
+from device_sims.devices import KINDS as SIMULATED
+from ingest import kinds as ingest_kinds
 from store.i18n import accepted, choose, normalize, terminal_language, translations
-from store.labels import CODES, code_label
-from store.localformat import measurement
+from store.labels import (
+    CODES,
+    CONTACT_FIELDS,
+    KINDS,
+    LABELS,
+    code_label,
+    contact_label,
+    kind_label,
+    label,
+)
+from store.localformat import measurement, measurement_pattern
 from store.summaries import render
 
 
@@ -128,3 +139,44 @@ def test_every_code_has_its_word_in_chinese() -> None:
     assert code_label("status", "acknowledged", tr) == "已确认"
     assert code_label("status", "resolved", tr) == "已解决"
     assert code_label("status", "no_such_code", tr) == "no_such_code"
+
+
+@pytest.mark.parametrize(
+    ("metric", "language", "pattern"),
+    [
+        ("level_pct", "zh-CN", "{value}%"),
+        ("flow_lpm", "zh-CN", "{value}升/分钟"),
+        ("flow_lpm", "en", "{value} L/min"),
+        ("energy_kwh", "en", "{value} kWh"),
+        ("door_open", "en", "{value}"),
+    ],
+)
+def test_the_browser_writes_a_value_as_the_server_does(
+    metric: str, language: str, pattern: str
+) -> None:
+    assert measurement_pattern(metric, language) == pattern
+    shown = measurement(12.0, metric, language)
+    assert pattern.replace("{value}", "12") == shown
+
+
+def _kinds_devices_can_have() -> set[str]:
+    """What ingest infers from payloads, and what the simulated devices are."""
+    rules = (*ingest_kinds.NATIVE_RULES, *ingest_kinds.ZIGBEE2MQTT_RULES)
+    return {kind for _, kind in rules} | {model.kind for model in SIMULATED.values()}
+
+
+def test_every_device_kind_has_its_name_in_chinese() -> None:
+    tr = translations("zh-CN")
+    kinds = _kinds_devices_can_have()
+    assert {"booster_pump", "door_sensor", "elevator", "face_gate"} <= kinds
+    assert sorted(k for k in kinds if kind_label(k, tr) in (k, KINDS.get(k))) == []
+    assert kind_label("booster_pump", tr) == "增压泵"
+    assert kind_label("a_kind_nobody_named", tr) == "a_kind_nobody_named"
+
+
+def test_every_metric_and_contact_field_we_name_has_its_chinese_name() -> None:
+    tr = translations("zh-CN")
+    assert [m for m, text in LABELS.items() if label(m, tr) == text] == []
+    assert [f for f, text in CONTACT_FIELDS.items() if contact_label(f, tr) == text] == []
+    assert contact_label("phone", tr) == "电话"
+    assert contact_label("floor", tr) == "floor"

@@ -4,7 +4,6 @@ for codes, the dashboard's templates, and every gettext call is one the extracti
 from __future__ import annotations
 
 import ast
-import html.parser
 import importlib
 import re
 from collections.abc import Iterator
@@ -16,6 +15,7 @@ from jinja2 import nodes
 
 from api.page_templates import TEMPLATES_DIR, templates
 from tests.i18n.catalogs import KEYWORDS, ROOT, extracted
+from tests.i18n.visible_text import visible_text
 
 #: Modules whose module-level sentences are texts people read (titles, labels, messages).
 TEXT_MODULES = sorted(
@@ -132,34 +132,6 @@ def test_every_simulator_gettext_call_is_extracted() -> None:
 
 # Templates: text outside {% trans %} and _() is a TemplateData node of the parsed template.
 
-#: Attributes whose values people read (or hear, from a screen reader).
-SPOKEN_ATTRIBUTES = {"title", "alt", "placeholder", "aria-label", "aria-description"}
-LETTERS = re.compile(r"[^\W\d_]", re.UNICODE)
-
-
-class _VisibleText(html.parser.HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.found: list[str] = []
-        self._hidden = 0
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in ("script", "style"):
-            self._hidden += 1
-        for name, value in attrs:
-            if name in SPOKEN_ATTRIBUTES and value and LETTERS.search(value):
-                self.found.append(f"{name}={value!r}")
-            if name == "value" and value and dict(attrs).get("type") in ("submit", "button"):
-                self.found.append(f"value={value!r}")
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in ("script", "style") and self._hidden:
-            self._hidden -= 1
-
-    def handle_data(self, data: str) -> None:
-        if not self._hidden and LETTERS.search(data):
-            self.found.append(data.strip())
-
 
 def untranslated_text(source: str, env: jinja2.Environment) -> list[str]:
     """The readable text of a template that no {% trans %} or _() covers."""
@@ -169,10 +141,7 @@ def untranslated_text(source: str, env: jinja2.Environment) -> list[str]:
     for node in tree.find_all(nodes.Output):
         for child in node.nodes:
             pieces.append(child.data if isinstance(child, nodes.TemplateData) else "\x00")
-    parser = _VisibleText()
-    parser.feed("".join(pieces).replace("\x00", ""))
-    parser.close()
-    return parser.found
+    return visible_text("".join(pieces).replace("\x00", ""))
 
 
 TEMPLATE_FILES = sorted(TEMPLATES_DIR.rglob("*.html"))

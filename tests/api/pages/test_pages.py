@@ -143,10 +143,10 @@ def test_overview_counts_devices_by_state(world: World, client: TestClient) -> N
     # alpha: the pump (offline, but alerting counts first) and two motion sensors, online
     # (their households' care alerts are about the households, not the sensors).
     table = text[text.index("<table>") : text.index("</table>")]
-    rows = dict(re.findall(r'<th scope="row">(\w+)</th>((?:<td>\d+</td>)+)', table))
+    rows = dict(re.findall(r'<th scope="row">([\w ]+)</th>((?:<td>\d+</td>)+)', table))
     counts = {kind: [int(n) for n in re.findall(r"\d+", cells)] for kind, cells in rows.items()}
     # columns: alerting, online, offline, unknown, total
-    assert counts == {"motion": [0, 2, 0, 0, 2], "pump": [1, 0, 0, 0, 1]}
+    assert counts == {"Booster pump": [1, 0, 0, 0, 1], "Motion sensor": [0, 2, 0, 0, 2]}
 
 
 def test_device_page_charts_through_the_api_with_the_session(
@@ -288,7 +288,7 @@ def test_errors_are_pages_without_details(world: World, client: TestClient) -> N
     assert missing.headers["content-type"].startswith("text/html")
     assert "not yours to see" in missing.text
     invalid = client.get("/devices/not-a-number")
-    assert invalid.status_code == 422 and "path.device_id" in invalid.text
+    assert invalid.status_code == 422 and "<li>Device</li>" in invalid.text
     assert "Traceback" not in invalid.text
 
 
