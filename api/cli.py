@@ -21,6 +21,7 @@ from api.services import RuleService
 from api.settings import ApiSettings
 from store import access
 from store.access import TokenInfo, User, UserError
+from store.i18n import LANGUAGES
 from store.settings import StoreSettings
 
 
@@ -59,6 +60,7 @@ def add_user(
     sites: Sequence[str] = (),
     all_sites: bool = False,
     password: str | None = None,
+    language: str | None = None,
 ) -> User:
     """Create a user (raises store.access.UserError with a message for people)."""
     from api.passwords import hash_password
@@ -76,6 +78,7 @@ def add_user(
                 sites=sites,
                 all_sites=all_sites,
                 password_hash=password_hash,
+                language=language,
             )
             await access.audit(
                 conn,
@@ -151,7 +154,8 @@ def revoke_token(store: StoreSettings, token_id: int) -> bool:
 
 
 def add_user_arguments(parser: argparse.ArgumentParser) -> None:
-    """`courtyard users add USER_ID --role ROLE [--site S ...] [--person P] [--password]`."""
+    """`courtyard users add USER_ID --role ROLE [--site S ...] [--person P] [--password]
+    [--language L]`."""
     parser.add_argument("user_id", help="login name, [A-Za-z0-9_.@-]{1,64}")
     parser.add_argument("--name", help="display name (default: the user id)")
     parser.add_argument("--role", required=True, choices=[r.value for r in Role])
@@ -171,6 +175,12 @@ def add_user_arguments(parser: argparse.ArgumentParser) -> None:
         "--password",
         action="store_true",
         help="ask for a dashboard password (read from stdin when not a TTY)",
+    )
+    parser.add_argument(
+        "--language",
+        choices=list(LANGUAGES),
+        help="the language of the user's pages (default: their person's, else the browser's,"
+        " else the site's); users change it with the switch on every page",
     )
 
 
@@ -205,6 +215,7 @@ def add_user_command(args: argparse.Namespace, store: StoreSettings) -> int:
             sites=args.sites,
             all_sites=args.all_sites,
             password=password,
+            language=args.language,
         )
     except UserError as exc:
         sys.stderr.write(f"courtyard: {exc}\n")

@@ -8,6 +8,7 @@ Forms that change something carry the session's `csrf_token`.
 
     /                 the landing page: each role's home
     /login, /logout   the session
+    POST /language    the reader's language (the switch in every page's header)
     /sites, /sites/{site}, /sites/{site}/live             managers: overviews (live)
     /devices/{device}                                     a device and its chart
     /alerts, /alerts/{alert}, POST /alerts/{alert}/...     alerts, history and actions
@@ -24,6 +25,7 @@ from api import (
     page_alerts,
     page_auth,
     page_devices,
+    page_language_choice,
     page_rejects,
     page_sites,
     page_volunteer,
@@ -36,6 +38,7 @@ __all__ = ["STATIC_DIR", "TEMPLATES_DIR", "install", "router", "templates"]
 router = APIRouter(include_in_schema=False)
 for _module in (
     page_auth,
+    page_language_choice,
     page_sites,
     page_devices,
     page_alerts,

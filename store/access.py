@@ -107,8 +107,11 @@ async def add_user(
     sites: Sequence[str] = (),
     all_sites: bool = False,
     password_hash: str | None = None,
+    language: str | None = None,
 ) -> User:
-    """Create a user with its site scopes, in one transaction. Raises UserError."""
+    """Create a user with its site scopes, in one transaction. Raises UserError.
+
+    `language` is what the user reads pages in (None: their person's, else the browser's)."""
     if role not in ROLES:
         raise UserError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
     if role == "volunteer" and person_id is None:
@@ -126,10 +129,10 @@ async def add_user(
         try:
             await conn.execute(
                 """
-                INSERT INTO users (id, name, role, person_id, all_sites, password_hash)
-                VALUES (%s, %s, %s, %s, %s, %s)
+                INSERT INTO users (id, name, role, person_id, all_sites, password_hash, language)
+                VALUES (%s, %s, %s, %s, %s, %s, %s)
                 """,
-                (user_id, name, role, person_id, all_sites, password_hash),
+                (user_id, name, role, person_id, all_sites, password_hash, language),
             )
         except psycopg.errors.UniqueViolation:
             raise UserError(f"a user {user_id!r} exists already") from None

@@ -82,7 +82,8 @@ def test_a_volunteer_who_reads_chinese_works_through_a_care_alert_in_chinese(
 def test_a_manager_who_reads_english_sees_the_overview_in_english(
     browser: Browser, live_app: str, browser_world: World, screenshot: Screenshot
 ) -> None:
-    # The browser asks for Chinese, but the manager's own setting (English) wins.
+    # The browser asks for Chinese, but the manager's own setting (English) wins, until the
+    # manager chooses Chinese.
     context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
     page = context.new_page()
     errors = watch_errors(page)
@@ -96,6 +97,14 @@ def test_a_manager_who_reads_english_sees_the_overview_in_english(
         expect(page.get_by_role("heading", level=1)).to_be_visible()
         expect(page.get_by_text("Open alerts").first).to_be_visible()
         screenshot(page, "manager-overview-en")
+
+        # The switch in the header: the same page, now in Chinese, and it stays so.
+        page.get_by_role("button", name="中文").click()
+        expect(page.locator("html")).to_have_attribute("lang", "zh-CN")
+        page.wait_for_url(f"{live_app}/sites/alpha")
+        expect(page.get_by_role("heading", name=ZH("Devices by state"))).to_be_visible()
+        page.reload()
+        expect(page.get_by_role("button", name="English")).to_be_visible()
     finally:
         context.close()
     assert errors == []

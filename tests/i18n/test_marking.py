@@ -162,7 +162,10 @@ def test_templates_have_no_untranslated_text(path: Path) -> None:
         ('<input placeholder="Search">', ["placeholder='Search'"]),
         ("<img alt=\"{{ _('Chart') }}\">", []),
         ("<script>const s = 'ok';</script><p>{{ x }} – {{ y }}</p>", []),
-        ('<button type="submit" value="Go">{{ _("Go") }}</button>', ["value='Go'"]),
+        ('<input type="submit" value="Go">', ["value='Go'"]),
+        ('<button type="submit" name="language" value="en">{{ _("Go") }}</button>', []),
+        ('<p>{{ _("Read in") }} <button lang="zh-CN">中文</button></p>', []),
+        ('<p lang="en"><b>English</b> only</p><p>Hello</p>', ["Hello"]),
     ],
 )
 def test_the_template_scan_finds_unmarked_text(source: str, found: list[str]) -> None:

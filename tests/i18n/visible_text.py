@@ -12,28 +12,38 @@ LETTERS = re.compile(r"[^\W\d_]", re.UNICODE)
 
 
 class VisibleText(html.parser.HTMLParser):
-    """Collects, in document order, each piece of readable text that has a letter in it."""
+    """Collects, in document order, each piece of readable text that has a letter in it.
+
+    An element with a `lang` of its own below the page's root (a language's own name in a
+    language switch, say) is in that language on purpose: its text is left out.
+    """
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.found: list[str] = []
-        self._hidden = 0
+        #: Open elements whose text is left out (script, style, another language), innermost last.
+        self._skipped: list[str] = []
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in ("script", "style"):
-            self._hidden += 1
+        named = dict(attrs)
+        if tag in ("script", "style") or (tag != "html" and named.get("lang")):
+            self._skipped.append(tag)
+            return
+        if self._skipped:
+            return
         for name, value in attrs:
             if name in SPOKEN_ATTRIBUTES and value and LETTERS.search(value):
                 self.found.append(f"{name}={value!r}")
-            if name == "value" and value and dict(attrs).get("type") in ("submit", "button"):
-                self.found.append(f"value={value!r}")
+        value = named.get("value")
+        if tag == "input" and value and named.get("type") in ("submit", "button"):
+            self.found.append(f"value={value!r}")
 
     def handle_endtag(self, tag: str) -> None:
-        if tag in ("script", "style") and self._hidden:
-            self._hidden -= 1
+        if self._skipped and self._skipped[-1] == tag:
+            self._skipped.pop()
 
     def handle_data(self, data: str) -> None:
-        if not self._hidden and LETTERS.search(data):
+        if not self._skipped and LETTERS.search(data):
             self.found.append(data.strip())
 
 
