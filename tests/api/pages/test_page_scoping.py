@@ -38,6 +38,7 @@ CASES: dict[tuple[str, str], Case] = {
     ("GET", "/login"): Case(),
     ("POST", "/login"): Case(form={}),
     ("POST", "/logout"): Case(form={}),
+    ("POST", "/language"): Case(form={"language": "en", "next": "/"}),
     ("GET", "/sites"): Case(),
     ("GET", "/sites/{site_id}"): Case(),
     ("GET", "/sites/{site_id}/live"): Case(),
