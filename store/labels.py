@@ -88,8 +88,12 @@ LABELS: Mapping[str, str] = {
 
 def label(name: str, tr: gettext.NullTranslations) -> str:
     """A metric's or event type's name for people, translated; unknown names as they are."""
-    known = LABELS.get(name)
-    return name if known is None else tr.gettext(known)
+    return _named(LABELS, name, tr)
+
+
+def _named(names: Mapping[str, str], code: str, tr: gettext.NullTranslations) -> str:
+    known = names.get(code)
+    return code if known is None else tr.gettext(known)
 
 
 #: What people call the kinds of device (the registry's codes, inferred by ingest from what a
@@ -137,11 +141,9 @@ CONTACT_FIELDS: Mapping[str, str] = {
 
 def kind_label(kind: str, tr: gettext.NullTranslations) -> str:
     """A device kind's name for people, translated; unknown kinds as they are."""
-    known = KINDS.get(kind)
-    return kind if known is None else tr.gettext(known)
+    return _named(KINDS, kind, tr)
 
 
 def contact_label(field: str, tr: gettext.NullTranslations) -> str:
     """The name of a contact-details field for people, translated; others as they are."""
-    known = CONTACT_FIELDS.get(field)
-    return field if known is None else tr.gettext(known)
+    return _named(CONTACT_FIELDS, field, tr)
