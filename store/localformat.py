@@ -53,11 +53,24 @@ UNITS: dict[str, str | tuple[str, str]] = {
 VALUE_PATTERN = "#,##0.##"
 
 
-def unit_of(metric: str | None) -> str | tuple[str, str] | None:
-    """The CLDR unit a metric's name ends in, None when it names none we know."""
+#: Units CLDR has no name for, written the same in every language.
+SYMBOLS: dict[str, str] = {"mv": "mV"}
+#: `<what>_per_<time>`: a count in each such time (`starts_per_h`), not a duration.
+_PER = "_per_"
+
+Unit = str | tuple[str | None, str]
+
+
+def unit_of(metric: str | None) -> Unit | None:
+    """The CLDR unit a metric's name ends in, None when it names none we know. A rate
+    (`starts_per_h`) is (None, the time unit): "12/h", "12/小时"."""
     if not metric or "_" not in metric:
         return None
-    return UNITS.get(metric.rsplit("_", 1)[1])
+    head, suffix = metric.rsplit("_", 1)
+    unit = UNITS.get(suffix)
+    if (head + "_").endswith(_PER) and isinstance(unit, str) and unit.startswith("duration-"):
+        return (None, unit)
+    return unit
 
 
 def number(value: float, language: str, pattern: str = VALUE_PATTERN) -> str:
@@ -71,7 +84,7 @@ def measurement(value: float, metric: str | None, language: str) -> str:
     """A metric's value with its unit: "81.5%", "12.5千瓦时", "3 L/min"."""
     if not math.isfinite(value):
         return "?"
-    return _with_unit(value, unit_of(metric), VALUE_PATTERN, language)
+    return _with_unit(value, metric, VALUE_PATTERN, language)
 
 
 #: A number no unit's name contains, standing in for the value in `measurement_pattern`.
@@ -81,14 +94,16 @@ _STAND_IN = 7654321
 def measurement_pattern(metric: str | None, language: str) -> str:
     """How a value of `metric` is written, with `{value}` where the number goes ("{value}%",
     "{value} L/min"): for the browser, which formats the numbers it draws."""
-    formatted = _with_unit(_STAND_IN, unit_of(metric), "0", language)
+    formatted = _with_unit(_STAND_IN, metric, "0", language)
     return formatted.replace(str(_STAND_IN), "{value}")
 
 
-def _with_unit(
-    value: float, unit: str | tuple[str, str] | None, pattern: str, language: str
-) -> str:
+def _with_unit(value: float, metric: str | None, pattern: str, language: str) -> str:
     locale = babel_locale(language)
+    symbol = SYMBOLS.get(metric.rsplit("_", 1)[-1]) if metric and "_" in metric else None
+    if symbol is not None:
+        return f"{number(value, language, pattern)} {symbol}"
+    unit = unit_of(metric)
     if isinstance(unit, tuple):
         return str(
             format_compound_unit(

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
+from datetime import UTC, datetime
+
 import pytest
 
 from courtyard.cli_text import _ as courtyard_text
 from device_sims import text as sims_text
 from device_sims.devices import KINDS as SIMULATED
+from device_sims.engine import simulate
+from device_sims.scenario import load_scenario
 from ingest import kinds as ingest_kinds
+from ingest.decoders import DecodeContext, Decoded, decode
+from ingest.inbound import Inbound
 from store.i18n import accepted, choose, normalize, terminal_language, translations
 from store.labels import (
     CODES,
@@ -103,6 +110,10 @@ def test_cli_messages_follow_the_environment(monkeypatch: pytest.MonkeyPatch) ->
         (40.0, "power_w", "zh-CN", "40瓦"),
         (30.0, "duration_s", "en", "30 sec"),
         (7.0, "door_open", "en", "7"),  # no unit suffix: a plain number
+        (12.0, "starts_per_h", "zh-CN", "12/小时"),  # a rate, not a duration
+        (12.0, "starts_per_h", "en", "12/h"),
+        (30.0, "door_open_s", "en", "30 sec"),
+        (3300.0, "voltage_mv", "zh-CN", "3,300 mV"),  # a unit CLDR has no name for
         (float("nan"), "level_pct", "en", "?"),
     ],
 )
@@ -180,3 +191,36 @@ def test_every_metric_and_contact_field_we_name_has_its_chinese_name() -> None:
     assert [f for f, text in CONTACT_FIELDS.items() if contact_label(f, tr) == text] == []
     assert contact_label("phone", tr) == "电话"
     assert contact_label("floor", tr) == "floor"
+
+
+def _what_a_day_of_the_community_stores() -> tuple[set[str], set[str]]:
+    """Metric names and event types of a simulated day of small-community, as ingest decodes
+    them (native, SenML and Zigbee2MQTT devices alike): what the dashboard will name."""
+    scenario = load_scenario("small-community")
+    scenario = dataclasses.replace(scenario, duration_s=26 * 3600)
+    context = DecodeContext(
+        zigbee2mqtt_bases={scenario.z2m_base: scenario.site.id},
+        retention_days=100_000,
+        future_tolerance_s=1e12,
+    )
+    metrics: set[str] = set()
+    events: set[str] = set()
+    for out in simulate(scenario):
+        decoded = decode(
+            Inbound(out.topic, out.payload, datetime.fromtimestamp(out.ts, UTC)), context
+        )
+        if isinstance(decoded, Decoded):
+            metrics.update(r.metric for r in decoded.readings)
+            events.update(e.type for e in decoded.events)
+    return metrics, events
+
+
+def test_every_metric_and_event_a_community_sends_has_its_chinese_name() -> None:
+    metrics, events = _what_a_day_of_the_community_stores()
+    assert {"level_pct", "linkquality", "starts_per_h", "occupancy"} <= metrics  # z2m included
+    assert {"pump_start", "elevator_trip", "access_granted"} <= events
+    tr = translations("zh-CN")
+    assert (
+        sorted(name for name in metrics | events if label(name, tr) in (name, LABELS.get(name)))
+        == []
+    )

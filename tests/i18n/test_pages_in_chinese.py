@@ -34,7 +34,6 @@ DATA_QUERIES = (
     "SELECT id, name FROM people",
     "SELECT id, name FROM users",
     "SELECT device_key FROM devices",
-    "SELECT metric FROM series",
     "SELECT subject, rule_id, assignee FROM alerts",
     "SELECT actor, split_part(actor, ':', 2) FROM alert_changes",
     "SELECT v.value FROM alert_changes, jsonb_each_text(details) v",
