@@ -33,9 +33,17 @@
     var width = Math.max(280, el.clientWidth);
     // Times on the site's clock, written the page language's way.
     var start = Number(d.start), end = Number(d.end);
-    var tick = new Intl.DateTimeFormat(lang, end - start > 2 * 86400
-      ? { timeZone: zone, month: "short", day: "numeric" }
-      : { timeZone: zone, hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
+    // A tick at local midnight names its day, any other its hour: a week reads
+    // "11月24日 12:00 11月25日", not the same day twice.
+    var dayTick = new Intl.DateTimeFormat(lang, { timeZone: zone, month: "short", day: "numeric" });
+    var hourTick = new Intl.DateTimeFormat(lang, {
+      timeZone: zone, hour: "2-digit", minute: "2-digit", hourCycle: "h23"
+    });
+    function tick(ts) {
+      var at = new Date(ts * 1000);
+      var hour = hourTick.format(at);
+      return hour === "00:00" ? dayTick.format(at) : hour;
+    }
     var full = new Intl.DateTimeFormat(lang, {
       timeZone: zone, year: "numeric", month: "short", day: "numeric",
       hour: "2-digit", minute: "2-digit", hourCycle: "h23"
@@ -60,7 +68,7 @@
       axes: [
         {
           values: function (u, splits) {
-            return splits.map(function (ts) { return tick.format(new Date(ts * 1000)); });
+            return splits.map(tick);
           }
         },
         {

@@ -24,7 +24,7 @@ from tests.i18n.visible_text import visible_text
 LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
 SPOKEN = re.compile(r"^[a-z-]+=")
 #: Words that are the same in a Chinese text: units and the time standard.
-SHARED_WORDS = frozenset({"UTC", "GMT", "JavaScript", "kWh", "lx", "hPa", "bar", "Hz", "min"})
+SHARED_WORDS = frozenset({"UTC", "GMT", "JavaScript", "kWh", "mV", "lx", "hPa", "bar", "Hz", "min"})
 #: Tables whose text columns hold what people named or devices sent: shown as they are.
 DATA_QUERIES = (
     "SELECT id, name, timezone FROM sites",
