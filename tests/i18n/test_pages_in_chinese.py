@@ -100,7 +100,7 @@ def _manager_pages(client: TestClient, world: World) -> Iterator[tuple[str, str]
         f"/alerts/{care.alert_id}",
         f"/households/alpha/{care.household_id}",
         "/rejects",
-        "/rejects?" + "reason=alpha-facility-pump sent bad JSON",
+        "/rejects?reason=alpha-facility-pump%20sent%20bad%20JSON",
         "/devices/99999999",  # not found
         "/devices/not-a-number",  # an invalid address
         f"/devices/{facility.device_id}?from=2026-03-02&to=2026-03-01",  # days reversed
