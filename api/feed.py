@@ -31,6 +31,8 @@ CHANNEL = "courtyard_alert_changes"
 #: application_name of the LISTEN session, one per API process.
 LISTENER_NAME = "courtyard-api-listen"
 _MAX_BACKOFF_S = 10.0
+#: How long stopping waits for the listener task to end.
+_STOP_WAIT_S = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,11 +98,16 @@ class AlertFeed:
         self._task = asyncio.create_task(self._run(), name="courtyard-api-alert-feed")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            # Bounded: a cancellation can be lost inside a driver's wait (psycopg_pool's getconn
+            # racing a connection handed over, psycopg#1345), and shutting down must not hang.
+            done, _ = await asyncio.wait({task}, timeout=_STOP_WAIT_S)
+            if not done:
+                logger.warning("alert feed: the listener did not stop in %.0f s", _STOP_WAIT_S)
+            elif not task.cancelled() and task.exception() is not None:
+                logger.warning("alert feed: the listener failed: %s", task.exception())
         for subscription in list(self._subscribers):
             subscription.end()
 
@@ -133,23 +140,24 @@ class AlertFeed:
             self._url, autocommit=True, application_name=LISTENER_NAME
         ) as conn:
             await conn.execute(f"LISTEN {CHANNEL}")
-            await self._catch_up()
+            await self._catch_up(conn)
             self.listening.set()
             async for note in conn.notifies():
                 await self._dispatch(note.payload)
 
-    async def _catch_up(self) -> None:
-        """After a reconnect, deliver the changes committed while nobody was listening."""
-        async with self._pool.connection() as conn:
-            if self._last_change_id is None:
-                self._last_change_id = await api_alerts.last_change_id(conn)
+    async def _catch_up(self, conn: psycopg.AsyncConnection[TupleRow]) -> None:
+        """After a reconnect, deliver the changes committed while nobody was listening. On the
+        listening connection itself, before it waits for notifications: no pool involved while
+        the process is still starting."""
+        if self._last_change_id is None:
+            self._last_change_id = await api_alerts.last_change_id(conn)
+            return
+        while True:
+            rows = await api_alerts.changes_with_alerts(conn, after_id=self._last_change_id)
+            for change, alert in rows:
+                self._fan_out(FeedItem(change, alert))
+            if len(rows) < 1000:
                 return
-            while True:
-                rows = await api_alerts.changes_with_alerts(conn, after_id=self._last_change_id)
-                for change, alert in rows:
-                    self._fan_out(FeedItem(change, alert))
-                if len(rows) < 1000:
-                    return
 
     async def _dispatch(self, payload: str) -> None:
         try:
