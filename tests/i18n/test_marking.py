@@ -166,6 +166,11 @@ def test_templates_have_no_untranslated_text(path: Path) -> None:
         ('<button type="submit" name="language" value="en">{{ _("Go") }}</button>', []),
         ('<p>{{ _("Read in") }} <button lang="zh-CN">中文</button></p>', []),
         ('<p lang="en"><b>English</b> only</p><p>Hello</p>', ["Hello"]),
+        # Skipping ends with the element that began it, not with a nested one of its kind.
+        ('<span lang="en"><span>a</span> b</span> Hello', ["Hello"]),
+        # A void element with a lang of its own leaves out nothing after it.
+        ('<img lang="en" src="x.png"><p>Hello</p>', ["Hello"]),
+        ("<script><p>x</p></script>Hello", ["Hello"]),
     ],
 )
 def test_the_template_scan_finds_unmarked_text(source: str, found: list[str]) -> None:

@@ -9,6 +9,10 @@ import re
 #: Attributes whose values people read (or hear, from a screen reader).
 SPOKEN_ATTRIBUTES = frozenset({"title", "alt", "placeholder", "aria-label", "aria-description"})
 LETTERS = re.compile(r"[^\W\d_]", re.UNICODE)
+#: Elements without content or end tag.
+VOID_ELEMENTS = frozenset(
+    {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "wbr"}
+)
 
 
 class VisibleText(html.parser.HTMLParser):
@@ -21,15 +25,19 @@ class VisibleText(html.parser.HTMLParser):
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.found: list[str] = []
-        #: Open elements whose text is left out (script, style, another language), innermost last.
+        #: While text is left out (inside script, style or another language): the elements
+        #: open since then, innermost last; it is read again once the first of them closes.
         self._skipped: list[str] = []
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         named = dict(attrs)
-        if tag in ("script", "style") or (tag != "html" and named.get("lang")):
-            self._skipped.append(tag)
-            return
         if self._skipped:
+            if tag not in VOID_ELEMENTS:
+                self._skipped.append(tag)  # nested: its end tag must not end the skipping
+            return
+        if tag in ("script", "style") or (tag != "html" and named.get("lang")):
+            if tag not in VOID_ELEMENTS:  # a void element holds no text to leave out
+                self._skipped.append(tag)
             return
         for name, value in attrs:
             if name in SPOKEN_ATTRIBUTES and value and LETTERS.search(value):
