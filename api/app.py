@@ -7,11 +7,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-import psycopg
 from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
-from psycopg.rows import TupleRow
-from psycopg_pool import AsyncConnectionPool, ConnectionPool
 from starlette.concurrency import run_in_threadpool
 
 from api import errors, pages
@@ -36,6 +33,7 @@ from api.routes import (
 )
 from api.services import RuleService
 from api.settings import ApiSettings
+from store.pool import async_pool, sync_pool
 from store.settings import StoreSettings
 
 API_PREFIX = "/api/v1"
@@ -59,31 +57,23 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, Resources]]:
-        kwargs = {
-            "autocommit": True,
-            "application_name": f"{store.application_name}-api",
-            "connect_timeout": max(1, int(store.connect_timeout_s)),
-        }
-        pool: AsyncConnectionPool[psycopg.AsyncConnection[TupleRow]] = AsyncConnectionPool(
-            store.url,
-            min_size=api.pool_min_size,
-            max_size=max(api.pool_max_size, api.pool_min_size),
-            kwargs=kwargs,
-            open=False,
-            name="courtyard-api",
+        name = f"{store.application_name}-api"
+        # Each pool pings a connection as it hands it out and waits at most
+        # store.pool_timeout_s: a database that is down or frozen makes a request 503, not hang.
+        pool = async_pool(
+            store, name, min_size=api.pool_min_size, max_size=api.pool_max_size, autocommit=True
         )
-        action_pool: ConnectionPool[psycopg.Connection[TupleRow]] = ConnectionPool(
-            store.url,
+        action_pool = sync_pool(
+            store,
+            f"{name}-actions",
             min_size=1,
             max_size=api.action_pool_max_size,
-            kwargs={k: v for k, v in kwargs.items() if k != "autocommit"},
-            open=False,
-            name="courtyard-api-actions",
+            application_name=name,  # `courtyard status` counts both pools' sessions as the API's
         )
         # Not waiting: the API starts while the database is down and /healthz says so.
         await pool.open(wait=False)
         action_pool.open(wait=False)
-        feed = AlertFeed(store.url, pool, api.stream_queue_size)
+        feed = AlertFeed(store, pool, api.stream_queue_size)
         await feed.start()
         try:
             yield {

@@ -34,6 +34,10 @@ _CODES = {
 }
 
 
+#: The code of every answer given because the database is down, frozen or out of connections.
+DATABASE_UNAVAILABLE = "database_unavailable"
+
+
 class ApiError(Exception):
     def __init__(
         self,
@@ -113,7 +117,7 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
 async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
     logger.warning("database unavailable for %s %s: %s", request.method, request.url.path, exc)
     return JSONResponse(
-        body(503, "unavailable", "The database is unavailable; try again shortly."),
+        body(503, DATABASE_UNAVAILABLE, "The database is unavailable; try again shortly."),
         status_code=503,
         headers={"Retry-After": "5"},
     )

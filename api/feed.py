@@ -24,13 +24,17 @@ from api import metrics
 from store import api_alerts
 from store.alert_records import Alert, AlertChange
 from store.api_scope import Visibility
+from store.pool import connect_options
+from store.settings import StoreSettings
 
 logger = logging.getLogger(__name__)
 
 CHANNEL = "courtyard_alert_changes"
 #: application_name of the LISTEN session, one per API process.
 LISTENER_NAME = "courtyard-api-listen"
-_MAX_BACKOFF_S = 10.0
+#: Reconnection waits double from 0.5 s up to this: the listener is back within seconds of the
+#: database's return, however long it was away.
+_MAX_BACKOFF_S = 2.0
 #: How long stopping waits for the listener task to end.
 _STOP_WAIT_S = 5.0
 
@@ -81,11 +85,11 @@ class Subscription:
 class AlertFeed:
     def __init__(
         self,
-        url: str,
+        store: StoreSettings,
         pool: AsyncConnectionPool[psycopg.AsyncConnection[TupleRow]],
         queue_size: int,
     ) -> None:
-        self._url = url
+        self._store = store
         self._pool = pool
         self._queue_size = queue_size
         self._subscribers: set[Subscription] = set()
@@ -130,14 +134,17 @@ class AlertFeed:
                 raise
             except Exception as exc:  # a lost connection, a server restart: retry
                 logger.warning("alert feed: %s; reconnecting in %.1f s", exc, backoff)
+            if self.listening.is_set():
+                backoff = 0.5  # it was listening: a new outage starts the waits afresh
             self.listening.clear()
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, _MAX_BACKOFF_S)
 
     async def _listen(self) -> None:
         # Named so that `courtyard status` counts API processes: one listener each.
+        options = connect_options(self._store, LISTENER_NAME)
         async with await psycopg.AsyncConnection.connect(
-            self._url, autocommit=True, application_name=LISTENER_NAME
+            self._store.url, autocommit=True, **options
         ) as conn:
             await conn.execute(f"LISTEN {CHANNEL}")
             await self._catch_up(conn)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import ssl
 import threading
 import uuid
@@ -16,6 +15,8 @@ from paho.mqtt.enums import CallbackAPIVersion
 from psycopg.rows import TupleRow
 from psycopg_pool import AsyncConnectionPool
 
+from store.liveness import ping_async
+
 
 @dataclass(frozen=True, slots=True)
 class Check:
@@ -26,9 +27,11 @@ class Check:
 async def database(
     pool: AsyncConnectionPool[psycopg.AsyncConnection[TupleRow]], timeout_s: float
 ) -> Check:
+    # The pool pings what it hands out; the ping here has a deadline of its own. No
+    # asyncio.timeout around a psycopg query: cancelling one waits for the server (~10 s).
     try:
-        async with asyncio.timeout(timeout_s), pool.connection(timeout=timeout_s) as conn:
-            await conn.execute("SELECT 1")
+        async with pool.connection(timeout=timeout_s) as conn:
+            await ping_async(conn, timeout_s)
     except Exception as exc:  # any failure is the answer, not an error of ours
         return Check(False, f"{type(exc).__name__}: {exc}".strip()[:200])
     return Check(True, "ok")

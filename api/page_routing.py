@@ -20,7 +20,7 @@ from psycopg_pool import PoolTimeout
 from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
-from api.errors import ApiError, body
+from api.errors import DATABASE_UNAVAILABLE, ApiError, body
 from api.page_templates import render
 
 logger = logging.getLogger(__name__)
@@ -90,7 +90,7 @@ class PageRoute(APIRoute):
                 return error_page(request, exc.status_code)
             except (PoolTimeout, psycopg.OperationalError) as exc:
                 logger.warning("database unavailable for page %s: %s", request.url.path, exc)
-                return error_page(request, 503, code="unavailable")
+                return error_page(request, 503, code=DATABASE_UNAVAILABLE)
             except Exception:
                 logger.exception("unhandled error in page %s %s", request.method, request.url.path)
                 return error_page(request, 500, code="internal_error")

@@ -13,7 +13,20 @@ class StoreSettings(BaseModel):
     url: str = ""
     pool_min_size: int = Field(default=1, ge=0)
     pool_max_size: int = Field(default=8, ge=1)
-    connect_timeout_s: float = Field(default=10.0, gt=0)
+    #: A connection attempt the server does not answer within this fails (a stopped or frozen
+    #: server, a lost host); the caller's reconnection loop tries again.
+    connect_timeout_s: float = Field(default=5.0, gt=0)
+    #: How long a caller waits for a pooled connection. The API answers 503
+    #: `database_unavailable` after it, rather than holding the request while the database is
+    #: away.
+    pool_timeout_s: float = Field(default=3.0, gt=0)
+    #: A pooled connection must answer an empty query within this when it is handed out; one
+    #: that does not (a frozen server, a dead peer behind a live socket) is closed and replaced.
+    ping_timeout_s: float = Field(default=1.5, gt=0)
+    #: A pool retries a lost connection for this long (1, 2, 4 s apart), then leaves the next
+    #: attempt to the next caller that needs one: after an outage connections come back with
+    #: the first request, not after a backoff grown to minutes.
+    pool_reconnect_s: float = Field(default=5.0, gt=0)
     #: Raw readings and events older than this are dropped (TimescaleDB retention policy, or the
     #: platform's own pruning job on plain PostgreSQL). Ingest rejects older timestamps.
     retention_days: int = Field(default=365, ge=1)

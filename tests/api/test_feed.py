@@ -17,6 +17,7 @@ from api import feed as feed_module
 from api.feed import LISTENER_NAME, AlertFeed, FeedItem
 from store import alerts
 from store.api_scope import Visibility
+from store.settings import StoreSettings
 from tests.api.world import NOW, World
 
 Pool = AsyncConnectionPool[psycopg.AsyncConnection[TupleRow]]
@@ -44,7 +45,7 @@ def test_a_feed_stopped_at_any_moment_of_its_start_stops(
         async with _pool(database_url) as pool:
             # From "at once" to "after it listens": every step of starting gets interrupted.
             for delay_ms in (0, 0, 1, 2, 5, 10, 20, 50, 100, 200, 0, 1, 3, 7, 15, 30):
-                feed = AlertFeed(database_url, pool, 10)
+                feed = AlertFeed(StoreSettings(url=database_url), pool, 10)
                 await feed.start()
                 await asyncio.sleep(delay_ms / 1000)
                 await _within(10, feed.stop)
@@ -72,7 +73,7 @@ def test_stopping_is_bounded_even_if_the_listener_ignores_its_cancellation(
 
     async def run() -> None:
         async with _pool(database_url) as pool:
-            feed = AlertFeed(database_url, pool, 10)
+            feed = AlertFeed(StoreSettings(url=database_url), pool, 10)
             await feed.start()
             await asyncio.sleep(0)
             with caplog.at_level(logging.WARNING, logger="api.feed"):
@@ -91,7 +92,7 @@ def test_changes_committed_while_the_listener_was_away_are_caught_up(
 
     async def run() -> list[FeedItem]:
         async with _pool(database_url) as pool:
-            feed = AlertFeed(database_url, pool, 10)
+            feed = AlertFeed(StoreSettings(url=database_url), pool, 10)
             await feed.start()
             await _within(10, feed.listening.wait)
             subscription = feed.subscribe(Visibility.everything())
