@@ -39,8 +39,9 @@ class IngestSettings(BaseModel):
     #: (`courtyard ingest` only; `courtyard up` serves them with the API).
     metrics_port: int | None = Field(default=None, ge=0, le=65535)
     metrics_host: str = "127.0.0.1"
-    #: Transient database errors are retried with exponential backoff capped at this.
-    retry_max_backoff_s: float = Field(default=10.0, gt=0)
+    #: Transient database errors are retried with exponential backoff capped at this: after an
+    #: outage, ingest writes again within this long of the database's return.
+    retry_max_backoff_s: float = Field(default=2.0, gt=0)
 
     @field_validator("mqtt_url")
     @classmethod

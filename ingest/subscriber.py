@@ -119,7 +119,9 @@ class Subscriber:
             client.username_pw_set(self._address.username, self._address.password)
         if self._address.tls:
             client.tls_set()
-        client.reconnect_delay_set(min_delay=1, max_delay=10)
+        # paho's loop thread reconnects for as long as it takes; waits capped at 2 s mean the
+        # worker is back within seconds of the broker's return, however long it was away.
+        client.reconnect_delay_set(min_delay=1, max_delay=2)
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message

@@ -43,6 +43,7 @@ from rules.ruleset import StoredRules
 from rules.settings import RulesSettings
 from store import feed, outbox
 from store.directory import sites as list_sites
+from store.pool import connect_options
 from store.settings import StoreSettings
 
 logger = logging.getLogger(__name__)
@@ -58,7 +59,9 @@ class Dispatcher(Protocol):
     def run_forever(self, stop: threading.Event) -> None: ...
 
 
-_MAX_BACKOFF_S = 30.0
+#: Reconnection waits double from 0.5 s up to this: the engine is back within seconds of the
+#: database's return, however long it was away.
+_MAX_BACKOFF_S = 2.0
 
 
 class RulesService:
@@ -84,7 +87,7 @@ class RulesService:
         self._escalate = escalate or self._escalate_due
         notify = notify or NotifySettings()
         if dispatcher is None and settings.dispatch:
-            dispatcher = OutboxDispatcher(store.url, senders_for(notify), notify)
+            dispatcher = OutboxDispatcher(store, senders_for(notify), notify)
         self._dispatcher = dispatcher
         self.clock = clock or clock_for(settings)
         self._stop = threading.Event()
@@ -182,12 +185,8 @@ class RulesService:
                 self._due.update(refresh=True, feed=True)
 
     def _connect(self, purpose: str) -> Connection:
-        return psycopg.connect(
-            self._store.url,
-            autocommit=True,
-            application_name=f"courtyard-rules-{purpose}",
-            connect_timeout=int(self._store.connect_timeout_s),
-        )
+        options = connect_options(self._store, f"courtyard-rules-{purpose}")
+        return psycopg.connect(self._store.url, autocommit=True, **options)  # type: ignore[arg-type]
 
     def _serve(self) -> None:
         with self._connect("engine") as conn, self._connect("locks") as locks_conn:

@@ -36,6 +36,8 @@ from store import outbox, people
 from store.alerts import CHANGES_CHANNEL
 from store.errors import is_transient
 from store.outbox import Notification
+from store.pool import connect_options, sync_pool
+from store.settings import StoreSettings
 
 logger = logging.getLogger(__name__)
 
@@ -75,13 +77,14 @@ def senders_for(settings: NotifySettings) -> dict[str, Sender]:
 class Dispatcher:
     def __init__(
         self,
-        db: Pool | str,
+        db: Pool | StoreSettings | str,
         senders: Mapping[str, Sender],
         settings: NotifySettings,
         *,
         clock: Callable[[], datetime] = _utcnow,
     ) -> None:
-        """`db` is a pool, or a postgresql:// URL for a pool of the dispatcher's own.
+        """`db` is a pool, or the store settings (or just a postgresql:// URL) for a pool of
+        the dispatcher's own, made by store.pool to ride out database outages.
 
         `senders` maps a channel name (`webhook`, `apprise`) to its sender; rows of other
         channels are left for a dispatcher that has a sender for them.
@@ -93,16 +96,18 @@ class Dispatcher:
         self._clock = clock
         workers = settings.workers_per_channel
         self._connect_kwargs: dict[str, object] = {}
-        if isinstance(db, str):
-            self._conninfo = db
-            self._pool: Pool = ConnectionPool(
-                db,
+        if not isinstance(db, ConnectionPool):
+            store = db if isinstance(db, StoreSettings) else StoreSettings(url=db)
+            self._conninfo = store.url
+            self._connect_kwargs = connect_options(store, "courtyard-notify-listen")
+            self._pool: Pool = sync_pool(
+                store,
+                "courtyard-notify",
                 min_size=1,
                 # every worker may record at once, plus the claiming loop
                 max_size=workers * len(senders) + 1,
-                open=True,
-                name="courtyard-notify",
             )
+            self._pool.open(wait=False)
             self._own_pool = True
         else:
             # The LISTEN connection is a separate one, to the pool's server and database.
