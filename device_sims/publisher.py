@@ -23,6 +23,7 @@ object, so callers that pause must pause through `idle()` (the runner and
 
 from __future__ import annotations
 
+import itertools
 import logging
 import select
 import ssl
@@ -47,6 +48,8 @@ _SERVICE_EVERY = 256
 _MISC_INTERVAL_S = 1.0
 #: First and largest pause between reconnection attempts.
 _RECONNECT_DELAY_S = (0.1, 2.0)
+#: While the broker stays away, one warning every this many attempts (about a minute).
+_RECONNECT_LOG_EVERY = 30
 
 
 class PublishError(RuntimeError):
@@ -63,12 +66,17 @@ class MqttSink:
         window: int = 1000,
         connect_timeout_s: float = 10.0,
         ack_timeout_s: float = 60.0,
+        stopped: Callable[[], bool] = lambda: False,
     ) -> None:
+        """Connect, or raise PublishError: the first connection must succeed (a wrong URL
+        fails at once). Once connected, a lost connection is retried for as long as it takes,
+        until `stopped()` holds (then PublishError)."""
         parts = urlsplit(url)
         if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname:
             raise PublishError(f"{url!r} is not an mqtt://user:password@host:port URL")
         self._ack_timeout_s = ack_timeout_s
         self._connect_timeout_s = connect_timeout_s
+        self._stopped = stopped
         self._window = window
         self._sent = 0
         self._acked = 0
@@ -178,7 +186,9 @@ class MqttSink:
         return acked
 
     def _wait(self, done: Callable[[], bool], timeout_s: float, reconnect: bool = True) -> bool:
-        """Run the network loop until `done()` or `timeout_s`; False on timeout."""
+        """Run the network loop until `done()` or `timeout_s` of connected time; False on
+        timeout. The clock starts again after a reconnection: the time the broker was away
+        is not the broker failing to answer."""
         deadline = time.monotonic() + timeout_s
         while not done():
             left = deadline - time.monotonic()
@@ -188,6 +198,7 @@ class MqttSink:
                 if not reconnect:
                     raise PublishError("the broker closed the connection while connecting")
                 self._reconnect()
+                deadline = time.monotonic() + timeout_s
         return True
 
     def _pump(self, timeout_s: float) -> None:
@@ -217,25 +228,29 @@ class MqttSink:
         return rc == MQTTErrorCode.MQTT_ERR_SUCCESS
 
     def _reconnect(self) -> None:
-        """Reconnect after a lost connection, as paho's loop thread would.
+        """Reconnect after a lost connection, as paho's loop thread would: for as long as it
+        takes (a broker restarting, a network down for an hour), until `stopped()`.
 
         paho resends the unacknowledged QoS 1 messages once the new session is up (with DUP
         set), so the acked count stays exact; the broker may deliver some twice, as QoS 1 allows.
         """
         logger.warning("connection to the broker lost; reconnecting")
         delay, max_delay = _RECONNECT_DELAY_S
-        deadline = time.monotonic() + self._ack_timeout_s
         self._connected = False
-        while True:
+        for attempt in itertools.count(1):
+            if self._stopped():
+                raise PublishError("stopped while reconnecting to the broker")
             try:
+                self._refused = None
                 self._client.reconnect()
-                break
-            except OSError as exc:
-                if time.monotonic() + delay > deadline:
-                    raise PublishError(f"lost the broker and could not reconnect: {exc}") from None
-                time.sleep(delay)
-                delay = min(delay * 2, max_delay)
-        if not self._wait(self._answered, self._connect_timeout_s, reconnect=False):
-            raise PublishError("reconnected but the broker did not answer")
-        if self._refused:
-            raise PublishError(f"broker refused the reconnection: {self._refused}")
+                answered = self._wait(self._answered, self._connect_timeout_s, reconnect=False)
+                if answered and self._connected:
+                    logger.info("reconnected to the broker after %d attempts", attempt)
+                    return
+                reason = self._refused or "no answer"
+            except (OSError, PublishError) as exc:
+                reason = str(exc)
+            if attempt == 1 or attempt % _RECONNECT_LOG_EVERY == 0:
+                logger.warning("broker unreachable (%s); trying on (attempt %d)", reason, attempt)
+            time.sleep(delay)
+            delay = min(delay * 2, max_delay)

@@ -109,3 +109,35 @@ def test_publisher_survives_a_broker_restart(
         sink.send(message)
     assert sink.close() == len(messages)
     assert "reconnecting" in caplog.text
+
+
+@pytest.mark.timeout(120)
+def test_publisher_waits_out_a_broker_that_stays_away(fresh_broker: EmbeddedMosquitto) -> None:
+    """Away for longer than any of the sink's timeouts: it reconnects for as long as it takes
+    (here the ack timeout is 1 s and the broker is gone for about 5), and nothing is lost."""
+    scenario = load_scenario("incident-sos").with_overrides(duration_s=3 * 3600)
+    messages = list(simulate(scenario))
+    sink = MqttSink(
+        fresh_broker.url, scenario.site.id, scenario.gateway, window=100, ack_timeout_s=1.0
+    )
+    half = len(messages) // 2
+    for message in messages[:half]:
+        sink.send(message)
+    fresh_broker.stop()
+    outcome: list[object] = []
+
+    def publish_the_rest() -> None:  # the sink blocks while the broker is away
+        try:
+            for message in messages[half:]:
+                sink.send(message)
+            outcome.append(sink.close())
+        except BaseException as exc:
+            outcome.append(exc)
+
+    sender = threading.Thread(target=publish_the_rest, name="test-sim-sender")
+    sender.start()
+    sender.join(5)  # the outage; a sink that gives up has ended by now
+    fresh_broker.start()  # from this (the main) thread: the broker lives as long as it
+    sender.join(60)
+    assert not sender.is_alive()
+    assert outcome == [len(messages)]
