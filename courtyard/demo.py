@@ -80,6 +80,8 @@ SIM_CLIENT_ID = "courtyard-demo-sim"
 _STATUS_CHANNELS = frozenset({"status", "zigbee2mqtt_availability"})
 #: How often a waiting simulator looks whether it should stop.
 _STOP_POLL_S = 0.25
+#: First and longest wait between attempts to reach the broker at an episode's start.
+_CONNECT_RETRY_S = (0.5, 5.0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -334,11 +336,9 @@ class DemoSimulator:
         base = self._scenario
         for k in itertools.count(self._timeline.first_episode):
             episode = base.with_overrides(start=base.start + k * WEEK)
-            try:
-                sink = MqttSink(self._url, base.site.id, base.gateway, SIM_CLIENT_ID)
-            except PublishError as exc:
-                self.failed = exc
-                return
+            sink = self._connect()
+            if sink is None:
+                return  # asked to stop while the broker was away
             window = WindowSink(sink, self._stop, skip_until)
             clock = CatchUpClock(window.idle)
             logger.info("demo: episode from %s", episode.start.isoformat())
@@ -347,7 +347,9 @@ class DemoSimulator:
             except SimulatorStopped:
                 sink.close()
                 return
-            except BaseException as exc:  # the broker went away, the engine process died, a bug
+            except BaseException as exc:  # the engine process died, a bug
+                if self._stop.is_set() and isinstance(exc, PublishError):
+                    return  # stopped while the sink waited for the broker
                 self.failed = exc
                 logger.error("the demo simulator stopped: %r", exc)
                 if not isinstance(exc, PublishError):
@@ -355,3 +357,22 @@ class DemoSimulator:
                 return
             logger.info("demo: episode done, %d messages", summary.total_messages)
             skip_until = None
+
+    def _connect(self) -> MqttSink | None:
+        """A sink connected to the broker, trying for as long as it takes; None once asked to
+        stop. The sink itself reconnects after a lost connection (`stopped` ends its tries)."""
+        delay = _CONNECT_RETRY_S[0]
+        while not self._stop.is_set():
+            try:
+                return MqttSink(
+                    self._url,
+                    self._scenario.site.id,
+                    self._scenario.gateway,
+                    SIM_CLIENT_ID,
+                    stopped=self._stop.is_set,
+                )
+            except PublishError as exc:
+                logger.warning("demo: broker unreachable (%s); retrying in %.0f s", exc, delay)
+            self._stop.wait(delay)
+            delay = min(delay * 2, _CONNECT_RETRY_S[1])
+        return None

@@ -6,7 +6,8 @@ rules → (demo: site, people, users) → ingest (waits for its subscription) �
 in-process by ingest's commits) → API (uvicorn in a thread) → (demo: the simulator). Stopping:
 the simulator, the API, the rules engine, ingest (drains, commits, acks), then the servers.
 
-The embedded servers are our direct children and also die with us if we are killed. A second
+The embedded servers are our direct children and also die with us if we are killed. One that
+exits on its own is started again (courtyard.supervisor) while every client reconnects. A second
 run reuses the data under `settings.data_dir`.
 """
 
@@ -32,6 +33,7 @@ from courtyard.embedded import EmbeddedError, EmbeddedMosquitto, EmbeddedPostgre
 from courtyard.ports import preferred_port
 from courtyard.rule_service import RulesForApi
 from courtyard.settings import ConfigError, Settings
+from courtyard.supervisor import Supervisor
 from ingest.service import IngestService
 from rules import ruleset
 from rules.definitions import RuleFileError
@@ -71,7 +73,8 @@ def run(settings: Settings, *, demo: Demo | None = None) -> int:
     _check_http_port(settings)
     try:
         with contextlib.ExitStack() as stack:
-            settings = _servers(settings, stack, step)
+            supervisor = Supervisor()
+            settings = _servers(settings, stack, step, supervisor)
             backend = _prepare_database(settings)
             step()
             logins = None
@@ -106,6 +109,7 @@ def run(settings: Settings, *, demo: Demo | None = None) -> int:
                 stack.callback(simulator.stop)
             console.print(_running(backend, settings, api.url, logins))
             while not stopping.wait(0.5):
+                supervisor.poll()
                 failed = _failure(
                     {
                         "ingest": ingest.failed,
@@ -202,19 +206,27 @@ def _login_lines(settings: Settings, api_url: str) -> list[str]:
     ]
 
 
-def _servers(settings: Settings, stack: contextlib.ExitStack, step: Callable[[], None]) -> Settings:
-    """Start an embedded server for each URL that is unset; return settings pointing at them.
+def _servers(
+    settings: Settings,
+    stack: contextlib.ExitStack,
+    step: Callable[[], None],
+    supervisor: Supervisor,
+) -> Settings:
+    """Start an embedded server for each URL that is unset, under `supervisor`; return settings
+    pointing at them.
 
     From the main thread: an embedded server dies with the thread that started it."""
     database_url, mqtt_url = settings.database_url, settings.mqtt_url
     if not database_url:
         postgres = stack.enter_context(EmbeddedPostgres(settings.data_dir / "postgres"))
+        supervisor.watch("PostgreSQL", postgres)
         database_url = _ensure_database(postgres.url, EMBEDDED_DATABASE)
         step()
     if not mqtt_url:
         # The standard MQTT port when it is free, so devices keep one address across runs.
         port = preferred_port(MQTT_PORT)
         broker = stack.enter_context(EmbeddedMosquitto(settings.data_dir / "mosquitto", port))
+        supervisor.watch(broker.backend, broker)
         mqtt_url = broker.url
         step()
     return settings.with_urls(database_url, mqtt_url)

@@ -136,6 +136,12 @@ class ChildServer:
         return process.pid if process is not None and process.poll() is None else None
 
     @property
+    def exit_code(self) -> int | None:
+        """How a server that ended without `stop()` exited; None while it runs (or never ran)."""
+        process = self._child.process
+        return None if process is None else process.poll()
+
+    @property
     def log_path(self) -> Path:
         return self._child.log_path
 

@@ -4,6 +4,8 @@ with nothing left running, data reused by a second run; `--demo`'s time line, us
 from __future__ import annotations
 
 import json
+import os
+import re
 import signal
 import socket
 import subprocess
@@ -330,3 +332,63 @@ def test_up_demo_shows_data_and_alerts_and_a_second_run_continues_it(
     finally:
         second.kill_tree()
     assert "demo: episode from" in second.output()
+
+
+# -- supervision -------------------------------------------------------------------------------
+
+_BROKER_STARTED = re.compile(r"mosquitto started: pid (\d+), (mqtt://\S+),")
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(240)
+def test_up_restarts_its_embedded_broker_when_it_dies_and_data_keeps_flowing(
+    database_url: str, server_dir: Path, tmp_path: Path
+) -> None:
+    server_dir.chmod(0o755)  # the broker's account (as root) must traverse it to its data
+    port = free_port()
+    env = up_env(
+        database_url=database_url,  # the broker is embedded, the database is the test's
+        http_port=str(port),
+        data_dir=str(server_dir),
+        ingest__client_id=f"up-{uuid.uuid4().hex[:8]}",
+    )
+    up = UpProcess([*COURTYARD, "up"], env, tmp_path, tmp_path / "up.log")
+    base = f"http://127.0.0.1:{port}/"
+
+    def brokers() -> list[tuple[str, str]]:
+        found: list[tuple[str, str]] = _BROKER_STARTED.findall(up.output())
+        return found
+
+    try:
+        up.wait_healthy(base, timeout_s=120)
+        [(first_pid, url)] = brokers()
+        up.record_tree()
+        os.kill(int(first_pid), signal.SIGKILL)  # an OOM kill, a crash
+        wait_for(lambda: len(brokers()) == 2, timeout_s=60, what="the broker's restart")
+        up.record_tree()
+        assert up.process.poll() is None, up.output()
+        second_pid, second_url = brokers()[-1]
+        assert second_url == url and second_pid != first_pid
+        assert "exited on its own" in up.output()
+
+        # Ingest found the new broker by itself: what is published now is stored.
+        reading = {"ts": datetime.now(UTC).isoformat(), "readings": {"level_pct": 61.0}}
+        with Publisher(url) as publisher:
+            publisher.publish(f"courtyard/v1/{SITE}/after-restart/telemetry", orjson.dumps(reading))
+            publisher.flush()
+        with psycopg.connect(database_url, autocommit=True) as conn:
+            wait_for(
+                lambda: (
+                    conn.execute(
+                        "SELECT value FROM readings_named WHERE device = 'after-restart'"
+                    ).fetchall()
+                    == [(61.0,)]
+                ),
+                timeout_s=60,
+                what="the reading published after the restart",
+            )
+        up.wait_healthy(base, timeout_s=30)
+        assert up.terminate() == 0
+        assert up.leftovers() == []
+    finally:
+        up.kill_tree()
