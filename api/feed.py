@@ -24,7 +24,7 @@ from api import metrics
 from store import api_alerts
 from store.alert_records import Alert, AlertChange
 from store.api_scope import Visibility
-from store.pool import connect_options
+from store.pool import conninfo
 from store.settings import StoreSettings
 
 logger = logging.getLogger(__name__)
@@ -142,9 +142,8 @@ class AlertFeed:
 
     async def _listen(self) -> None:
         # Named so that `courtyard status` counts API processes: one listener each.
-        options = connect_options(self._store, LISTENER_NAME)
         async with await psycopg.AsyncConnection.connect(
-            self._store.url, autocommit=True, **options
+            conninfo(self._store, LISTENER_NAME), autocommit=True
         ) as conn:
             await conn.execute(f"LISTEN {CHANNEL}")
             await self._catch_up(conn)

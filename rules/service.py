@@ -43,7 +43,7 @@ from rules.ruleset import StoredRules
 from rules.settings import RulesSettings
 from store import feed, outbox
 from store.directory import sites as list_sites
-from store.pool import connect_options
+from store.pool import conninfo
 from store.settings import StoreSettings
 
 logger = logging.getLogger(__name__)
@@ -185,8 +185,7 @@ class RulesService:
                 self._due.update(refresh=True, feed=True)
 
     def _connect(self, purpose: str) -> Connection:
-        options = connect_options(self._store, f"courtyard-rules-{purpose}")
-        return psycopg.connect(self._store.url, autocommit=True, **options)  # type: ignore[arg-type]
+        return psycopg.connect(conninfo(self._store, f"courtyard-rules-{purpose}"), autocommit=True)
 
     def _serve(self) -> None:
         with self._connect("engine") as conn, self._connect("locks") as locks_conn:

@@ -16,6 +16,7 @@ import time
 
 import psycopg
 from psycopg import pq
+from psycopg.pq.abc import PGconn
 from psycopg.rows import TupleRow
 
 _OK = frozenset({pq.ExecStatus.EMPTY_QUERY, pq.ExecStatus.COMMAND_OK, pq.ExecStatus.TUPLES_OK})
@@ -69,7 +70,7 @@ async def ping_async(conn: psycopg.AsyncConnection[TupleRow], timeout_s: float) 
     _finish(pgconn)
 
 
-def _start(conn: psycopg.Connection[TupleRow] | psycopg.AsyncConnection[TupleRow]) -> pq.PGconn:
+def _start(conn: psycopg.Connection[TupleRow] | psycopg.AsyncConnection[TupleRow]) -> PGconn:
     if conn.closed or conn.broken:
         raise psycopg.OperationalError("the connection is closed")
     pgconn = conn.pgconn
@@ -83,7 +84,7 @@ def _start(conn: psycopg.Connection[TupleRow] | psycopg.AsyncConnection[TupleRow
     return pgconn
 
 
-def _step(pgconn: pq.PGconn) -> int | None:
+def _step(pgconn: PGconn) -> int | None:
     """What to wait for next (a selectors event), or None once the answer is complete."""
     try:
         if pgconn.flush():
@@ -95,7 +96,7 @@ def _step(pgconn: pq.PGconn) -> int | None:
     return selectors.EVENT_READ if pgconn.is_busy() else None
 
 
-def _finish(pgconn: pq.PGconn) -> None:
+def _finish(pgconn: PGconn) -> None:
     failed = None
     while (result := pgconn.get_result()) is not None:
         if result.status not in _OK:

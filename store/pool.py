@@ -14,6 +14,7 @@ What an outage needs from a pool, and psycopg_pool's defaults do not give:
 from __future__ import annotations
 
 import psycopg
+from psycopg.conninfo import make_conninfo
 from psycopg.rows import TupleRow
 from psycopg_pool import AsyncConnectionPool, ConnectionPool
 
@@ -25,9 +26,14 @@ _KEEPALIVES = {"keepalives": 1, "keepalives_idle": 10, "keepalives_interval": 5}
 _KEEPALIVES_COUNT = 3
 
 
-def connect_options(store: StoreSettings, application_name: str) -> dict[str, object]:
-    """Keyword arguments for `psycopg.connect` (libpq parameters) of every long-lived
-    connection: its name in pg_stat_activity, a connection timeout, TCP keepalives."""
+def conninfo(store: StoreSettings, application_name: str) -> str:
+    """The store's URL with `connect_options`, for a connection of its own (a LISTEN)."""
+    return make_conninfo(store.url, **connect_options(store, application_name))
+
+
+def connect_options(store: StoreSettings, application_name: str) -> dict[str, str | int]:
+    """libpq parameters of every long-lived connection: its name in pg_stat_activity, a
+    connection timeout, TCP keepalives."""
     return {
         "application_name": application_name,
         "connect_timeout": max(1, round(store.connect_timeout_s)),

@@ -36,7 +36,8 @@ from store import outbox, people
 from store.alerts import CHANGES_CHANNEL
 from store.errors import is_transient
 from store.outbox import Notification
-from store.pool import connect_options, sync_pool
+from store.pool import conninfo as conninfo_of
+from store.pool import sync_pool
 from store.settings import StoreSettings
 
 logger = logging.getLogger(__name__)
@@ -98,8 +99,7 @@ class Dispatcher:
         self._connect_kwargs: dict[str, object] = {}
         if not isinstance(db, ConnectionPool):
             store = db if isinstance(db, StoreSettings) else StoreSettings(url=db)
-            self._conninfo = store.url
-            self._connect_kwargs = connect_options(store, "courtyard-notify-listen")
+            self._conninfo = conninfo_of(store, "courtyard-notify-listen")
             self._pool: Pool = sync_pool(
                 store,
                 "courtyard-notify",
