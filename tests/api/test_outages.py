@@ -5,14 +5,12 @@ so; once it is back, both recover without waiting out a reconnection backoff."""
 
 from __future__ import annotations
 
-import contextlib
 import signal
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-import psutil
 import psycopg
 import pytest
 
@@ -20,10 +18,10 @@ from api import cli as api_cli
 from api.app import create_app
 from api.settings import ApiSettings
 from courtyard.embedded import EmbeddedPostgres
-from store import migrate, places
+from store import places
 from store.settings import StoreSettings
 from tests.api.live import serve_in_thread
-from tests.conftest import database_url_for
+from tests.support.outages import OUTAGE_S, migrated_database, own_postgres, signal_server
 from tests.support.waiting import wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]
@@ -31,27 +29,18 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]
 SITE = "outage-court"
 #: A client gives up on an answer after this long: a hang is a failure, a 503 an answer.
 CLIENT_TIMEOUT_S = 10.0
-#: Long enough for a reconnection backoff that doubles from one second to reach ~16 s.
-OUTAGE_S = 25.0
 
 
 @pytest.fixture
 def own_server(server_dir: Path) -> Iterator[EmbeddedPostgres]:
     """A PostgreSQL server for this test alone: stopping or freezing it disturbs nobody."""
-    server = EmbeddedPostgres(server_dir)
-    try:
-        yield server.start()
-    finally:
-        signal_server(server, signal.SIGCONT)  # a frozen server cannot stop
-        server.stop()
+    with own_postgres(server_dir) as server:
+        yield server
 
 
 @pytest.fixture
 def store(own_server: EmbeddedPostgres) -> StoreSettings:
-    with psycopg.connect(own_server.url, autocommit=True) as conn:
-        conn.execute("CREATE DATABASE courtyard")
-    url = database_url_for(own_server.url, "courtyard")
-    migrate.run(url)
+    url = migrated_database(own_server)
     with psycopg.connect(url) as conn:
         places.upsert_site(conn, SITE, "Outage Court", "UTC")
     return StoreSettings(url=url)
@@ -73,16 +62,6 @@ def api(store: StoreSettings) -> Iterator[httpx.Client]:
     ):
         wait_for(lambda: healthy(client), timeout_s=30, what="a healthy API")
         yield client
-
-
-def signal_server(server: EmbeddedPostgres, sig: signal.Signals) -> None:
-    """`sig` to the postmaster and every backend (each backend is a process group of its own)."""
-    if server.pid is None:
-        return
-    postmaster = psutil.Process(server.pid)
-    for process in [postmaster, *postmaster.children(recursive=True)]:
-        with contextlib.suppress(psutil.NoSuchProcess):
-            process.send_signal(sig)
 
 
 def healthy(client: httpx.Client) -> bool:
