@@ -13,11 +13,10 @@ import psycopg
 import pytest
 
 from courtyard.embedded import EmbeddedPostgres
-from rules.notify.dispatcher import Dispatcher
-from rules.notify.webhook import WebhookSender
+from rules.notify.dispatcher import Dispatcher, senders_for
 from tests.rules.notify.capture import Capture
 from tests.rules.notify.community import SETUP, set_channels
-from tests.rules.notify.receivers import SECRET, SETTINGS
+from tests.rules.notify.receivers import SETTINGS
 from tests.rules.notify.test_dispatcher import maintenance, running
 from tests.support.outages import migrated_database, own_postgres
 from tests.support.waiting import wait_for
@@ -47,7 +46,8 @@ def test_notifications_resume_within_seconds_of_the_database_return(
             set_channels(conn, "mg", {"webhook": hooks.url()})
             conn.commit()
         with (
-            Dispatcher(url, {"webhook": WebhookSender(SECRET)}, SETTINGS) as d,
+            # The test settings' senders (they may reach the loopback receiver).
+            Dispatcher(url, senders_for(SETTINGS), SETTINGS) as d,
             running(d),
         ):
             with psycopg.connect(url) as conn:
