@@ -3,6 +3,7 @@ with nothing left running, data reused by a second run; `--demo`'s time line, us
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -336,18 +337,17 @@ def test_up_demo_shows_data_and_alerts_and_a_second_run_continues_it(
 
 # -- supervision -------------------------------------------------------------------------------
 
-_BROKER_STARTED = re.compile(r"mosquitto started: pid (\d+), (mqtt://\S+),")
+_STARTED = re.compile(r"(PostgreSQL|mosquitto) started: pid (\d+), (\S+),")
 
 
 @pytest.mark.slow
 @pytest.mark.timeout(240)
-def test_up_restarts_its_embedded_broker_when_it_dies_and_data_keeps_flowing(
-    database_url: str, server_dir: Path, tmp_path: Path
+def test_up_restarts_its_embedded_servers_when_they_die_and_data_keeps_flowing(
+    server_dir: Path, tmp_path: Path
 ) -> None:
-    server_dir.chmod(0o755)  # the broker's account (as root) must traverse it to its data
+    server_dir.chmod(0o755)  # the servers' account (as root) must traverse it to their data
     port = free_port()
     env = up_env(
-        database_url=database_url,  # the broker is embedded, the database is the test's
         http_port=str(port),
         data_dir=str(server_dir),
         ingest__client_id=f"up-{uuid.uuid4().hex[:8]}",
@@ -355,25 +355,28 @@ def test_up_restarts_its_embedded_broker_when_it_dies_and_data_keeps_flowing(
     up = UpProcess([*COURTYARD, "up"], env, tmp_path, tmp_path / "up.log")
     base = f"http://127.0.0.1:{port}/"
 
-    def brokers() -> list[tuple[str, str]]:
-        found: list[tuple[str, str]] = _BROKER_STARTED.findall(up.output())
-        return found
+    def started(server: str) -> list[tuple[int, str]]:
+        found = _STARTED.findall(up.output())
+        return [(int(pid), url) for name, pid, url in found if name == server]
 
     try:
         up.wait_healthy(base, timeout_s=120)
-        [(first_pid, url)] = brokers()
         up.record_tree()
-        os.kill(int(first_pid), signal.SIGKILL)  # an OOM kill, a crash
-        wait_for(lambda: len(brokers()) == 2, timeout_s=60, what="the broker's restart")
-        up.record_tree()
-        assert up.process.poll() is None, up.output()
-        second_pid, second_url = brokers()[-1]
-        assert second_url == url and second_pid != first_pid
-        assert "exited on its own" in up.output()
+        for server in ("PostgreSQL", "mosquitto"):  # one after the other, each as in an OOM kill
+            [(pid, url)] = started(server)
+            os.kill(pid, signal.SIGKILL)
+            restarted = functools.partial(lambda name: len(started(name)) == 2, server)
+            wait_for(restarted, timeout_s=60, what=f"{server} restarted")
+            up.record_tree()
+            assert up.process.poll() is None, up.output()
+            assert started(server)[-1][1] == url  # same port, same data
+            assert f"{server} exited on its own" in up.output()
+        database_url = started("PostgreSQL")[-1][1].rsplit("/", 1)[0] + "/courtyard"
+        broker_url = started("mosquitto")[-1][1]
 
-        # Ingest found the new broker by itself: what is published now is stored.
+        # Every client found the new servers by itself: what is published now is stored.
         reading = {"ts": datetime.now(UTC).isoformat(), "readings": {"level_pct": 61.0}}
-        with Publisher(url) as publisher:
+        with Publisher(broker_url) as publisher:
             publisher.publish(f"courtyard/v1/{SITE}/after-restart/telemetry", orjson.dumps(reading))
             publisher.flush()
         with psycopg.connect(database_url, autocommit=True) as conn:
@@ -385,7 +388,7 @@ def test_up_restarts_its_embedded_broker_when_it_dies_and_data_keeps_flowing(
                     == [(61.0,)]
                 ),
                 timeout_s=60,
-                what="the reading published after the restart",
+                what="the reading published after the restarts",
             )
         up.wait_healthy(base, timeout_s=30)
         assert up.terminate() == 0
