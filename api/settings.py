@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
+
+from store.destinations import DestinationPolicy
 
 
 class ApiSettings(BaseModel):
@@ -42,6 +44,9 @@ class ApiSettings(BaseModel):
     stream_ping_s: float = Field(default=15.0, gt=0)
     #: Timeout of each /healthz check.
     health_timeout_s: float = Field(default=3.0, gt=0)
+    #: Hosts and CIDR ranges that people's webhook and Apprise URLs may point to although not
+    #: public (api.channel_destinations). Filled from COURTYARD_NOTIFY__ALLOWED_DESTINATIONS.
+    notify_allowed_destinations: str = ""
     #: Login throttling, on the dashboard's form and POST /api/v1/session alike (see
     #: api/login_throttle.py). A lockout starts after this many failed logins in a row for one
     #: account, or from one client address (more: an office or a NAT shares one).
@@ -57,6 +62,12 @@ class ApiSettings(BaseModel):
     #: a login that finds none free within login_hash_wait_s is answered 503 with Retry-After.
     login_max_concurrent_hashes: int = Field(default=4, ge=1)
     login_hash_wait_s: float = Field(default=1.0, gt=0)
+
+    @field_validator("notify_allowed_destinations")
+    @classmethod
+    def _destinations(cls, value: str) -> str:
+        DestinationPolicy.parse(value)  # fails fast, naming the entry
+        return value
 
     @model_validator(mode="after")
     def _lockouts_fit(self) -> ApiSettings:
