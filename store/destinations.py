@@ -134,13 +134,18 @@ def url_hosts(url: str) -> list[str]:
     return hosts
 
 
-def check_url(url: str, policy: DestinationPolicy) -> None:
+def check_url(url: str, policy: DestinationPolicy, *, tokens_as_hosts: bool = False) -> None:
     """Raise DestinationRefused when a host of `url` resolves to an address it may not reach.
 
-    A host that does not resolve passes: it cannot be reached now, and every send checks again
-    (many Apprise URLs carry a token where a host would be, which never resolves).
+    A host that does not resolve passes: it cannot be reached now, and every send checks again.
+    Many Apprise URLs carry a token where a host would be (dingtalk://<token>/,
+    tgram://<bot id>:<key>/): with `tokens_as_hosts` False, an all-digit "host" is taken for a
+    token, not for the integer form of an IPv4 address that the resolver would make of it (a
+    bot id may well read as 10.x.x.x). The send checks the hosts Apprise really connects to.
     """
     for host in url_hosts(url):
+        if host.isdigit() and not tokens_as_hosts:
+            continue
         try:
             vet_host(host, None, policy)
         except OSError:
@@ -156,7 +161,7 @@ def check_channels(channels: Mapping[str, object], policy: DestinationPolicy) ->
     for channel, target in channels.items():
         for url in _urls_of(target):
             try:
-                check_url(url, policy)
+                check_url(url, policy, tokens_as_hosts=channel != "apprise")
             except DestinationRefused as exc:
                 return f"{channel}: {exc}"
     return None

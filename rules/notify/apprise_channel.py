@@ -29,7 +29,6 @@ from store.destinations import (
     PUBLIC_ONLY,
     DestinationPolicy,
     DestinationRefused,
-    url_hosts,
     vet_host,
 )
 from store.outbox import Notification
@@ -67,7 +66,7 @@ class AppriseSender:
                 # Only the scheme: the rest of an Apprise URL is often a token or a password.
                 scheme = url.split("://", 1)[0] if "://" in url else "?"
                 return SendResult.permanent(f"Apprise cannot use URL #{n} ({scheme}://...)")
-            refused = self._refusal(url, service)
+            refused = self._refusal(service)
             if refused is not None:
                 return SendResult.permanent(f"Apprise URL #{n}: {refused}")
             services.append(service)
@@ -89,9 +88,9 @@ class AppriseSender:
     def close(self) -> None:
         """Nothing to release: each send builds its own Apprise object."""
 
-    def _refusal(self, url: str, service: object) -> str | None:
-        """Why `url` may not be sent to: a host it connects to resolves to a refused address."""
-        for host in {*url_hosts(url), *_service_hosts(service)}:
+    def _refusal(self, service: object) -> str | None:
+        """Why not to send through `service`: a host it connects to is a refused address."""
+        for host in _service_hosts(service):
             try:
                 vet_host(host, None, self._destinations)
             except DestinationRefused as exc:

@@ -92,6 +92,9 @@ CHANNELS = {
     "apprise-list": ({"apprise": ["json://8.8.8.8/x", "json://10.0.0.1/x"]}, "apprise: "),
     "public": ({"webhook": "https://203.0.113.9.nip.invalid/x"}, None),
     "token-not-host": ({"apprise": "dingtalk://abcdef0123/"}, None),
+    # 167772161 would be 10.0.0.1 as an integer address; in an Apprise URL it is a bot id.
+    "numeric-token": ({"apprise": "tgram://167772161:AAHdqTcvCH1vGWJxfSe/12345"}, None),
+    "webhook-integer-address": ({"webhook": "http://2130706433/x"}, "webhook: "),
 }
 
 
