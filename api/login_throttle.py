@@ -62,7 +62,8 @@ def lockout_s(failures: int, after: int, settings: ApiSettings) -> float:
     if beyond < 0:
         return 0.0
     # The exponent is capped: 2 ** a large count would overflow a float.
-    return min(settings.login_lockout_s * 2 ** min(beyond, 64), settings.login_lockout_max_s)
+    doubled: float = settings.login_lockout_s * 2.0 ** min(beyond, 64)
+    return min(doubled, settings.login_lockout_max_s)
 
 
 async def claim(
