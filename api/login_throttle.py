@@ -38,7 +38,6 @@ class Claim:
     """An attempt that was let through: the keys it counted, and the lockout each got from it."""
 
     account_key: str
-    client_key: str
     locked_by_this: tuple[tuple[str, datetime | None], ...]
 
 
@@ -95,7 +94,7 @@ async def claim(
             )
             set_here.append((key, until))
         await login_throttle.forget(conn, forget_before)
-    return Claim(account_key(user_id), client_key(client_address), tuple(set_here))
+    return Claim(account_key(user_id), tuple(set_here))
 
 
 async def give_back(conn: psycopg.AsyncConnection[TupleRow], claim: Claim) -> None:
