@@ -17,6 +17,7 @@ from starlette.concurrency import run_in_threadpool
 from api import errors, pages
 from api.authcache import AuthCache
 from api.feed import AlertFeed
+from api.hash_slots import HashSlots
 from api.metrics import MetricsMiddleware
 from api.readcache import ReadCache
 from api.resources import Resources
@@ -95,6 +96,7 @@ def create_app(
                     rule_service=rule_service,
                     auth_cache=AuthCache(api.auth_cache_s),
                     read_cache=ReadCache(api.read_cache_s),
+                    hash_slots=HashSlots(api.login_max_concurrent_hashes, api.login_hash_wait_s),
                 )
             }
         finally:

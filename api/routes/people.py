@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 from starlette.concurrency import run_in_threadpool
 
+from api.channel_destinations import refuse_unreachable
 from api.deps import DbConn, PlacesReader, PlacesWriter, Res
 from api.errors import invalid, not_found
 from api.params import AssignmentId, HouseholdFilter, PersonId, SiteFilter
@@ -57,6 +58,7 @@ async def get_person(conn: DbConn, user: PlacesReader, person_id: PersonId) -> P
 
 
 def _write_person(res: Res, person_id: str, body: PersonBody) -> None:
+    refuse_unreachable(res.settings, body.channels)  # 422: a URL aimed inside the network
     with res.action_pool.connection() as c:
         places.upsert_person(
             c, person_id, body.name, body.kind, language=body.language, channels=body.channels
