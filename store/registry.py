@@ -118,7 +118,7 @@ class Registry:
     ) -> None:
         self._resolution = timedelta(seconds=last_seen_resolution_s)
         #: None: no limit.
-        self._max_series = max_series_per_device
+        self.max_series_per_device = max_series_per_device
         self._sites: set[str] = set()
         self._devices: dict[DeviceKey, int] = {}
         self._series: dict[tuple[int, str], int] = {}
@@ -183,10 +183,11 @@ class Registry:
                 ids[key] = series_id
         if missing:
             devices, metrics = [k[0] for k in missing], [k[1] for k in missing]
-            if self._max_series is not None:
+            if self.max_series_per_device is not None:
                 cur.execute(_LOCK_DEVICES_GETTING_SERIES, (devices, metrics))
             cur.execute(
-                _UPSERT_SERIES, {"devices": devices, "metrics": metrics, "limit": self._max_series}
+                _UPSERT_SERIES,
+                {"devices": devices, "metrics": metrics, "limit": self.max_series_per_device},
             )
             for series_id, device_id, metric in cur.fetchall():
                 key = (int(device_id), metric)

@@ -146,7 +146,6 @@ class BatchWriter:
         feed_enabled: bool = True,
         max_series_per_device: int | None = None,
     ) -> None:
-        self._series_limit = max_series_per_device
         self._registry = registry or Registry(max_series_per_device=max_series_per_device)
         #: Append each batch to the committed-batch feed (store.feed) for the rules engines.
         self._feed_enabled = feed_enabled
@@ -168,7 +167,9 @@ class BatchWriter:
                 self._store_readings(conn, cur, rows) if rows else (0, {})
             )
             readings = all_readings(messages)
-            refused = refusals(messages, readings, staged, stored_values, self._series_limit)
+            refused = refusals(
+                messages, readings, staged, stored_values, self._registry.max_series_per_device
+            )
             events = _store_events(cur, messages, device_ids)
             status_changes = _apply_statuses(cur, messages, device_ids)
             rejects = sum(_store_reject(cur, r) for m in messages for r in m.rejects)
