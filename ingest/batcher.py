@@ -66,7 +66,7 @@ class Batcher:
         self._decode_context = decode_context
         self._on_committed = on_committed
         self._context_refresh_s = context_refresh_s
-        self._writer = BatchWriter()
+        self._writer = BatchWriter(max_series_per_device=settings.max_series_per_device)
         self._conn: psycopg.Connection[TupleRow] | None = None
         self._context: DecodeContext | None = None
         self._context_loaded_at = 0.0
@@ -176,6 +176,8 @@ class Batcher:
         metrics.READINGS_STORED.inc(result.readings_stored)
         self.readings_stored += result.readings_stored
         metrics.EVENTS_STORED.inc(len(result.events))
+        metrics.READINGS_OVER_SERIES_LIMIT.inc(result.readings_over_series_limit)
+        metrics.CONFLICTING_DUPLICATES.inc(result.conflicting_duplicates)
         if self._on_committed is None:
             return
         self._batch_id += 1

@@ -14,6 +14,7 @@ from ingest.wire import (
     EVENT_TYPE_PATTERN,
     ID_PATTERN,
     METRIC_PATTERN,
+    RESERVED_IDS,
     Invalid,
     format_timestamp,
     is_event_type,
@@ -73,6 +74,8 @@ def load_json(text: str) -> object | Rejected:
 def check_identifier(value: object, what: str) -> Rejected | None:
     if isinstance(value, str) and is_identifier(value):
         return None
+    if isinstance(value, str) and value in RESERVED_IDS:
+        return Rejected(f"{what} {describe(value)} is reserved (a path step), not an identifier")
     return Rejected(f"{what} {describe(value)} does not match {ID_PATTERN.pattern}")
 
 
