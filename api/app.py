@@ -21,6 +21,7 @@ from api.metrics import MetricsMiddleware
 from api.readcache import ReadCache
 from api.resources import Resources
 from api.routes import (
+    accounts,
     alerts,
     buildings,
     devices,
@@ -83,7 +84,8 @@ def create_app(
         # Not waiting: the API starts while the database is down and /healthz says so.
         await pool.open(wait=False)
         action_pool.open(wait=False)
-        feed = AlertFeed(store.url, pool, api.stream_queue_size)
+        auth_cache = AuthCache(api.auth_cache_s)
+        feed = AlertFeed(store.url, pool, api.stream_queue_size, on_access_change=auth_cache.clear)
         await feed.start()
         try:
             yield {
@@ -93,7 +95,7 @@ def create_app(
                     action_pool=action_pool,
                     feed=feed,
                     rule_service=rule_service,
-                    auth_cache=AuthCache(api.auth_cache_s),
+                    auth_cache=auth_cache,
                     read_cache=ReadCache(api.read_cache_s),
                 )
             }
@@ -124,6 +126,7 @@ def create_app(
         households,
         people,
         session,
+        accounts,
     ):
         v1.include_router(module.router)
     app.include_router(v1)
