@@ -319,8 +319,11 @@ def deactivate_user_command(args: argparse.Namespace, store: StoreSettings) -> i
 
 
 def reset_password_command(args: argparse.Namespace, store: StoreSettings) -> int:
+    password = _read_password("new password: ")
+    if sys.stdin.isatty() and getpass.getpass("again: ") != password:
+        return _fail("the two passwords differ")
     try:
-        done = reset_password(store, args.user_id, _read_password("new password: "))
+        done = reset_password(store, args.user_id, password)
     except UserError as exc:
         return _fail(exc)
     if not done:
