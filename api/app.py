@@ -22,6 +22,7 @@ from api.metrics import MetricsMiddleware
 from api.readcache import ReadCache
 from api.resources import Resources
 from api.routes import (
+    accounts,
     alerts,
     buildings,
     devices,
@@ -84,7 +85,8 @@ def create_app(
         # Not waiting: the API starts while the database is down and /healthz says so.
         await pool.open(wait=False)
         action_pool.open(wait=False)
-        feed = AlertFeed(store.url, pool, api.stream_queue_size)
+        auth_cache = AuthCache(api.auth_cache_s)
+        feed = AlertFeed(store.url, pool, api.stream_queue_size, on_access_change=auth_cache.clear)
         await feed.start()
         try:
             yield {
@@ -94,7 +96,7 @@ def create_app(
                     action_pool=action_pool,
                     feed=feed,
                     rule_service=rule_service,
-                    auth_cache=AuthCache(api.auth_cache_s),
+                    auth_cache=auth_cache,
                     read_cache=ReadCache(api.read_cache_s),
                     hash_slots=HashSlots(api.login_max_concurrent_hashes, api.login_hash_wait_s),
                 )
@@ -126,6 +128,7 @@ def create_app(
         households,
         people,
         session,
+        accounts,
     ):
         v1.include_router(module.router)
     app.include_router(v1)

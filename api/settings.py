@@ -19,14 +19,16 @@ class ApiSettings(BaseModel):
     #: session_max_age_s.
     session_idle_s: float = Field(default=8 * 3600, gt=0)
     session_max_age_s: float = Field(default=7 * 24 * 3600, gt=0)
-    #: An authenticated bearer token is trusted this long without a lookup: revoking a token or
-    #: changing someone's sites or households takes effect within this time. 0: every request.
-    auth_cache_s: float = Field(default=5.0, ge=0)
+    #: An authenticated bearer token is trusted this long without a lookup: a changed site or
+    #: household takes effect within this time. Revoking a token or deactivating a user clears
+    #: every API process's cache at once (NOTIFY); this bounds the delay should that be missed.
+    #: 0: every request.
+    auth_cache_s: float = Field(default=5.0, ge=0, le=10)
     #: Site overviews and chart aggregates are answered from a cache this long (per caller
     #: scope and parameters): a busy dashboard costs one query per interval. 0: never cached.
     read_cache_s: float = Field(default=2.0, ge=0)
     #: `courtyard tokens create` issues tokens valid this long unless told otherwise.
-    token_default_days: int = Field(default=90, ge=1)
+    token_default_days: int = Field(default=90, ge=1, le=730)
     #: Processes `courtyard api` serves with, sharing one listening socket: one process runs
     #: Python on one core, so a machine with more cores (and the database beside it) answers
     #: more requests with more. Each has its own pools (below), caches and alert listener.
@@ -42,6 +44,10 @@ class ApiSettings(BaseModel):
     stream_queue_size: int = Field(default=1000, ge=1)
     #: Comment lines sent on an idle SSE stream so proxies keep it open.
     stream_ping_s: float = Field(default=15.0, gt=0)
+    #: An open SSE stream re-checks its caller's token or session this often, before every
+    #: delivery, and at once when a token is revoked, a session ends or a user is deactivated;
+    #: it closes when access has ended or narrowed (the client reconnects with what it has now).
+    stream_recheck_s: float = Field(default=5.0, gt=0, le=60)
     #: Timeout of each /healthz check.
     health_timeout_s: float = Field(default=3.0, gt=0)
     #: Hosts and CIDR ranges that people's webhook and Apprise URLs may point to although not
