@@ -33,6 +33,14 @@ class IngestSettings(BaseModel):
     #: (at most 65535), so the broker never sends more than ingest has room for.
     max_undelivered: int = Field(default=10_000, ge=1, le=65_535)
     max_payload_bytes: int = Field(default=256 * 1024, ge=64)
+    #: Bounds on a JSON payload's values, checked right after parsing: a message past one is a
+    #: reject naming it. Depth counts levels of objects and arrays (the payload itself is 1);
+    #: the writer could not store an event nesting deeper than 254 levels, and no device needs
+    #: more than a handful. Strings (keys too) count characters; items count array items and
+    #: object members.
+    max_json_depth: int = Field(default=32, ge=2, le=1024)
+    max_json_string_chars: int = Field(default=4096, ge=1)
+    max_json_items: int = Field(default=4096, ge=1)
     #: Device clocks run fast; readings further in the future than this are rejected.
     future_tolerance_s: float = Field(default=300.0, ge=0)
     #: Serve Prometheus metrics on http://<metrics_host>:<metrics_port>/metrics when set
