@@ -4,7 +4,7 @@
 overwritten by the next batch, so the row always names what was in flight last. It commits with
 synchronous_commit off: the failure it guards against is the worker's process dying, which does
 not lose a commit the server has acknowledged; the server crashing in the same instant at worst
-costs a poison message one more try. Fingerprints are the caller's (32-byte digests).
+costs a poison message one more try. Fingerprints are the caller's digests, FINGERPRINT_BYTES each.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import psycopg
 from psycopg.rows import TupleRow
 
-FINGERPRINT_BYTES = 32
+FINGERPRINT_BYTES = 16
 
 _RECORD = """
 INSERT INTO ingest_in_flight (worker, alone, fingerprints, recorded_at)

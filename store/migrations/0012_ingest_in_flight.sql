@@ -6,7 +6,9 @@ CREATE TABLE ingest_in_flight (
     worker          text PRIMARY KEY,
     -- True when the row names one message being stored on its own (a suspect's retry).
     alone           boolean NOT NULL,
-    -- SHA-256 digests of topic and payload, 32 bytes each, concatenated.
+    -- 128-bit digests of topic and payload, 16 bytes each, concatenated.
     fingerprints    bytea NOT NULL,
     recorded_at     timestamptz NOT NULL DEFAULT now()
 );
+-- Digests do not compress: do not try, at every batch.
+ALTER TABLE ingest_in_flight ALTER COLUMN fingerprints SET STORAGE EXTERNAL;

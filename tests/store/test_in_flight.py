@@ -10,7 +10,7 @@ from store import in_flight
 
 
 def digest(n: int) -> bytes:
-    return hashlib.sha256(bytes([n])).digest()
+    return hashlib.blake2b(bytes([n]), digest_size=in_flight.FINGERPRINT_BYTES).digest()
 
 
 def test_record_load_and_clear(database_url: str) -> None:
