@@ -140,3 +140,22 @@ def test_an_outage_met_while_isolating_a_poison_message_is_waited_out(
         (EVENT, "it could not be stored: TypeError: Recursion limit reached")
     ]
     assert ingest.service.failed is None
+
+
+def test_a_message_whose_reject_cannot_be_stored_either_is_dropped_loudly_not_held(
+    start_ingest: Callable[..., RunningIngest], publisher: Publisher
+) -> None:
+    # The reject of this poison breaks a rule of the table: nothing is left to try. Holding the
+    # message would hold up everything behind it for good, so it is acknowledged and counted.
+    ingest = start_ingest(batch_max_age_s=1.0, max_json_depth=1000)
+    execute(
+        ingest.database_url,
+        "ALTER TABLE rejected_messages ADD CONSTRAINT no_recursion CHECK (reason !~ 'Recursion')",
+    )
+    dropped_before = metrics.DROPPED._value.get()
+    publish_among_neighbours(publisher, EVENT, deep_attrs_event(300))
+
+    ingest.wait_for_count("SELECT count(*) FROM readings", NEIGHBOURS)
+    wait_for(lambda: metrics.DROPPED._value.get() - dropped_before == 1, timeout_s=20, what="drop")
+    assert ingest.query("SELECT count(*) FROM rejected_messages") == [(0,)]
+    assert ingest.service.failed is None
