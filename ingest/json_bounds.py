@@ -33,40 +33,43 @@ class JsonLimits:
 def check(data: object, limits: JsonLimits) -> str | None:
     """Why `data` is past one of the limits (the first value found), or None when it is within.
 
-    Iterative, so a value nested as deep as the parser allows costs no Python stack.
+    Iterative, so a value nested as deep as the parser allows costs no Python stack; only
+    containers are stacked, so numbers cost a type check each.
     """
-    stack: list[tuple[object, Path]] = [(data, ())]
+    if not isinstance(data, dict | list):
+        return _string_problem(data, (), limits)
+    stack: list[tuple[dict[str, object] | list[object], Path]] = [(data, ())]
     while stack:
         value, path = stack.pop()
-        if isinstance(value, str):
-            if len(value) > limits.max_string_chars:
-                return (
-                    f"the string at {_shown(path)} is {len(value)} characters long, over the "
-                    f"limit of {limits.max_string_chars}"
-                )
-            continue
-        if not isinstance(value, dict | list):
-            continue
-        if len(path) + 1 > limits.max_depth:
+        if len(path) >= limits.max_depth:
             return f"{_top(path)} nests deeper than {limits.max_depth} levels of objects and arrays"
         if len(value) > limits.max_items:
-            what = "object" if isinstance(value, dict) else "array"
-            unit = "members" if isinstance(value, dict) else "items"
+            what, unit = ("object", "members") if isinstance(value, dict) else ("array", "items")
             return (
                 f"the {what} at {_shown(path)} has {len(value)} {unit}, over the limit of "
                 f"{limits.max_items}"
             )
-        if isinstance(value, list):
-            stack.extend((item, (*path, index)) for index, item in enumerate(value))
-            continue
-        for key, item in value.items():
-            if len(key) > limits.max_string_chars:
+        steps = value.items() if isinstance(value, dict) else enumerate(value)
+        for step, item in steps:
+            if isinstance(step, str) and len(step) > limits.max_string_chars:
                 return (
-                    f"a key in the object at {_shown(path)} is {len(key)} characters long, "
+                    f"a key in the object at {_shown(path)} is {len(step)} characters long, "
                     f"over the limit of {limits.max_string_chars}"
                 )
-            stack.append((item, (*path, key)))
+            if isinstance(item, dict | list):
+                stack.append((item, (*path, step)))
+            elif isinstance(item, str) and len(item) > limits.max_string_chars:
+                return _string_problem(item, (*path, step), limits)
     return None
+
+
+def _string_problem(value: object, path: Path, limits: JsonLimits) -> str | None:
+    if not isinstance(value, str) or len(value) <= limits.max_string_chars:
+        return None
+    return (
+        f"the string at {_shown(path)} is {len(value)} characters long, over the limit of "
+        f"{limits.max_string_chars}"
+    )
 
 
 def _top(path: Path) -> str:
