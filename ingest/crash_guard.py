@@ -13,6 +13,10 @@ restart reads back what was in flight:
 
 So one message stops the worker at most twice, and everything queued behind it flows again.
 Each suspicion is used once: a later message with the same topic and payload is ordinary.
+Under a shared subscription the broker may hand a dead worker's messages to another member,
+which knows nothing of them: then each member stops at most twice on the message.
+The price: a message that was in flight alone when the process was killed twice in a row for
+another reason (an operator's kill -9, an OOM kill caused elsewhere) is rejected too.
 """
 
 from __future__ import annotations
