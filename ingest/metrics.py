@@ -6,6 +6,10 @@ from prometheus_client import Counter, Gauge, Histogram
 
 RECEIVED = Counter("courtyard_ingest_messages_received", "MQTT messages taken from the inbox")
 REJECTED = Counter("courtyard_ingest_messages_rejected", "Messages stored as rejects")
+DROPPED = Counter(
+    "courtyard_ingest_messages_dropped",
+    "Messages acknowledged unstored because not even their reject could be stored (see the log)",
+)
 IGNORED = Counter("courtyard_ingest_messages_ignored", "Valid messages carrying no new data")
 READINGS_STORED = Counter("courtyard_ingest_readings_stored", "Readings newly stored")
 EVENTS_STORED = Counter("courtyard_ingest_events_stored", "Events newly stored")

@@ -38,6 +38,14 @@ class IngestSettings(BaseModel):
     #: stored: their message gets a reject saying which. Bounds what a broken or hostile device
     #: costs the series dictionary; generous for a gateway's SenML pack.
     max_series_per_device: int = Field(default=500, ge=1)
+    #: Bounds on a JSON payload's values, checked right after parsing: a message past one is a
+    #: reject naming it. Depth counts levels of objects and arrays (the payload itself is 1);
+    #: the writer could not store an event nesting deeper than 254 levels, and no device needs
+    #: more than a handful. Strings (keys too) count characters; items count array items and
+    #: object members.
+    max_json_depth: int = Field(default=32, ge=2, le=1024)
+    max_json_string_chars: int = Field(default=4096, ge=1)
+    max_json_items: int = Field(default=4096, ge=1)
     #: Device clocks run fast; readings further in the future than this are rejected.
     future_tolerance_s: float = Field(default=300.0, ge=0)
     #: Serve Prometheus metrics on http://<metrics_host>:<metrics_port>/metrics when set

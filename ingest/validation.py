@@ -9,7 +9,9 @@ from datetime import datetime, timedelta
 
 import orjson
 
+from ingest import json_bounds
 from ingest.decoders.result import DecodeContext, Rejected
+from ingest.json_bounds import JsonLimits
 from ingest.wire import (
     EVENT_TYPE_PATTERN,
     ID_PATTERN,
@@ -62,13 +64,17 @@ def payload_text(payload: bytes) -> str | Rejected:
         return Rejected(f"payload is not valid UTF-8: {exc.reason} ({where})")
 
 
-def load_json(text: str) -> object | Rejected:
-    """Parse JSON text; NaN, Infinity and numbers beyond a double's range are refused here."""
+def load_json(text: str, limits: JsonLimits) -> object | Rejected:
+    """Parse JSON text within `limits` (depth, string length, items: see ingest/json_bounds.py).
+
+    NaN, Infinity and numbers beyond a double's range are refused by the parser.
+    """
     try:
         data: object = orjson.loads(text)
     except orjson.JSONDecodeError as exc:
         return Rejected(f"payload is not valid JSON: {exc}")
-    return data
+    problem = json_bounds.check(data, limits)
+    return data if problem is None else Rejected(problem)
 
 
 def check_identifier(value: object, what: str) -> Rejected | None:

@@ -10,6 +10,7 @@ import pytest
 
 from ingest import validation
 from ingest.decoders.result import DecodeContext, Rejected
+from ingest.json_bounds import JsonLimits
 from ingest.wire import is_identifier
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -63,7 +64,7 @@ def test_payload_text_decodes_utf8() -> None:
     ],
 )
 def test_load_json_rejects(text: str, expected: str) -> None:
-    assert expected in reason(validation.load_json(text))
+    assert expected in reason(validation.load_json(text, JsonLimits()))
 
 
 @pytest.mark.parametrize(
