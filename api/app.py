@@ -14,10 +14,12 @@ from starlette.concurrency import run_in_threadpool
 from api import errors, pages
 from api.authcache import AuthCache
 from api.feed import AlertFeed
+from api.hash_slots import HashSlots
 from api.metrics import MetricsMiddleware
 from api.readcache import ReadCache
 from api.resources import Resources
 from api.routes import (
+    accounts,
     alerts,
     buildings,
     devices,
@@ -73,7 +75,8 @@ def create_app(
         # Not waiting: the API starts while the database is down and /healthz says so.
         await pool.open(wait=False)
         action_pool.open(wait=False)
-        feed = AlertFeed(store, pool, api.stream_queue_size)
+        auth_cache = AuthCache(api.auth_cache_s)
+        feed = AlertFeed(store, pool, api.stream_queue_size, on_access_change=auth_cache.clear)
         await feed.start()
         try:
             yield {
@@ -83,8 +86,9 @@ def create_app(
                     action_pool=action_pool,
                     feed=feed,
                     rule_service=rule_service,
-                    auth_cache=AuthCache(api.auth_cache_s),
+                    auth_cache=auth_cache,
                     read_cache=ReadCache(api.read_cache_s),
+                    hash_slots=HashSlots(api.login_max_concurrent_hashes, api.login_hash_wait_s),
                 )
             }
         finally:
@@ -114,6 +118,7 @@ def create_app(
         households,
         people,
         session,
+        accounts,
     ):
         v1.include_router(module.router)
     app.include_router(v1)

@@ -1,8 +1,10 @@
 """A short-lived cache of authenticated tokens, so a busy client costs no lookup per request.
 
-Keyed by the token's hash; an entry lives `ttl_s` (ApiSettings.auth_cache_s), so a revoked or
-expired token, or a changed assignment, takes effect within that time. Sessions are not cached:
-their CSRF checks and idle timeout want the row.
+Keyed by the token's hash; an entry lives `ttl_s` (ApiSettings.auth_cache_s, at most 10 s), so
+an expired token or a changed assignment takes effect within that time. A revoked token or a
+deactivated user clears the whole cache at once (`clear`, called on the access NOTIFY and by the
+API's own revocations). Sessions are not cached: their CSRF checks and idle timeout want the
+row.
 """
 
 from __future__ import annotations
@@ -30,6 +32,9 @@ class AuthCache:
             del self._entries[key]
             return None
         return entry[1]
+
+    def clear(self) -> None:
+        self._entries.clear()
 
     def put(self, key: bytes, principal: Principal) -> None:
         if self._ttl_s <= 0:

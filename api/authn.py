@@ -73,6 +73,27 @@ async def authenticate(
     raise unauthenticated()
 
 
+async def current_principal(
+    conn: psycopg.AsyncConnection[TupleRow], request: Request, settings: ApiSettings
+) -> Principal | None:
+    """The caller of an already authenticated request as the database says now: no cache,
+    nothing written (a stream's re-check does not keep a session from idling out). None once
+    the token or session has ended or the user was deactivated."""
+    now = datetime.now(UTC)
+    header = request.headers.get("authorization")
+    if header is not None:
+        _, _, token = header.partition(" ")
+        identity = await access.identity_by_token(conn, digest(token.strip()), now)
+        return None if identity is None else principal_from(identity, "token")
+    session_id = request.cookies.get(SESSION_COOKIE)
+    if session_id:
+        identity = await access.identity_by_session(
+            conn, digest(session_id), now, settings.session_idle_s
+        )
+        return None if identity is None else principal_from(identity, "session")
+    return None
+
+
 def _stale(last_used_at: datetime | None, now: datetime) -> bool:
     return last_used_at is None or now - last_used_at > _TOUCH_EVERY
 

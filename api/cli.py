@@ -1,4 +1,5 @@
-"""What `courtyard api`, `courtyard users add` and `courtyard tokens create|revoke` run.
+"""What `courtyard api`, `courtyard users add|list|deactivate|reset-password` and
+`courtyard tokens create|list|revoke` run.
 
 The lead's CLI mounts `add_*_arguments` on its subparsers and calls the functions with the
 composed settings; everything here takes the API and store sections, never the whole Settings.
@@ -10,11 +11,14 @@ import argparse
 import asyncio
 import getpass
 import sys
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
+from typing import TypeVar
 
 import psycopg
+from psycopg.rows import TupleRow
 
+from api import accounts
 from api.principals import Permission, Role
 from api.secrets import digest, new_token
 from api.services import RuleService
@@ -23,6 +27,8 @@ from store import access
 from store.access import TokenInfo, User, UserError
 from store.i18n import LANGUAGES
 from store.settings import StoreSettings
+
+T = TypeVar("T")
 
 
 def serve(
@@ -65,6 +71,11 @@ def add_user(
     """Create a user (raises store.access.UserError with a message for people)."""
     from api.passwords import hash_password
 
+    problem = accounts.user_id_problem(user_id) or accounts.name_problem(name, "a user's name")
+    if problem is None and password is not None:
+        problem = accounts.password_problem(password)
+    if problem is not None:
+        raise UserError(problem)
     password_hash = hash_password(password) if password else None
 
     async def run() -> User:
@@ -104,6 +115,9 @@ def create_token(
 
     `scopes` narrows the user's permissions; integration users must name some.
     """
+    problem = accounts.token_days_problem(days) or accounts.name_problem(name, "a token's name")
+    if problem is not None:
+        raise UserError(problem)
     if scopes is not None:
         unknown = sorted(set(scopes) - {p.value for p in Permission})
         if unknown:
@@ -140,17 +154,53 @@ def create_token(
     return secret, asyncio.run(run())
 
 
-def revoke_token(store: StoreSettings, token_id: int) -> bool:
-    async def run() -> bool:
+def _with_connection(
+    store: StoreSettings, work: Callable[[psycopg.AsyncConnection[TupleRow]], Awaitable[T]]
+) -> T:
+    async def run() -> T:
         async with await psycopg.AsyncConnection.connect(store.url, autocommit=True) as conn:
-            revoked = await access.revoke_token(conn, token_id, datetime.now(UTC))
-            if revoked:
-                await access.audit(
-                    conn, actor="system", action="token.revoke", target=f"token:{token_id}"
-                )
-            return revoked
+            return await work(conn)
 
     return asyncio.run(run())
+
+
+def revoke_token(store: StoreSettings, token_id: int) -> bool | None:
+    """True: revoked now; False: revoked already; None: no such token."""
+    return _with_connection(
+        store, lambda conn: accounts.revoke_token(conn, token_id, actor=accounts.CLI_ACTOR)
+    )
+
+
+def list_tokens(store: StoreSettings, user_id: str | None = None) -> list[TokenInfo]:
+    return _with_connection(store, lambda conn: access.list_tokens(conn, user_id))
+
+
+def list_users(store: StoreSettings) -> list[User]:
+    return _with_connection(store, access.list_users)
+
+
+def deactivate_user(store: StoreSettings, user_id: str) -> User | None:
+    """Deactivate a user and end their tokens and sessions; None: no such user."""
+    return _with_connection(
+        store, lambda conn: accounts.deactivate_user(conn, user_id, actor=accounts.CLI_ACTOR)
+    )
+
+
+def reset_password(store: StoreSettings, user_id: str, password: str) -> bool:
+    """Set a user's password and end their sessions (raises UserError for a weak password);
+    False: no such user."""
+    from api.passwords import hash_password
+
+    problem = accounts.password_problem(password)
+    if problem is not None:
+        raise UserError(problem)
+    password_hash = hash_password(password)
+    return _with_connection(
+        store,
+        lambda conn: accounts.reset_password(
+            conn, user_id, password_hash, actor=accounts.CLI_ACTOR
+        ),
+    )
 
 
 def add_user_arguments(parser: argparse.ArgumentParser) -> None:
@@ -188,7 +238,12 @@ def add_token_arguments(parser: argparse.ArgumentParser, default_days: int) -> N
     """`courtyard tokens create USER_ID [--name N] [--days D] [--scope S ...]`."""
     parser.add_argument("user_id")
     parser.add_argument("--name", default="api", help="what the token is for")
-    parser.add_argument("--days", type=int, default=default_days, help="valid this many days")
+    parser.add_argument(
+        "--days",
+        type=int,
+        default=default_days,
+        help=f"valid this many days ({accounts.MIN_TOKEN_DAYS} to {accounts.MAX_TOKEN_DAYS})",
+    )
     parser.add_argument(
         "--scope",
         action="append",
@@ -197,14 +252,34 @@ def add_token_arguments(parser: argparse.ArgumentParser, default_days: int) -> N
     )
 
 
+def add_token_list_arguments(parser: argparse.ArgumentParser) -> None:
+    """`courtyard tokens list [USER_ID]`."""
+    parser.add_argument("user_id", nargs="?", help="only this user's tokens")
+
+
+def add_token_revoke_arguments(parser: argparse.ArgumentParser) -> None:
+    """`courtyard tokens revoke TOKEN_ID`."""
+    parser.add_argument("token_id", type=int, help="the id `tokens list` shows")
+
+
+def add_user_id_argument(parser: argparse.ArgumentParser) -> None:
+    """`courtyard users deactivate|reset-password USER_ID`."""
+    parser.add_argument("user_id")
+
+
+def _read_password(prompt: str = "password: ") -> str:
+    if sys.stdin.isatty():
+        return getpass.getpass(prompt)
+    return sys.stdin.readline().rstrip("\n")
+
+
+def _fail(message: object) -> int:
+    sys.stderr.write(f"courtyard: {message}\n")
+    return 2
+
+
 def add_user_command(args: argparse.Namespace, store: StoreSettings) -> int:
-    password = None
-    if args.password:
-        password = (
-            getpass.getpass("password: ")
-            if sys.stdin.isatty()
-            else sys.stdin.readline().rstrip("\n")
-        )
+    password = _read_password() if args.password else None
     try:
         user = add_user(
             store,
@@ -222,6 +297,65 @@ def add_user_command(args: argparse.Namespace, store: StoreSettings) -> int:
         return 2
     scope = "every site" if user.all_sites else ", ".join(user.sites) or "no site"
     sys.stdout.write(f"added {user.role} {user.id} ({scope})\n")
+    return 0
+
+
+def list_users_command(args: argparse.Namespace, store: StoreSettings) -> int:
+    for user in list_users(store):
+        scope = "every site" if user.all_sites else ",".join(user.sites) or "-"
+        state = "active" if user.active else "deactivated"
+        sys.stdout.write(
+            f"{user.id}\t{user.role}\t{state}\t{scope}\t{user.person_id or '-'}\t{user.name}\n"
+        )
+    return 0
+
+
+def deactivate_user_command(args: argparse.Namespace, store: StoreSettings) -> int:
+    user = deactivate_user(store, args.user_id)
+    if user is None:
+        return _fail(f"no such user: {args.user_id}")
+    sys.stdout.write(f"deactivated {user.id}; their tokens and sessions ended\n")
+    return 0
+
+
+def reset_password_command(args: argparse.Namespace, store: StoreSettings) -> int:
+    password = _read_password("new password: ")
+    if sys.stdin.isatty() and getpass.getpass("again: ") != password:
+        return _fail("the two passwords differ")
+    try:
+        done = reset_password(store, args.user_id, password)
+    except UserError as exc:
+        return _fail(exc)
+    if not done:
+        return _fail(f"no such user: {args.user_id}")
+    sys.stdout.write(f"password of {args.user_id} set; their sessions ended\n")
+    return 0
+
+
+def list_tokens_command(args: argparse.Namespace, store: StoreSettings) -> int:
+    now = datetime.now(UTC)
+    for token in list_tokens(store, args.user_id):
+        if token.revoked_at is not None:
+            state = f"revoked {token.revoked_at:%Y-%m-%d %H:%M}"
+        elif token.expires_at <= now:
+            state = f"expired {token.expires_at:%Y-%m-%d %H:%M}"
+        else:
+            state = f"valid until {token.expires_at:%Y-%m-%d %H:%M}"
+        scopes = ",".join(token.scopes) if token.scopes is not None else "role"
+        used = f"{token.last_used_at:%Y-%m-%d %H:%M}" if token.last_used_at else "never"
+        sys.stdout.write(
+            f"{token.id}\t{token.user_id}\t{token.name}\t{scopes}\t{state}\tused {used}\n"
+        )
+    return 0
+
+
+def revoke_token_command(args: argparse.Namespace, store: StoreSettings) -> int:
+    revoked = revoke_token(store, args.token_id)
+    if revoked is None:
+        return _fail(f"no such token: {args.token_id}")
+    sys.stdout.write(
+        f"token {args.token_id} revoked\n" if revoked else f"token {args.token_id} was revoked\n"
+    )
     return 0
 
 

@@ -5,6 +5,10 @@ alert's site, household and category. The feed loads each change with its alert 
 hands it to the subscribers whose Visibility allows it. A subscriber that falls too far behind
 is ended (its client reconnects with Last-Event-ID and catches up from the database); a lost
 LISTEN connection is reopened and the changes committed meanwhile are caught up the same way.
+
+The same connection listens for access changes (a token revoked, a session ended, a user
+deactivated): the feed then calls `on_access_change` (the API drops its cached authentications)
+and wakes every subscriber, whose stream re-checks its caller at once.
 """
 
 from __future__ import annotations
@@ -13,8 +17,9 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from typing import Final
 
 import psycopg
 from psycopg.rows import TupleRow
@@ -22,6 +27,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from api import metrics
 from store import api_alerts
+from store.access import ACCESS_CHANNEL
 from store.alert_records import Alert, AlertChange
 from store.api_scope import Visibility
 from store.pool import conninfo
@@ -45,14 +51,23 @@ class FeedItem:
     alert: Alert
 
 
+class _Wake:
+    """Queued to make a waiting subscriber return: its caller's access may have changed."""
+
+
+_WAKE: Final = _Wake()
+
+
 class Subscription:
-    """One SSE client's queue. Iterate it; it ends when the feed stops or it overflowed."""
+    """One SSE client's queue. Iterate it, or take it in batches; it ends when the feed stops or
+    it overflowed."""
 
     def __init__(self, feed: AlertFeed, visibility: Visibility, size: int) -> None:
         self.visibility = visibility
         self.overflowed = False
         self._feed = feed
-        self._queue: asyncio.Queue[FeedItem | None] = asyncio.Queue(maxsize=size)
+        self._queue: asyncio.Queue[FeedItem | _Wake | None] = asyncio.Queue(maxsize=size)
+        self._woken = False
 
     def allows(self, site_id: str, household_id: str | None, category: str) -> bool:
         return self.visibility.allows_alert(site_id, household_id, category)
@@ -74,12 +89,35 @@ class Subscription:
                 self._queue.get_nowait()
             self._queue.put_nowait(None)
 
+    def wake(self) -> None:
+        # One pending wake is enough (many would fill the queue); a full queue wakes anyway.
+        if not self._woken:
+            with contextlib.suppress(asyncio.QueueFull):
+                self._queue.put_nowait(_WAKE)
+                self._woken = True
+
+    async def next_batch(self, timeout_s: float) -> list[FeedItem] | None:
+        """Every change queued once one is (or `wake` was called, or `timeout_s` passed: then
+        possibly none); None when the subscription has ended."""
+        try:
+            first = await asyncio.wait_for(self._queue.get(), timeout_s)
+        except TimeoutError:
+            return []
+        taken = [first]
+        while not self._queue.empty():
+            taken.append(self._queue.get_nowait())
+        self._woken = False
+        if None in taken:
+            return None
+        return [item for item in taken if isinstance(item, FeedItem)]
+
     async def __aiter__(self) -> AsyncIterator[FeedItem]:
         while True:
             item = await self._queue.get()
             if item is None:
                 return
-            yield item
+            if isinstance(item, FeedItem):
+                yield item
 
 
 class AlertFeed:
@@ -88,10 +126,12 @@ class AlertFeed:
         store: StoreSettings,
         pool: AsyncConnectionPool[psycopg.AsyncConnection[TupleRow]],
         queue_size: int,
+        on_access_change: Callable[[], None] | None = None,
     ) -> None:
         self._store = store
         self._pool = pool
         self._queue_size = queue_size
+        self._on_access_change = on_access_change
         self._subscribers: set[Subscription] = set()
         self._task: asyncio.Task[None] | None = None
         self._last_change_id: int | None = None
@@ -146,10 +186,22 @@ class AlertFeed:
             conninfo(self._store, LISTENER_NAME), autocommit=True
         ) as conn:
             await conn.execute(f"LISTEN {CHANNEL}")
+            await conn.execute(f"LISTEN {ACCESS_CHANNEL}")
+            # Access may have changed while nobody listened.
+            self._access_changed()
             await self._catch_up(conn)
             self.listening.set()
             async for note in conn.notifies():
-                await self._dispatch(note.payload)
+                if note.channel == ACCESS_CHANNEL:
+                    self._access_changed()
+                else:
+                    await self._dispatch(note.payload)
+
+    def _access_changed(self) -> None:
+        if self._on_access_change is not None:
+            self._on_access_change()
+        for subscription in list(self._subscribers):
+            subscription.wake()
 
     async def _catch_up(self, conn: psycopg.AsyncConnection[TupleRow]) -> None:
         """After a reconnect, deliver the changes committed while nobody was listening. On the

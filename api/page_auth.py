@@ -2,7 +2,8 @@
 
 The login form is protected against login CSRF (a forged form logging a victim into someone
 else's account) with a double-submit token: a random value in a SameSite=Strict cookie that the
-form must echo. Once logged in, every form carries the session's own CSRF token, which
+form must echo. Wrong passwords are throttled as on the JSON API (api.login_throttle). Once
+logged in, every form carries the session's own CSRF token, which
 `CurrentUser` checks on every state change.
 """
 
@@ -17,6 +18,7 @@ from api import sessions
 from api.authn import authenticate
 from api.deps import CurrentUser, DbConn, Res
 from api.errors import ApiError
+from api.login_throttle import Throttled
 from api.page_access import home_of
 from api.page_routing import page_router, safe_next, see_other
 from api.page_templates import render
@@ -43,7 +45,13 @@ async def _signed_in(conn: DbConn, res: Res, request: Request) -> Principal | No
 
 
 def _login_page(
-    request: Request, res: Res, *, next_url: str, problem: str | None, status_code: int = 200
+    request: Request,
+    res: Res,
+    *,
+    next_url: str,
+    problem: str | None,
+    status_code: int = 200,
+    retry_after_s: int | None = None,
 ) -> Response:
     token = new_csrf_token()
     response = render(
@@ -62,6 +70,8 @@ def _login_page(
         samesite="strict",
         path="/login",
     )
+    if retry_after_s is not None:
+        response.headers["Retry-After"] = str(retry_after_s)
     return response
 
 
@@ -98,7 +108,28 @@ async def log_in(
     if not user_id or "\x00" in user_id or "\x00" in password:
         return _login_page(request, res, next_url=next_url, problem="wrong", status_code=401)
     response = see_other(next_url)
-    if await sessions.login(conn, response, res.settings, user_id, password) is None:
+    outcome = await sessions.login(
+        conn, response, res, user_id, password, sessions.client_address(request)
+    )
+    if isinstance(outcome, Throttled):
+        return _login_page(
+            request,
+            res,
+            next_url=next_url,
+            problem="throttled",
+            status_code=429,
+            retry_after_s=outcome.retry_after_s,
+        )
+    if outcome is sessions.Refused.BUSY:
+        return _login_page(
+            request,
+            res,
+            next_url=next_url,
+            problem="busy",
+            status_code=503,
+            retry_after_s=sessions.BUSY_RETRY_AFTER_S,
+        )
+    if outcome is sessions.Refused.WRONG:
         return _login_page(request, res, next_url=next_url, problem="wrong", status_code=401)
     response.delete_cookie(LOGIN_COOKIE, path="/login")
     return response

@@ -38,6 +38,8 @@ class Permission(StrEnum):
     PLACES_WRITE = "places:write"
     #: Residents' contact details; every read is written to the audit log.
     RESIDENTS_READ = "residents:read"
+    #: List users and tokens, revoke tokens, deactivate users, reset passwords (admins only).
+    ACCOUNTS_ADMIN = "accounts:admin"
 
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
@@ -71,8 +73,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.REJECTS_READ,
         }
     ),
-    # Only what each token names: see `permissions_for`.
-    Role.INTEGRATION: frozenset(Permission),
+    # Only what each token names: see `permissions_for`. Never other users' accounts.
+    Role.INTEGRATION: frozenset(Permission) - {Permission.ACCOUNTS_ADMIN},
 }
 
 #: Volunteers see care alerts only.

@@ -10,6 +10,7 @@ from psycopg_pool import AsyncConnectionPool, ConnectionPool
 
 from api.authcache import AuthCache
 from api.feed import AlertFeed
+from api.hash_slots import HashSlots
 from api.readcache import ReadCache
 from api.services import RuleService
 from api.settings import ApiSettings
@@ -27,3 +28,5 @@ class Resources:
     auth_cache: AuthCache
     #: Site overviews and chart aggregates (see api.readcache).
     read_cache: ReadCache[object]
+    #: Bounds the password hashes that logins check at once.
+    hash_slots: HashSlots

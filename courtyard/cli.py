@@ -5,10 +5,14 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from courtyard import __version__, logs
 from courtyard.cli_text import _
 from courtyard.settings import ConfigError, Settings, load_settings
+
+if TYPE_CHECKING:
+    from store.settings import StoreSettings
 
 Command = Callable[[argparse.Namespace, Settings], int]
 
@@ -124,6 +128,20 @@ def _parser() -> argparse.ArgumentParser:
     )
     api_cli.add_user_arguments(add_user)
     add_user.set_defaults(command=_users_add)
+    list_users = user_actions.add_parser("list", help="list users: role, state, sites, person")
+    list_users.set_defaults(command=_users_list)
+    deactivate = user_actions.add_parser(
+        "deactivate", help="deactivate a user: their tokens and sessions stop working at once"
+    )
+    api_cli.add_user_id_argument(deactivate)
+    deactivate.set_defaults(command=_users_deactivate)
+    reset_password = user_actions.add_parser(
+        "reset-password",
+        help="set a user's dashboard password (read from stdin when not a TTY) and end their"
+        " sessions",
+    )
+    api_cli.add_user_id_argument(reset_password)
+    reset_password.set_defaults(command=_users_reset_password)
 
     tokens = commands.add_parser("tokens", help="manage API bearer tokens")
     token_actions = tokens.add_subparsers(title="actions", required=True, metavar="ACTION")
@@ -132,6 +150,16 @@ def _parser() -> argparse.ArgumentParser:
     )
     api_cli.add_token_arguments(create_token, default_days=90)
     create_token.set_defaults(command=_tokens_create)
+    list_tokens = token_actions.add_parser(
+        "list", help="list tokens (never their secrets): user, scopes, expiry, revocation"
+    )
+    api_cli.add_token_list_arguments(list_tokens)
+    list_tokens.set_defaults(command=_tokens_list)
+    revoke_token = token_actions.add_parser(
+        "revoke", help="revoke a token: it stops working at once"
+    )
+    api_cli.add_token_revoke_arguments(revoke_token)
+    revoke_token.set_defaults(command=_tokens_revoke)
 
     from device_sims import cli as simulate_cli
 
@@ -228,12 +256,49 @@ def _users_add(args: argparse.Namespace, settings: Settings) -> int:
     return api_cli.add_user_command(args, settings.store)
 
 
+def _users_list(args: argparse.Namespace, settings: Settings) -> int:
+    from api import cli as api_cli
+
+    return api_cli.list_users_command(args, _account_store(settings))
+
+
+def _users_deactivate(args: argparse.Namespace, settings: Settings) -> int:
+    from api import cli as api_cli
+
+    return api_cli.deactivate_user_command(args, _account_store(settings))
+
+
+def _users_reset_password(args: argparse.Namespace, settings: Settings) -> int:
+    from api import cli as api_cli
+
+    return api_cli.reset_password_command(args, _account_store(settings))
+
+
 def _tokens_create(args: argparse.Namespace, settings: Settings) -> int:
     from api import cli as api_cli
 
     settings = _with_running_database(settings)
     _require_urls(settings)
     return api_cli.create_token_command(args, settings.store)
+
+
+def _tokens_list(args: argparse.Namespace, settings: Settings) -> int:
+    from api import cli as api_cli
+
+    return api_cli.list_tokens_command(args, _account_store(settings))
+
+
+def _tokens_revoke(args: argparse.Namespace, settings: Settings) -> int:
+    from api import cli as api_cli
+
+    return api_cli.revoke_token_command(args, _account_store(settings))
+
+
+def _account_store(settings: Settings) -> StoreSettings:
+    """The store section of the database `courtyard users|tokens` work on."""
+    settings = _with_running_database(settings)
+    _require_urls(settings)
+    return settings.store
 
 
 def _simulate(args: argparse.Namespace, settings: Settings) -> int:

@@ -82,7 +82,12 @@ class Settings(BaseSettings):
                 "mqtt_url": mqtt_url,
                 "store": self.store.model_copy(update={"url": database_url}),
                 "ingest": self.ingest.model_copy(update={"mqtt_url": mqtt_url}),
-                "api": self.api.model_copy(update={"mqtt_url": mqtt_url}),
+                "api": self.api.model_copy(
+                    update={
+                        "mqtt_url": mqtt_url,
+                        "notify_allowed_destinations": self.notify.allowed_destinations,
+                    }
+                ),
             }
         )
 

@@ -4,10 +4,15 @@ Acknowledgement strictly follows the commit, so what the broker forgets is alway
 - a transient database error (connection lost, server restarting) retries the same batch with
   capped exponential backoff; nothing is acknowledged meanwhile, and the bounded inbox plus MQTT 5
   Receive Maximum keep memory flat however long the outage lasts;
-- a data error (a value the database refuses) splits the batch in halves until the offending
-  message is alone, and that message is stored as a reject; the rest is stored normally;
-- any other error (schema missing, permission denied) is the deployment's fault: it propagates,
-  the worker stops, nothing is acknowledged and the broker redelivers after the fix.
+- a store fault (schema missing, permission denied) is the deployment's: it is retried the same
+  way, logged as an error, until the operator's fix;
+- any other failure, whatever its type (a value the database refuses, a value no encoder can
+  write, a bug), is some message's fault: the batch is halved until the message is alone, and a
+  message that fails alone, again from a fresh connection, is stored as a reject; the rest is
+  stored normally. Faults of the first two kinds met while halving are retried like any other,
+  so they never pass for a message's fault.
+A message that kills the whole process (no handler gets a turn) is caught after the restart by
+the crash guard (ingest/crash_guard.py): it is tried alone, then rejected without another try.
 """
 
 from __future__ import annotations
@@ -19,16 +24,19 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 import psycopg
 from psycopg.rows import TupleRow
 
 from ingest import metrics
+from ingest.crash_guard import CONVICTED_REASON, CrashGuard, Delivery, delivery
 from ingest.decoders.result import DecodeContext, Rejected
 from ingest.inbound import Inbound
-from ingest.intake import rejected, to_message
+from ingest.intake import PAYLOAD_PREFIX_BYTES, rejected, to_message
 from ingest.settings import IngestSettings
-from store.errors import is_data_error, is_transient
+from store import in_flight
+from store.errors import is_store_fault, is_transient
 from store.records import CommittedBatch, Message
 from store.writer import BatchWriter, WriteResult
 
@@ -39,12 +47,20 @@ OnCommitted = Callable[[CommittedBatch], None]
 ContextSource = Callable[[psycopg.Connection[TupleRow]], DecodeContext]
 
 _INITIAL_BACKOFF_S = 0.1
+#: Exception text kept in a reject's reason: enough to see what went wrong.
+_SHOWN_ERROR_CHARS = 300
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
 class Pending:
     inbound: Inbound
     message: Message
+
+
+class _Stopping(Exception):
+    """Stop was set while waiting for the database: what is not stored stays unacknowledged."""
 
 
 class Batcher:
@@ -66,7 +82,9 @@ class Batcher:
         self._decode_context = decode_context
         self._on_committed = on_committed
         self._context_refresh_s = context_refresh_s
-        self._writer = BatchWriter()
+        self._worker = settings.client_id
+        self._writer = self._new_writer()
+        self._guard: CrashGuard | None = None
         self._conn: psycopg.Connection[TupleRow] | None = None
         self._context: DecodeContext | None = None
         self._context_loaded_at = 0.0
@@ -83,6 +101,7 @@ class Batcher:
                 if batch:
                     self._process(batch, stop)
             self._drain(stop)
+            self._forget_in_flight()
         finally:
             self._close()
 
@@ -126,46 +145,153 @@ class Batcher:
         context = self._current_context(stop)
         if context is None:
             return  # stopping while the database is down: the broker redelivers
-        pending = [Pending(inbound, to_message(inbound, context)) for inbound in batch]
-        self._store(pending, stop)
+        try:
+            self._store_batch(batch, context, stop)
+        except _Stopping:
+            return  # not acknowledged: the broker redelivers after restart
         metrics.UNDELIVERED.set(self._inbox.qsize())
         metrics.BATCH_SECONDS.observe(time.perf_counter() - started)
 
-    def _store(self, pending: Sequence[Pending], stop: threading.Event) -> None:
+    def _store_batch(
+        self, batch: list[Inbound], context: DecodeContext, stop: threading.Event
+    ) -> None:
+        """Store the batch; what the crash guard suspects goes alone, before the rest."""
+        guard = self._guard or self._load_guard(stop)
+        deliveries = guard.sort(delivery(inbound) for inbound in batch)
+        for d in deliveries.convicted:
+            self._store([Pending(d.inbound, rejected(d.inbound, Rejected(CONVICTED_REASON)))], stop)
+        for d in deliveries.suspects:
+            logger.warning(
+                "storing %s alone: it was in flight when ingest stopped", d.inbound.topic
+            )
+            self._note_in_flight([d], stop, alone=True)
+            self._store([self._pending(d.inbound, context)], stop)
+        if deliveries.ordinary or deliveries.suspects:
+            self._note_in_flight(deliveries.ordinary, stop, alone=False)
+        if deliveries.ordinary:
+            self._store([self._pending(d.inbound, context) for d in deliveries.ordinary], stop)
+
+    def _pending(self, inbound: Inbound, context: DecodeContext) -> Pending:
+        try:
+            message = to_message(inbound, context)
+        except Exception as exc:  # decoders never raise on input: a bug, which costs one message
+            logger.exception("decoding a message from %s failed", inbound.topic)
+            message = rejected(inbound, Rejected(f"it could not be decoded: {_error_text(exc)}"))
+        return Pending(inbound, message)
+
+    def _store(
+        self, pending: Sequence[Pending], stop: threading.Event, *, retried: bool = False
+    ) -> None:
+        """Store and acknowledge; isolate what fails for a reason of its own (see the top)."""
+        messages = [p.message for p in pending]
+        try:
+            result = self._patiently(lambda conn: self._writer.write(conn, messages), stop)
+        except _Stopping:
+            raise
+        except Exception as exc:
+            self._start_afresh()
+            if len(pending) > 1:
+                middle = len(pending) // 2
+                self._store(pending[:middle], stop, retried=True)
+                self._store(pending[middle:], stop, retried=True)
+            elif not retried:
+                self._store(pending, stop, retried=True)
+            else:
+                self._give_up_on(pending[0], exc, stop)
+            return
+        self._acknowledge_all(pending)
+        self._hand_on(result)
+
+    def _give_up_on(self, only: Pending, exc: Exception, stop: threading.Event) -> None:
+        """`only` failed alone, twice: store it as a reject, or drop it if even that fails."""
+        if not isinstance(exc, psycopg.Error):
+            logger.error("storing a message from %s failed", only.inbound.topic, exc_info=exc)
+        if not only.message.rejects:
+            reject = rejected(only.inbound, Rejected(_unstorable_reason(exc)))
+            self._store([Pending(only.inbound, reject)], stop)
+            return
+        # Waiting would hold up everything behind it for good: the log keeps what is known.
+        metrics.DROPPED.inc()
+        logger.error(
+            "dropped a message from %s: not even its reject could be stored (%s); "
+            "payload starts %r",
+            only.inbound.topic,
+            _error_text(exc),
+            only.inbound.payload[:PAYLOAD_PREFIX_BYTES],
+        )
+        self._acknowledge_all([only])
+
+    def _patiently(
+        self, action: Callable[[psycopg.Connection[TupleRow]], T], stop: threading.Event
+    ) -> T:
+        """Run `action` on the connection until it succeeds, waiting out outages and store
+        faults with capped backoff; raise what is neither, or _Stopping when asked to stop."""
         backoff = _INITIAL_BACKOFF_S
         while True:
             try:
-                result = self._writer.write(self._connection(), [p.message for p in pending])
+                return action(self._connection())
             except Exception as exc:
                 if is_transient(exc):
-                    self._close()
-                    metrics.WRITE_RETRIES.inc()
                     logger.warning("database unavailable (%s); retrying in %.1f s", exc, backoff)
-                    if stop.wait(backoff):
-                        return  # not acknowledged: the broker redelivers after restart
-                    backoff = min(backoff * 2, self._settings.retry_max_backoff_s)
-                    continue
-                if not is_data_error(exc):
+                elif is_store_fault(exc):
+                    logger.error(
+                        "the store refuses ingest's writes (%s): its schema or permissions need "
+                        "fixing; retrying in %.1f s",
+                        exc,
+                        backoff,
+                    )
+                else:
                     raise
-                self._isolate(pending, exc, stop)
-                return
-            self._acknowledge_all(pending)
-            self._hand_on(result)
-            return
+                self._close()
+                metrics.WRITE_RETRIES.inc()
+                if stop.wait(backoff):
+                    raise _Stopping from exc
+                backoff = min(backoff * 2, self._settings.retry_max_backoff_s)
 
-    def _isolate(
-        self, pending: Sequence[Pending], exc: BaseException, stop: threading.Event
+    def _start_afresh(self) -> None:
+        # A failed write may leave the connection mid-COPY, or have met a stale registry cache
+        # (a device deleted meanwhile): the next try starts from a new connection and an empty
+        # cache, so what fails again alone fails for a reason of its own.
+        self._close()
+        self._writer = self._new_writer()
+
+    def _new_writer(self) -> BatchWriter:
+        return BatchWriter(max_series_per_device=self._settings.max_series_per_device)
+
+    def _load_guard(self, stop: threading.Event) -> CrashGuard:
+        last = self._patiently(lambda conn: in_flight.load(conn, self._worker), stop)
+        if last.alone:
+            logger.warning(
+                "a message was in flight alone when this worker (%s) last stopped, after it was "
+                "in flight at a stop before: it is rejected if it comes again",
+                self._worker,
+            )
+        elif last.fingerprints:
+            logger.warning(
+                "%d message(s) were in flight when this worker (%s) last stopped: each is stored "
+                "alone if it comes again",
+                len(last.fingerprints),
+                self._worker,
+            )
+        self._guard = CrashGuard(last)
+        return self._guard
+
+    def _note_in_flight(
+        self, deliveries: Sequence[Delivery], stop: threading.Event, *, alone: bool
     ) -> None:
-        if len(pending) > 1:
-            middle = len(pending) // 2
-            self._store(pending[:middle], stop)
-            self._store(pending[middle:], stop)
-            return
-        only = pending[0]
-        if only.message.rejects:
-            raise exc  # even its reject cannot be stored: not a data problem after all
-        reason = f"the database refused it: {str(exc).strip()}"
-        self._store([Pending(only.inbound, rejected(only.inbound, Rejected(reason)))], stop)
+        fingerprints = [d.fingerprint for d in deliveries]
+        self._patiently(
+            lambda conn: in_flight.record(conn, self._worker, fingerprints, alone), stop
+        )
+
+    def _forget_in_flight(self) -> None:
+        # A clean stop leaves no suspicion: what the broker redelivers is ordinary.
+        if self._guard is None:
+            return  # never recorded anything
+        try:
+            in_flight.clear(self._connection(), self._worker)
+        except psycopg.Error as exc:
+            logger.warning("could not clear the in-flight record (%s)", exc)
 
     def _acknowledge_all(self, pending: Sequence[Pending]) -> None:
         for p in pending:
@@ -176,6 +302,8 @@ class Batcher:
         metrics.READINGS_STORED.inc(result.readings_stored)
         self.readings_stored += result.readings_stored
         metrics.EVENTS_STORED.inc(len(result.events))
+        metrics.READINGS_OVER_SERIES_LIMIT.inc(result.readings_over_series_limit)
+        metrics.CONFLICTING_DUPLICATES.inc(result.conflicting_duplicates)
         if self._on_committed is None:
             return
         self._batch_id += 1
@@ -204,7 +332,7 @@ class Batcher:
                 self._context_loaded_at = time.monotonic()
                 return self._context
             except Exception as exc:
-                if not is_transient(exc):
+                if not (is_transient(exc) or is_store_fault(exc)):
                     raise
                 self._close()
                 if self._context is not None:
@@ -226,3 +354,16 @@ class Batcher:
             with contextlib.suppress(psycopg.Error):
                 self._conn.close()
             self._conn = None
+
+
+def _unstorable_reason(exc: Exception) -> str:
+    if isinstance(exc, psycopg.Error):
+        return f"the database refused it: {_error_text(exc, with_type=False)}"
+    return f"it could not be stored: {_error_text(exc)}"
+
+
+def _error_text(exc: Exception, *, with_type: bool = True) -> str:
+    text = str(exc).strip()
+    if with_type:
+        text = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+    return text if len(text) <= _SHOWN_ERROR_CHARS else text[: _SHOWN_ERROR_CHARS - 1] + "…"

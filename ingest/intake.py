@@ -8,7 +8,7 @@ from ingest import metrics
 from ingest.decoders import decode
 from ingest.decoders.result import DecodeContext, Decoded, Ignored, Rejected
 from ingest.inbound import Inbound
-from store.records import Message, Reject
+from store.records import Message, Origin
 
 logger = logging.getLogger(__name__)
 
@@ -26,6 +26,7 @@ def to_message(inbound: Inbound, context: DecodeContext) -> Message:
             statuses=result.statuses,
             aliases=result.aliases,
             kinds=result.kinds,
+            origin=origin(inbound) if result.readings else None,
         )
     if isinstance(result, Ignored):
         metrics.IGNORED.inc()
@@ -34,16 +35,19 @@ def to_message(inbound: Inbound, context: DecodeContext) -> Message:
     return rejected(inbound, result)
 
 
+def origin(inbound: Inbound) -> Origin:
+    """What the writer records about a message whose readings it refuses in part."""
+    return Origin(
+        topic=inbound.topic,
+        payload_prefix=inbound.payload[:PAYLOAD_PREFIX_BYTES],
+        payload_size=len(inbound.payload),
+        redelivered=inbound.dup,
+    )
+
+
 def rejected(inbound: Inbound, result: Rejected) -> Message:
     metrics.REJECTED.inc()
     prefix = inbound.payload[:PAYLOAD_PREFIX_BYTES]
     logger.warning("rejected %s: %s; payload starts %r", inbound.topic, result.reason, prefix)
-    reject = Reject(
-        topic=inbound.topic,
-        payload_prefix=prefix,
-        reason=result.reason,
-        received_at=inbound.received_at,
-        payload_size=len(inbound.payload),
-        redelivered=inbound.dup,
-    )
+    reject = origin(inbound).reject(result.reason, inbound.received_at)
     return Message(received_at=inbound.received_at, rejects=(reject,))

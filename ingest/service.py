@@ -20,6 +20,7 @@ from ingest import wire
 from ingest.batcher import Batcher, OnCommitted
 from ingest.decoders.result import DecodeContext
 from ingest.inbound import Inbound
+from ingest.json_bounds import JsonLimits
 from ingest.settings import IngestSettings
 from ingest.subscriber import Subscriber
 from store import feed, hourly_packs
@@ -108,6 +109,11 @@ class IngestService:
             zigbee2mqtt_bases=self._settings.zigbee2mqtt_bases,
             aliases=aliases,
             max_payload_bytes=self._settings.max_payload_bytes,
+            json_limits=JsonLimits(
+                max_depth=self._settings.max_json_depth,
+                max_string_chars=self._settings.max_json_string_chars,
+                max_items=self._settings.max_json_items,
+            ),
             future_tolerance_s=self._settings.future_tolerance_s,
             retention_days=self._store.retention_days,
         )

@@ -9,11 +9,14 @@ from datetime import datetime, timedelta
 
 import orjson
 
+from ingest import json_bounds
 from ingest.decoders.result import DecodeContext, Rejected
+from ingest.json_bounds import JsonLimits
 from ingest.wire import (
     EVENT_TYPE_PATTERN,
     ID_PATTERN,
     METRIC_PATTERN,
+    RESERVED_IDS,
     Invalid,
     format_timestamp,
     is_event_type,
@@ -61,18 +64,24 @@ def payload_text(payload: bytes) -> str | Rejected:
         return Rejected(f"payload is not valid UTF-8: {exc.reason} ({where})")
 
 
-def load_json(text: str) -> object | Rejected:
-    """Parse JSON text; NaN, Infinity and numbers beyond a double's range are refused here."""
+def load_json(text: str, limits: JsonLimits) -> object | Rejected:
+    """Parse JSON text within `limits` (depth, string length, items: see ingest/json_bounds.py).
+
+    NaN, Infinity and numbers beyond a double's range are refused by the parser.
+    """
     try:
         data: object = orjson.loads(text)
     except orjson.JSONDecodeError as exc:
         return Rejected(f"payload is not valid JSON: {exc}")
-    return data
+    problem = json_bounds.check(data, limits)
+    return data if problem is None else Rejected(problem)
 
 
 def check_identifier(value: object, what: str) -> Rejected | None:
     if isinstance(value, str) and is_identifier(value):
         return None
+    if isinstance(value, str) and value in RESERVED_IDS:
+        return Rejected(f"{what} {describe(value)} is reserved (a path step), not an identifier")
     return Rejected(f"{what} {describe(value)} does not match {ID_PATTERN.pattern}")
 
 

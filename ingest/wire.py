@@ -4,6 +4,7 @@ This module is the contract between devices and Courtyard. The ingest decoders r
 the device simulators write with it, so it imports nothing else of ours and does no I/O.
 
     courtyard/v1/<site>/<device_id>/<channel>      channel: telemetry | event | status
+    site, device_id: [A-Za-z0-9_.-]{1,64}, but not "." or ".."
 
     telemetry  {"ts": <RFC 3339 | epoch s | epoch ms>, "readings": {"level_pct": 81.5}}
                or a JSON array of such objects, or a SenML JSON pack (RFC 8428)
@@ -23,10 +24,18 @@ from enum import StrEnum
 import orjson
 
 TOPIC_ROOT = "courtyard/v1"
-#: What an ingest worker subscribes to (wrapped in `$share/<group>/` when shared).
-SUBSCRIPTION = f"{TOPIC_ROOT}/+/+/+"
+#: What an ingest worker subscribes to (wrapped in `$share/<group>/` when shared): everything
+#: under the root, so that a message of the wrong shape is stored as a reject with its reason
+#: rather than delivered to nobody.
+SUBSCRIPTION = f"{TOPIC_ROOT}/#"
+#: The shape of a v1 topic, as reasons show it.
+TOPIC_SHAPE = f"{TOPIC_ROOT}/<site>/<device>/<channel>"
+_TOPIC_LEVELS = 5
 
 ID_PATTERN = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+#: Names the pattern allows that mean "here" and "up" in paths and URLs (device pages, file
+#: names, ACL patterns): never an identifier.
+RESERVED_IDS = frozenset({".", ".."})
 METRIC_PATTERN = re.compile(r"[a-z][a-z0-9_]{0,63}")
 EVENT_TYPE_PATTERN = re.compile(r"[a-z_]{1,64}")
 
@@ -68,7 +77,16 @@ def topic(site: str, device: str, channel: Channel) -> str:
 
 
 def is_identifier(value: str) -> bool:
-    return ID_PATTERN.fullmatch(value) is not None
+    return ID_PATTERN.fullmatch(value) is not None and value not in RESERVED_IDS
+
+
+def identifier_problem(value: str, what: str) -> Invalid | None:
+    """Why `value` is not an identifier (`what` names it in the reason), or None."""
+    if value in RESERVED_IDS:
+        return Invalid(f"{what} {value!r} is reserved (a path step), not an identifier")
+    if ID_PATTERN.fullmatch(value) is None:
+        return Invalid(f"{what} {value!r} does not match {ID_PATTERN.pattern}")
+    return None
 
 
 def is_metric_name(value: str) -> bool:
@@ -82,13 +100,14 @@ def is_event_type(value: str) -> bool:
 def parse_topic(name: str) -> Topic | Invalid:
     """Split a `courtyard/v1/...` topic into site, device and channel."""
     parts = name.split("/")
-    if len(parts) != 5 or f"{parts[0]}/{parts[1]}" != TOPIC_ROOT:
-        return Invalid(f"topic {name!r} is not {TOPIC_ROOT}/<site>/<device_id>/<channel>")
+    if f"{parts[0]}/{parts[1] if len(parts) > 1 else ''}" != TOPIC_ROOT:
+        return Invalid(f"topic {name!r} is not under {TOPIC_ROOT}/; expected {TOPIC_SHAPE}")
+    if len(parts) != _TOPIC_LEVELS:
+        return Invalid(f"topic has {len(parts)} levels; expected {TOPIC_SHAPE}")
     site, device, channel = parts[2], parts[3], parts[4]
-    if not is_identifier(site):
-        return Invalid(f"site {site!r} does not match {ID_PATTERN.pattern}")
-    if not is_identifier(device):
-        return Invalid(f"device id {device!r} does not match {ID_PATTERN.pattern}")
+    problem = identifier_problem(site, "site") or identifier_problem(device, "device id")
+    if problem is not None:
+        return problem
     try:
         return Topic(site, device, Channel(channel))
     except ValueError:

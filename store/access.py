@@ -16,6 +16,9 @@ from psycopg.rows import TupleRow, class_row
 from psycopg.types.json import Jsonb
 
 ROLES = ("admin", "manager", "volunteer", "operator", "integration")
+#: NOTIFYed (at commit) when a token is revoked, a session ends or a user is deactivated: API
+#: processes drop their cached authentications and re-check their open streams at once.
+ACCESS_CHANNEL = "courtyard_access_changes"
 
 
 class UserError(Exception):
@@ -213,23 +216,94 @@ async def create_token(
 async def revoke_token(
     conn: psycopg.AsyncConnection[TupleRow], token_id: int, at: datetime
 ) -> bool:
+    """Revoke an unrevoked token; False when there is no such token or it was revoked already."""
     cur = await conn.execute(
         "UPDATE api_tokens SET revoked_at = %s WHERE id = %s AND revoked_at IS NULL",
         (at, token_id),
     )
+    if cur.rowcount == 1:
+        await _access_changed(conn)
     return cur.rowcount == 1
 
 
+_TOKEN_COLUMNS = "id, user_id, name, scopes, created_at, expires_at, revoked_at, last_used_at"
+
+
 async def tokens_of(conn: psycopg.AsyncConnection[TupleRow], user_id: str) -> list[TokenInfo]:
+    return await list_tokens(conn, user_id)
+
+
+async def list_tokens(
+    conn: psycopg.AsyncConnection[TupleRow], user_id: str | None = None
+) -> list[TokenInfo]:
+    """Every token (revoked and expired ones too), or one user's, oldest first."""
     async with conn.cursor(row_factory=class_row(TokenInfo)) as cur:
         await cur.execute(
-            """
-            SELECT id, user_id, name, scopes, created_at, expires_at, revoked_at, last_used_at
-            FROM api_tokens WHERE user_id = %s ORDER BY id
+            f"""
+            SELECT {_TOKEN_COLUMNS} FROM api_tokens
+            WHERE %(user)s::text IS NULL OR user_id = %(user)s ORDER BY id
             """,
-            (user_id,),
+            {"user": user_id},
         )
         return await cur.fetchall()
+
+
+async def get_token(conn: psycopg.AsyncConnection[TupleRow], token_id: int) -> TokenInfo | None:
+    async with conn.cursor(row_factory=class_row(TokenInfo)) as cur:
+        await cur.execute(f"SELECT {_TOKEN_COLUMNS} FROM api_tokens WHERE id = %s", (token_id,))
+        return await cur.fetchone()
+
+
+async def list_users(conn: psycopg.AsyncConnection[TupleRow]) -> list[User]:
+    async with conn.cursor(row_factory=class_row(User)) as cur:
+        await cur.execute(f"SELECT {_USER_COLUMNS} FROM users u ORDER BY u.id")
+        return await cur.fetchall()
+
+
+async def deactivate_user(
+    conn: psycopg.AsyncConnection[TupleRow], user_id: str, at: datetime
+) -> bool:
+    """Deactivate a user and end every token and session of theirs, in one transaction (were
+    the user reactivated later, nothing issued before would work again). False: no such user."""
+    async with conn.transaction():
+        cur = await conn.execute("UPDATE users SET active = false WHERE id = %s", (user_id,))
+        if cur.rowcount != 1:
+            return False
+        await conn.execute(
+            "UPDATE api_tokens SET revoked_at = %s WHERE user_id = %s AND revoked_at IS NULL",
+            (at, user_id),
+        )
+        await _end_sessions_of(conn, user_id, at)
+        await _access_changed(conn)
+    return True
+
+
+async def reset_password(
+    conn: psycopg.AsyncConnection[TupleRow], user_id: str, password_hash: str, at: datetime
+) -> bool:
+    """Set a new password and end the user's sessions (someone who knew the old one may hold
+    one), in one transaction. Tokens stay: they were issued, not logged in to. False: no such
+    user."""
+    async with conn.transaction():
+        if not await set_password(conn, user_id, password_hash):
+            return False
+        await _end_sessions_of(conn, user_id, at)
+        await _access_changed(conn)
+    return True
+
+
+async def _end_sessions_of(
+    conn: psycopg.AsyncConnection[TupleRow], user_id: str, at: datetime
+) -> None:
+    await conn.execute(
+        "UPDATE dashboard_sessions SET revoked_at = %s WHERE user_id = %s AND revoked_at IS NULL",
+        (at, user_id),
+    )
+
+
+async def _access_changed(conn: psycopg.AsyncConnection[TupleRow]) -> None:
+    # Delivered at commit (at once in autocommit); the payload is not needed.
+    await conn.execute("SELECT pg_notify(%s, '')", (ACCESS_CHANNEL,))
 
 
 async def identity_by_token(
@@ -303,10 +377,12 @@ async def touch_session(
 async def end_session(
     conn: psycopg.AsyncConnection[TupleRow], id_hash: bytes, at: datetime
 ) -> None:
-    await conn.execute(
+    cur = await conn.execute(
         "UPDATE dashboard_sessions SET revoked_at = %s WHERE id_hash = %s AND revoked_at IS NULL",
         (at, id_hash),
     )
+    if cur.rowcount == 1:
+        await _access_changed(conn)
 
 
 async def audit(

@@ -272,11 +272,6 @@ async def get_person(
         return await cur.fetchone()
 
 
-async def person_exists(conn: psycopg.AsyncConnection[TupleRow], person_id: str) -> bool:
-    cur = await conn.execute("SELECT 1 FROM people WHERE id = %s", (person_id,))
-    return await cur.fetchone() is not None
-
-
 def _visible_assignments(where: Where, visibility: Visibility) -> None:
     if visibility.sites is not None:
         where.add("a.site_id = ANY(%(v_sites)s::text[])", v_sites=sorted(visibility.sites))

@@ -1,9 +1,10 @@
-"""is_transient(exc): one place that decides which database errors are worth retrying.
+"""is_transient(exc), is_store_fault(exc): one place that decides which errors are worth retrying.
 
 Transient: the connection or the server went away, the server is starting or shutting down, a
 serialization failure or deadlock, a lack of resources. Retrying later can succeed.
-Permanent: everything else (data and integrity errors, syntax, permissions). Retrying the same
-rows fails the same way, so the writer isolates the rows instead.
+A store fault: the schema or the grants are wrong. Retrying after the operator's fix succeeds.
+Anything else (data and integrity errors, a value no encoder can write, any exception at all):
+retrying the same rows fails the same way, so the writer isolates the rows instead.
 """
 
 from __future__ import annotations
@@ -13,6 +14,9 @@ import psycopg
 # SQLSTATE classes (first two characters) and codes; see PostgreSQL's "Appendix A. Error Codes".
 _TRANSIENT_CLASSES = frozenset({"08", "53", "57", "58"})  # connection, resources, operator, system
 _TRANSIENT_CODES = frozenset({"40001", "40P01", "55P03"})  # serialization, deadlock, lock timeout
+# Syntax error or access rule violation (undefined table, insufficient privilege), invalid
+# authorization, invalid catalog (database) name, invalid schema name.
+_STORE_FAULT_CLASSES = frozenset({"42", "28", "3D", "3F"})
 
 
 def is_transient(exc: BaseException) -> bool:
@@ -32,15 +36,13 @@ def _transient_state(state: str) -> bool:
     return state in _TRANSIENT_CODES or state[:2] in _TRANSIENT_CLASSES
 
 
-def is_data_error(exc: BaseException) -> bool:
-    """The rows themselves are at fault (bad value, constraint): isolate them as rejects.
+def is_store_fault(exc: BaseException) -> bool:
+    """The store itself is wrong (a table or column missing, a permission, the database's name).
 
-    Narrower than "not transient" on purpose: a missing table or a permission error is the
-    deployment's fault, and turning every message into a reject would throw the data away.
+    No message can cause these: every statement is fixed SQL with typed parameters. So the
+    writer neither rejects nor drops anything for them: it waits for the fix and retries, as for
+    an outage. Everything else that is not transient is some message's fault, whatever its type.
     """
-    if not isinstance(exc, psycopg.Error):
+    if not isinstance(exc, psycopg.Error) or exc.sqlstate is None:
         return False
-    if exc.sqlstate is None:
-        # Raised by psycopg itself while adapting a value (a NUL byte in a string, say).
-        return isinstance(exc, psycopg.DataError)
-    return exc.sqlstate[:2] in {"22", "23"}
+    return exc.sqlstate[:2] in _STORE_FAULT_CLASSES

@@ -74,11 +74,33 @@ class Reject:
 
 
 @dataclass(frozen=True, slots=True)
+class Origin:
+    """The MQTT message a Message came from, for a reject the writer records about part of it
+    (readings over the series limit, values conflicting with stored ones)."""
+
+    topic: str
+    payload_prefix: bytes
+    payload_size: int
+    redelivered: bool = False
+
+    def reject(self, reason: str, received_at: datetime) -> Reject:
+        return Reject(
+            topic=self.topic,
+            payload_prefix=self.payload_prefix,
+            reason=reason,
+            received_at=received_at,
+            payload_size=self.payload_size,
+            redelivered=self.redelivered,
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class Message:
     """Everything one MQTT message turned into; a batch is a sequence of these.
 
     `received_at` is when ingest received it; `kinds` pairs devices with the kind the decoder
-    inferred for them (empty when the message says nothing about it).
+    inferred for them (empty when the message says nothing about it). `origin` is set when the
+    message has readings, which the writer may refuse in part.
     """
 
     received_at: datetime
@@ -88,6 +110,7 @@ class Message:
     aliases: tuple[Alias, ...] = ()
     rejects: tuple[Reject, ...] = ()
     kinds: tuple[tuple[DeviceRef, str], ...] = ()
+    origin: Origin | None = None
 
 
 @dataclass(frozen=True, slots=True)

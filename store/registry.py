@@ -4,7 +4,9 @@ The ids are cached in process; a miss is upserted in the writer's transaction. I
 transaction only enter the cache after it commits (`remember`), so a rolled-back insert never
 leaves a dangling id behind. `last_seen` is written at most every `last_seen_resolution_s` per
 device: it keeps hot devices from taking a row lock in every batch, which would serialise
-concurrent ingest workers on the same devices.
+concurrent ingest workers on the same devices. A device gets new series only while it has fewer
+than `max_series_per_device`; workers adding series to one device take turns on its row, so the
+limit holds across workers.
 """
 
 from __future__ import annotations
@@ -36,12 +38,51 @@ SET last_seen = greatest(devices.last_seen, excluded.last_seen),
 RETURNING id, site_id, device_key
 """
 
+# Locks the devices that would get a new series, so that workers adding series to one device
+# take turns and each counts what the other added (the next statement sees it: READ
+# COMMITTED). NO KEY UPDATE, not UPDATE: foreign-key checks on the device may go on.
+_LOCK_DEVICES_GETTING_SERIES = """
+SELECT id FROM devices
+WHERE id IN (
+    SELECT w.device_id FROM unnest(%s::bigint[], %s::text[]) AS w(device_id, metric)
+    WHERE NOT EXISTS (
+        SELECT 1 FROM series s WHERE s.device_id = w.device_id AND s.metric = w.metric
+    )
+)
+ORDER BY id
+FOR NO KEY UPDATE
+"""
+
+# The ids of the wanted series: the stored ones, and new ones while their device stays within
+# the limit (NULL: none), admitted in the order they are wanted.
 _UPSERT_SERIES = """
-INSERT INTO series (device_id, metric)
-SELECT * FROM unnest(%s::bigint[], %s::text[]) AS t(device_id, metric)
-ORDER BY 1, 2
-ON CONFLICT (device_id, metric) DO UPDATE SET metric = excluded.metric
-RETURNING id, device_id, metric
+WITH wanted AS (
+    SELECT * FROM unnest(%(devices)s::bigint[], %(metrics)s::text[])
+        WITH ORDINALITY AS w(device_id, metric, ord)
+), known AS (
+    SELECT s.id, s.device_id, s.metric FROM series s JOIN wanted w USING (device_id, metric)
+), fresh AS (
+    SELECT w.device_id, w.metric,
+           row_number() OVER (PARTITION BY w.device_id ORDER BY w.ord) AS nth
+    FROM wanted w
+    WHERE NOT EXISTS (
+        SELECT 1 FROM known k WHERE k.device_id = w.device_id AND k.metric = w.metric
+    )
+), held AS (
+    SELECT s.device_id, count(*) AS n FROM series s
+    WHERE s.device_id IN (SELECT device_id FROM fresh)
+    GROUP BY 1
+), added AS (
+    INSERT INTO series (device_id, metric)
+    SELECT f.device_id, f.metric FROM fresh f LEFT JOIN held h USING (device_id)
+    WHERE %(limit)s::integer IS NULL OR coalesce(h.n, 0) + f.nth <= %(limit)s::integer
+    ORDER BY 1, 2
+    ON CONFLICT (device_id, metric) DO UPDATE SET metric = excluded.metric
+    RETURNING id, device_id, metric
+)
+SELECT id, device_id, metric FROM known
+UNION ALL
+SELECT id, device_id, metric FROM added
 """
 
 _INSERT_ALIASES = """
@@ -72,8 +113,12 @@ class Learnt:
 
 
 class Registry:
-    def __init__(self, last_seen_resolution_s: float = 10.0) -> None:
+    def __init__(
+        self, last_seen_resolution_s: float = 10.0, max_series_per_device: int | None = None
+    ) -> None:
         self._resolution = timedelta(seconds=last_seen_resolution_s)
+        #: None: no limit.
+        self.max_series_per_device = max_series_per_device
         self._sites: set[str] = set()
         self._devices: dict[DeviceKey, int] = {}
         self._series: dict[tuple[int, str], int] = {}
@@ -125,6 +170,9 @@ class Registry:
         keys: Iterable[tuple[int, str]],
         learnt: Learnt,
     ) -> dict[tuple[int, str], int]:
+        """Series ids of the (device id, metric) keys; new series are created in key order
+        while their device has fewer than `max_series_per_device`. A key left out of the
+        result is over that limit: its readings are not to be stored."""
         ids: dict[tuple[int, str], int] = {}
         missing: list[tuple[int, str]] = []
         for key in keys:
@@ -134,7 +182,13 @@ class Registry:
             else:
                 ids[key] = series_id
         if missing:
-            cur.execute(_UPSERT_SERIES, ([k[0] for k in missing], [k[1] for k in missing]))
+            devices, metrics = [k[0] for k in missing], [k[1] for k in missing]
+            if self.max_series_per_device is not None:
+                cur.execute(_LOCK_DEVICES_GETTING_SERIES, (devices, metrics))
+            cur.execute(
+                _UPSERT_SERIES,
+                {"devices": devices, "metrics": metrics, "limit": self.max_series_per_device},
+            )
             for series_id, device_id, metric in cur.fetchall():
                 key = (int(device_id), metric)
                 ids[key] = int(series_id)

@@ -4,12 +4,15 @@ Idempotent: readings and events are keyed by their primary keys and inserted wit
 ON CONFLICT DO NOTHING, so a message redelivered after a crash stores nothing twice. Readings
 travel by binary COPY into a session-local staging table, then one INSERT ... SELECT moves the
 new ones into `readings` (and, on plain PostgreSQL, into the hourly rollup, counting only rows
-that were really inserted).
+that were really inserted). The first value for a series and time is kept: a message bringing a
+different one gets a reject saying so, as does one whose device is over its series limit
+(store/reading_rows.py).
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -21,8 +24,11 @@ from psycopg.types.json import Jsonb
 
 from store import feed, hourly_packs
 from store.backend import Backend, backend_of
+from store.reading_rows import Row, SeriesTime, all_readings, refusals, stage
 from store.records import Event, Message, Reading, Reject, StatusChange
 from store.registry import DeviceKey, DeviceTouch, Learnt, Registry
+
+logger = logging.getLogger(__name__)
 
 _CREATE_STAGING = """
 CREATE TEMP TABLE IF NOT EXISTS readings_stage (
@@ -79,6 +85,14 @@ _MOVE_READINGS = {
     """,
 }
 
+# Staged rows whose series and time are stored with another value: conflicting duplicates.
+# Looked for only when the plain INSERT found rows stored already.
+_STORED_CONFLICTS = """
+SELECT s.series_id, s.ts, r.value
+FROM readings_stage s JOIN readings r ON r.series_id = s.series_id AND r.ts = s.ts
+WHERE r.value <> s.value
+"""
+
 _MOVE_EVENTS = """
 INSERT INTO events (device_id, ts, type, subject, attrs)
 SELECT device_id, ts, type, subject, attrs FROM events_stage
@@ -106,7 +120,8 @@ WHERE NOT %(redelivered)s
 @dataclass(frozen=True, slots=True)
 class WriteResult:
     readings_stored: int
-    #: Every reading of the batch, new or redelivered (rules treat readings as state).
+    #: Every reading of the batch, new or redelivered (rules treat readings as state), except
+    #: those not stored: over the series limit, or conflicting with a stored value.
     readings: tuple[Reading, ...]
     #: Events stored by this transaction (a redelivered event is not among them).
     events: tuple[Event, ...]
@@ -114,13 +129,24 @@ class WriteResult:
     status_changes: tuple[StatusChange, ...]
     rejects_stored: int
     committed_at: datetime
+    #: Readings not stored because their device reached its series limit.
+    readings_over_series_limit: int = 0
+    #: Readings not stored because the store (or the batch) has another value for their series
+    #: and time; each of their messages got a reject.
+    conflicting_duplicates: int = 0
 
 
 class BatchWriter:
     """Writes batches of decoded messages; keeps the registry cache between batches."""
 
-    def __init__(self, registry: Registry | None = None, *, feed_enabled: bool = True) -> None:
-        self._registry = registry or Registry()
+    def __init__(
+        self,
+        registry: Registry | None = None,
+        *,
+        feed_enabled: bool = True,
+        max_series_per_device: int | None = None,
+    ) -> None:
+        self._registry = registry or Registry(max_series_per_device=max_series_per_device)
         #: Append each batch to the committed-batch feed (store.feed) for the rules engines.
         self._feed_enabled = feed_enabled
         self._prepared_backend_pid: int | None = None
@@ -135,22 +161,41 @@ class BatchWriter:
             self._registry.register_aliases(
                 cur, (a for m in messages for a in m.aliases), device_ids, learnt
             )
-            rows = _reading_rows(cur, self._registry, messages, device_ids, learnt)
-            stored_readings = self._store_readings(conn, cur, rows) if rows else 0
+            staged = stage(cur, self._registry, messages, device_ids, learnt)
+            rows = staged.rows
+            stored_readings, stored_values = (
+                self._store_readings(conn, cur, rows) if rows else (0, {})
+            )
+            readings = all_readings(messages)
+            refused = refusals(
+                messages, readings, staged, stored_values, self._registry.max_series_per_device
+            )
             events = _store_events(cur, messages, device_ids)
             status_changes = _apply_statuses(cur, messages, device_ids)
             rejects = sum(_store_reject(cur, r) for m in messages for r in m.rejects)
+            rejects += sum(_store_reject(cur, r) for r in refused.rejects)
             if self._feed_enabled and (rows or events or status_changes):
                 sites = {site for site, _ in device_ids}
                 feed.append(cur, sites, status_changes, with_events=bool(events))
         self._registry.remember(learnt)
+        for reject in refused.rejects:
+            logger.warning(
+                "readings of %s not stored: %s; payload starts %r",
+                reject.topic,
+                reject.reason,
+                reject.payload_prefix,
+            )
+        if refused.positions:
+            readings = tuple(r for i, r in enumerate(readings) if i not in refused.positions)
         return WriteResult(
             readings_stored=stored_readings,
-            readings=tuple(r for m in messages for r in m.readings),
+            readings=readings,
             events=events,
             status_changes=status_changes,
             rejects_stored=rejects,
             committed_at=datetime.now(UTC),
+            readings_over_series_limit=refused.over_limit,
+            conflicting_duplicates=refused.conflicting,
         )
 
     def _prepare(self, conn: psycopg.Connection[TupleRow]) -> None:
@@ -164,17 +209,21 @@ class BatchWriter:
 
     def _store_readings(
         self, conn: psycopg.Connection[TupleRow], cur: psycopg.Cursor[TupleRow], rows: list[Row]
-    ) -> int:
+    ) -> tuple[int, dict[SeriesTime, float]]:
         """Stage the rows by binary COPY, then move them with a plain INSERT (in a savepoint);
         only if some are stored already (a redelivery) take the ON CONFLICT path that skips
-        them. A plain INSERT costs the server about half as much as a speculative one."""
+        them. A plain INSERT costs the server about half as much as a speculative one.
+        Returns how many were stored, and the stored value of each staged row it differs from."""
         assert self._backend is not None  # set by _prepare
         _copy(cur, "readings_stage", rows)
+        conflicts: dict[SeriesTime, float] = {}
         try:
             with conn.transaction():  # a savepoint
                 cur.execute(_INSERT_NEW_READINGS[self._backend])
             stored = len(rows)
         except psycopg.errors.UniqueViolation:
+            cur.execute(_STORED_CONFLICTS)
+            conflicts = {(int(sid), ts): float(value) for sid, ts, value in cur.fetchall()}
             row = cur.execute(_MOVE_READINGS[self._backend]).fetchone()
             stored = int(row[0]) if row else 0
         if _reaches_packed_periods(rows):
@@ -182,7 +231,7 @@ class BatchWriter:
             # redo those here, so no reader sees a pack older than the rollup
             # (store/hourly_packs.py).
             cur.execute(hourly_packs.REPACK_STAGED)
-        return stored
+        return stored, conflicts
 
 
 def _device_touches(messages: Sequence[Message]) -> dict[DeviceKey, DeviceTouch]:
@@ -213,34 +262,6 @@ def _device_touches(messages: Sequence[Message]) -> dict[DeviceKey, DeviceTouch]
             touch((ref.site, ref.device), seen)
             touches[(ref.site, ref.device)].kind = kind
     return touches
-
-
-Row = tuple[int, datetime, float]
-
-
-def _reading_rows(
-    cur: psycopg.Cursor[TupleRow],
-    registry: Registry,
-    messages: Sequence[Message],
-    device_ids: dict[DeviceKey, int],
-    learnt: Learnt,
-) -> list[Row]:
-    """(series id, ts, value) per reading, the first of any (series, ts) repeated in the batch."""
-    named: list[tuple[int, str, datetime, float]] = []
-    for message in messages:
-        last: DeviceKey | None = None
-        device_id = 0
-        for r in message.readings:
-            key = (r.site, r.device)
-            if key != last:
-                device_id, last = device_ids[key], key
-            named.append((device_id, r.metric, r.ts, r.value))
-    series = registry.resolve_series(cur, {(d, m) for d, m, _, _ in named}, learnt)
-    rows: dict[tuple[int, datetime], Row] = {}
-    for device_id, metric, ts, value in named:
-        sid = series[(device_id, metric)]
-        rows.setdefault((sid, ts), (sid, ts, value))
-    return list(rows.values())
 
 
 def _reaches_packed_periods(rows: Sequence[Row]) -> bool:

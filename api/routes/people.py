@@ -1,4 +1,10 @@
-"""People (volunteers, staff, managers) and their assignments to households and sites."""
+"""People (volunteers, staff, managers) and their assignments to households and sites.
+
+A manager sees the people assigned at their sites, and may assign only those (or a person they
+create, with the person's first assignment): a person of another site is "no such person", the
+same answer as an id that does not exist. Every change of a person or an assignment is written
+to the audit log with who made it; a channel change names the channels, never their secrets.
+"""
 
 from __future__ import annotations
 
@@ -8,13 +14,21 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 from starlette.concurrency import run_in_threadpool
 
+from api.channel_destinations import refuse_unreachable
 from api.deps import DbConn, PlacesReader, PlacesWriter, Res
 from api.errors import invalid, not_found
 from api.params import AssignmentId, HouseholdFilter, PersonId, SiteFilter
 from api.principals import Permission, Principal
 from api.schemas.common import ID_PATTERN, error_responses
-from api.schemas.places import AssignmentBody, AssignmentPublic, PersonBody, PersonPublic
-from store import api_places, places
+from api.schemas.places import (
+    AssignmentBody,
+    AssignmentPublic,
+    FirstAssignment,
+    NewPersonBody,
+    PersonBody,
+    PersonPublic,
+)
+from store import access, api_places, places
 from store.api_places import AssignmentRow, PersonRow
 
 router = APIRouter(tags=["places"], responses=error_responses(400, 401, 403, 422))
@@ -56,20 +70,46 @@ async def get_person(conn: DbConn, user: PlacesReader, person_id: PersonId) -> P
     return person_public(row, user)
 
 
-def _write_person(res: Res, person_id: str, body: PersonBody) -> None:
+def _write_person(
+    res: Res, person_id: str, body: PersonBody, first: FirstAssignment | None = None
+) -> None:
+    refuse_unreachable(res.settings, body.channels)  # 422: a URL aimed inside the network
     with res.action_pool.connection() as c:
         places.upsert_person(
             c, person_id, body.name, body.kind, language=body.language, channels=body.channels
         )
+        if first is not None:
+            places.assign(c, person_id, first.site_id, first.role, first.household_id)
+
+
+def _changed_channels(before: dict[str, object], after: dict[str, object]) -> list[str]:
+    """The names of the channels added, removed or changed (their values hold secrets)."""
+    return sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
 
 
 @router.post("/people", response_model=PersonPublic, status_code=201)
 async def create_person(
-    conn: DbConn, res: Res, user: PlacesWriter, body: PersonBody
+    conn: DbConn, res: Res, user: PlacesWriter, body: NewPersonBody
 ) -> PersonPublic:
-    """Add a person; the id is chosen by the server. Assign them to be seen by site managers."""
+    """Add a person, with their first assignment (required of callers who do not see every
+    site); the id is chosen by the server."""
+    first = body.assignment
+    if first is None and not user.visibility.all_sites:
+        raise invalid("body.assignment", "required: you see only the people assigned at your sites")
+    if first is not None:
+        await _check_assignment(conn, user, first)
     person_id = f"p-{secrets.token_hex(6)}"
-    await run_in_threadpool(_write_person, res, person_id, body)
+    await run_in_threadpool(_write_person, res, person_id, body, first)
+    await access.audit(
+        conn,
+        actor=user.actor,
+        action="person.create",
+        target=f"person:{person_id}",
+        site_id=None if first is None else first.site_id,
+        details={"channels": sorted(body.channels)},
+    )
+    if first is not None:
+        await _audit_assignment(conn, user, "assignment.create", person_id, first)
     cur = await conn.execute(
         "SELECT id, name, kind, language, active, channels FROM people WHERE id = %s",
         (person_id,),
@@ -84,9 +124,17 @@ async def update_person(
     conn: DbConn, res: Res, user: PlacesWriter, person_id: PersonId, body: PersonBody
 ) -> PersonPublic:
     """Change a person the caller sees (name, kind, language, notification channels)."""
-    if await api_places.get_person(conn, user.visibility, person_id) is None:
+    before = await api_places.get_person(conn, user.visibility, person_id)
+    if before is None:
         raise not_found("Person")
     await run_in_threadpool(_write_person, res, person_id, body)
+    await access.audit(
+        conn,
+        actor=user.actor,
+        action="person.write",
+        target=f"person:{person_id}",
+        details={"channels_changed": _changed_channels(before.channels, body.channels)},
+    )
     row = await api_places.get_person(conn, user.visibility, person_id)
     assert row is not None
     return person_public(row, user)
@@ -119,8 +167,24 @@ async def list_assignments(
 async def create_assignment(
     conn: DbConn, user: PlacesWriter, body: AssignmentBody
 ) -> AssignmentPublic:
-    """Assign a person: `primary`/`backup` volunteer of a household (escalation tiers 1 and
-    2), or `staff`/`manager` of a site. Assigning twice returns the same assignment."""
+    """Assign a person the caller sees (one assigned at a site they manage): `primary`/`backup`
+    volunteer of a household (escalation tiers 1 and 2), or `staff`/`manager` of a site.
+    Assigning twice returns the same assignment."""
+    await _check_assignment(conn, user, body)
+    # The same answer as for an id that does not exist: nothing tells a person of another
+    # site from no person at all.
+    if await api_places.get_person(conn, user.visibility, body.person_id) is None:
+        raise invalid("body.person_id", "no such person")
+    async with conn.transaction():
+        row = await api_places.create_assignment(
+            conn, body.person_id, body.site_id, body.household_id, body.role
+        )
+        await _audit_assignment(conn, user, "assignment.create", body.person_id, body, row.id)
+    return assignment_public(row)
+
+
+async def _check_assignment(conn: DbConn, user: Principal, body: FirstAssignment) -> None:
+    """A site the caller manages, and a household of it for the household roles."""
     site_ok = user.visibility.allows_site(body.site_id) and user.visibility.households is None
     if not site_ok or not await api_places.site_exists(conn, body.site_id):
         raise invalid("body.site_id", "no such site")
@@ -133,12 +197,28 @@ async def create_assignment(
         is None
     ):
         raise invalid("body.household_id", "no such household at this site")
-    if not await api_places.person_exists(conn, body.person_id):
-        raise invalid("body.person_id", "no such person")
-    row = await api_places.create_assignment(
-        conn, body.person_id, body.site_id, body.household_id, body.role
+
+
+async def _audit_assignment(
+    conn: DbConn,
+    user: Principal,
+    action: str,
+    person_id: str,
+    body: FirstAssignment | AssignmentRow,
+    assignment_id: int | None = None,
+) -> None:
+    await access.audit(
+        conn,
+        actor=user.actor,
+        action=action,
+        target=f"person:{person_id}",
+        site_id=body.site_id,
+        details={
+            "assignment": assignment_id,
+            "role": body.role,
+            "household": body.household_id,
+        },
     )
-    return assignment_public(row)
 
 
 @router.delete("/assignments/{assignment_id}", status_code=204, responses=error_responses(404))
@@ -149,5 +229,7 @@ async def delete_assignment(
     row = await api_places.get_assignment(conn, user.visibility, assignment_id)
     if row is None or user.visibility.households is not None:
         raise not_found("Assignment")
-    await api_places.delete_assignment(conn, assignment_id)
+    async with conn.transaction():
+        await api_places.delete_assignment(conn, assignment_id)
+        await _audit_assignment(conn, user, "assignment.delete", row.person_id, row, row.id)
     return Response(status_code=204)

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Request, Response
 from api import sessions
 from api.deps import CurrentUser, DbConn, Res
 from api.errors import ApiError
+from api.login_throttle import Throttled
 from api.principals import Principal, principal_from
 from api.schemas.common import error_responses
 from api.schemas.session import LoginRequest, Me
@@ -42,17 +43,35 @@ async def me(user: CurrentUser) -> Me:
     return me_of(user)
 
 
-@router.post("/session", response_model=Me, responses=error_responses(401, 422))
+@router.post("/session", response_model=Me, responses=error_responses(401, 422, 429, 503))
 async def log_in(
     conn: DbConn, res: Res, request: Request, response: Response, body: LoginRequest
 ) -> Me:
     """Log in with a user id and password: sets the session cookie (HttpOnly, SameSite=Lax,
-    Secure) and returns the caller, CSRF token included. Wrong id or password: 401."""
-    session_id = await sessions.login(conn, response, res.settings, body.user_id, body.password)
-    if session_id is None:
+    Secure) and returns the caller, CSRF token included. Wrong id or password: 401. Too many
+    failures for the account or from the client's address: 429 `login_throttled` with
+    Retry-After, whatever the password. Every password check busy: 503 `login_busy`."""
+    outcome = await sessions.login(
+        conn, response, res, body.user_id, body.password, sessions.client_address(request)
+    )
+    if isinstance(outcome, Throttled):
+        raise ApiError(
+            429,
+            "Too many failed logins for this account or from this address; try again later.",
+            code="login_throttled",
+            headers={"Retry-After": str(outcome.retry_after_s)},
+        )
+    if outcome is sessions.Refused.BUSY:
+        raise ApiError(
+            503,
+            "The server is busy checking other logins; try again in a moment.",
+            code="login_busy",
+            headers={"Retry-After": str(sessions.BUSY_RETRY_AFTER_S)},
+        )
+    if outcome is sessions.Refused.WRONG:
         raise ApiError(401, "Wrong user id or password.", code="login_failed")
     identity = await access.identity_by_session(
-        conn, digest(session_id), datetime.now(UTC), res.settings.session_idle_s
+        conn, digest(outcome.session_id), datetime.now(UTC), res.settings.session_idle_s
     )
     if identity is None:  # deactivated between the password check and now
         raise ApiError(401, "Wrong user id or password.", code="login_failed")

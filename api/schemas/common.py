@@ -90,6 +90,7 @@ def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
         404: "No such resource, or not one the caller may see.",
         409: "The resource's state does not allow this change.",
         422: "A parameter or field is invalid; `fields` names it.",
+        429: "Too many attempts: wait as long as Retry-After says.",
         503: "The service cannot answer right now.",
     }
     return {code: {"model": ErrorResponse, "description": described[code]} for code in codes}

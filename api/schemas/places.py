@@ -111,10 +111,21 @@ class AssignmentPublic(Model):
     role: AssignmentRole
 
 
-class AssignmentBody(Body):
-    person_id: Identifier
+class FirstAssignment(Body):
     site_id: Identifier
     household_id: Identifier | None = Field(
         default=None, description="Required for `primary` and `backup`, absent otherwise."
     )
     role: AssignmentRole
+
+
+class AssignmentBody(FirstAssignment):
+    person_id: Identifier
+
+
+class NewPersonBody(PersonBody):
+    assignment: FirstAssignment | None = Field(
+        default=None,
+        description="Where the person starts, made with them. Required of callers who do not "
+        "see every site: they see (and may assign) only the people assigned at their sites.",
+    )

@@ -19,7 +19,7 @@ def decode(inbound: Inbound, context: DecodeContext) -> DecodeResult:
     topic or payload: bad input is a `Rejected`, valid traffic without data an `Ignored`.
     """
     topic = inbound.topic
-    is_native = topic.startswith(TOPIC_ROOT + "/")
+    is_native = topic == TOPIC_ROOT or topic.startswith(TOPIC_ROOT + "/")
     base = None if is_native else zigbee2mqtt.match_base(topic, context.zigbee2mqtt_bases)
     if not is_native and base is None:
         configured = ", ".join(sorted(context.zigbee2mqtt_bases)) or "none configured"

@@ -19,8 +19,8 @@ def decode(topic: Topic, text: str, now: datetime, context: DecodeContext) -> De
     """Decode one message; `now` is the receive time, used where the message gives no time."""
     device = DeviceRef(topic.site, topic.device)
     if topic.channel is Channel.STATUS:
-        return _status(text, device, now)
-    data = validation.load_json(text)
+        return _status(text, device, now, context)
+    data = validation.load_json(text, context.json_limits)
     if isinstance(data, Rejected):
         return data
     if topic.channel is Channel.EVENT:
@@ -39,10 +39,10 @@ def _senml(data: object, device: DeviceRef, now: datetime, context: DecodeContex
     return _decoded(device, values)
 
 
-def _status(text: str, device: DeviceRef, now: datetime) -> DecodeResult:
+def _status(text: str, device: DeviceRef, now: datetime, context: DecodeContext) -> DecodeResult:
     value: object = text.strip()
     if isinstance(value, str) and value.startswith("{"):
-        data = validation.load_json(value)
+        data = validation.load_json(value, context.json_limits)
         if isinstance(data, Rejected):
             return data
         value = data.get("status") if isinstance(data, dict) else None

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from ingest.json_bounds import JsonLimits
 from store.records import Alias, DeviceRef, Event, Reading, StatusChange
 
 
@@ -45,6 +46,8 @@ class DecodeContext:
     #: (alias source, gateway name) -> device, from the registry (operators may re-point these).
     aliases: Mapping[tuple[str, str], DeviceRef] = field(default_factory=dict)
     max_payload_bytes: int = 256 * 1024
+    #: How deep, long and many the values of a JSON payload may be.
+    json_limits: JsonLimits = JsonLimits()
     #: Timestamps later than received_at + this are rejected (device clocks run fast).
     future_tolerance_s: float = 300.0
     #: Timestamps older than received_at - this are rejected (beyond the retention window).

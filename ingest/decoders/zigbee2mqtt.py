@@ -76,7 +76,7 @@ def decode(base: str, rest: str, text: str, now: datetime, context: DecodeContex
     if len(segments) > 1 and segments[-1] == "availability":
         name = rest.removesuffix("/availability")
         return _availability(base, name, text, now, context)
-    data = _json_object(text)
+    data = _json_object(text, context)
     if isinstance(data, Rejected):
         return data
     if data is None or _is_attribute_echo(base, segments, context):
@@ -87,11 +87,11 @@ def decode(base: str, rest: str, text: str, now: datetime, context: DecodeContex
     return _device_message(base, rest, data, now, context)
 
 
-def _json_object(text: str) -> dict[str, object] | None | Rejected:
+def _json_object(text: str, context: DecodeContext) -> dict[str, object] | None | Rejected:
     """The payload as a JSON object; None for plain text or other JSON values (attribute echoes)."""
     if not text.lstrip().startswith("{"):
         return None
-    data = validation.load_json(text)
+    data = validation.load_json(text, context.json_limits)
     return data if isinstance(data, dict | Rejected) else None
 
 
@@ -120,7 +120,7 @@ def _availability(
 ) -> DecodeResult:
     state: object = text.strip()
     if isinstance(state, str) and state.startswith("{"):
-        data = validation.load_json(state)
+        data = validation.load_json(state, context.json_limits)
         if isinstance(data, Rejected):
             return data
         state = data.get("state") if isinstance(data, dict) else None

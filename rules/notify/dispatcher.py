@@ -70,8 +70,11 @@ def senders_for(settings: NotifySettings) -> dict[str, Sender]:
             settings.webhook_secret.get_secret_value(),
             timeout_s=settings.webhook_timeout_s,
             max_connections=settings.workers_per_channel,
+            destinations=settings.destinations,
         ),
-        "apprise": AppriseSender(timeout_s=settings.apprise_timeout_s),
+        "apprise": AppriseSender(
+            timeout_s=settings.apprise_timeout_s, destinations=settings.destinations
+        ),
     }
 
 

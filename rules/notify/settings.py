@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field, SecretStr, model_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 
 from store import outbox
+from store.destinations import DestinationPolicy
 
 
 class NotifySettings(BaseModel):
@@ -30,6 +31,21 @@ class NotifySettings(BaseModel):
     max_attempts: int = Field(default=outbox.MAX_ATTEMPTS, ge=1)
     retry_base_delay_s: float = Field(default=outbox.BASE_DELAY_S, gt=0)
     retry_max_delay_s: float = Field(default=outbox.MAX_DELAY_S, gt=0)
+    #: Webhooks and Apprise URLs may not reach loopback, link-local, private or other
+    #: non-public addresses (SSRF), neither by address nor by a name that resolves to one,
+    #: except the hosts and CIDR ranges named here, separated by commas:
+    #: `hooks.internal, 10.20.0.0/16`. Checked when the API saves a channel and at every send.
+    allowed_destinations: str = ""
+
+    @field_validator("allowed_destinations")
+    @classmethod
+    def _destinations(cls, value: str) -> str:
+        DestinationPolicy.parse(value)  # fails fast, naming the entry
+        return value
+
+    @property
+    def destinations(self) -> DestinationPolicy:
+        return DestinationPolicy.parse(self.allowed_destinations)
 
     @model_validator(mode="after")
     def _lease_outlasts_sends(self) -> NotifySettings:

@@ -10,7 +10,9 @@ with a secret of its own instead of the site-wide `notify.webhook_secret`.
 
 Outcome: 2xx delivered; 408 and 429 retried (the receiver asked for it); any other 4xx is
 permanent (the request is wrong and will stay wrong); 3xx, 5xx, timeouts and connection errors
-are retried with the outbox's backoff.
+are retried with the outbox's backoff. A receiver whose host is (or resolves to) a loopback,
+private or other non-public address fails permanently unless the operator allows it
+(store.destinations; checked on the address connected to, see rules.notify.pinned).
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ import httpx
 import orjson
 
 from rules.notify import SendResult
+from rules.notify.pinned import PinnedTransport
+from store.destinations import PUBLIC_ONLY, DestinationPolicy, DestinationRefused
 from store.outbox import Notification
 
 TIMESTAMP_HEADER = "X-Courtyard-Timestamp"
@@ -55,21 +59,23 @@ class WebhookSender:
         timeout_s: float = 10.0,
         max_connections: int = 8,
         clock: Callable[[], float] = time.time,
-        transport: httpx.BaseTransport | None = None,
+        destinations: DestinationPolicy = PUBLIC_ONLY,
     ) -> None:
-        """`secret` signs for receivers without their own; `clock` gives the signing time.
+        """`secret` signs for receivers without their own; `clock` gives the signing time;
+        `destinations` says which non-public addresses may be reached (none by default).
 
         The signing time is wall-clock time even when the dispatcher runs on another clock:
         it exists for the receiver's replay window, which compares it with the receiver's clock.
         """
         self._secret = secret
         self._clock = clock
+        limits = httpx.Limits(max_connections=max_connections)
         self._client = httpx.Client(
             timeout=httpx.Timeout(timeout_s),
-            limits=httpx.Limits(max_connections=max_connections),
+            limits=limits,
             follow_redirects=False,
             headers={"User-Agent": USER_AGENT},
-            transport=transport,
+            transport=PinnedTransport(destinations, limits=limits),
         )
 
     def send(self, notification: Notification, target: object) -> SendResult:
@@ -94,6 +100,8 @@ class WebhookSender:
             response = self._client.post(url, content=body, headers=headers)
         except (httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
             return SendResult.permanent(f"bad webhook URL: {exc}")
+        except DestinationRefused as exc:
+            return SendResult.permanent(str(exc))
         except httpx.TimeoutException as exc:
             return SendResult.retry(f"timed out: {type(exc).__name__}")
         except httpx.TransportError as exc:

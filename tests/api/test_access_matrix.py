@@ -92,7 +92,17 @@ CASES: dict[tuple[str, str], Case] = {
     ),
     ("GET", f"{V}/people"): Case(),
     ("GET", f"{V}/people/{{person_id}}"): Case(),
-    ("POST", f"{V}/people"): Case(body={"name": "New Volunteer", "kind": "volunteer"}),
+    ("POST", f"{V}/people"): Case(
+        body={
+            "name": "New Volunteer",
+            "kind": "volunteer",
+            "assignment": {
+                "site_id": "{site_id}",
+                "household_id": "{household_id}",
+                "role": "backup",
+            },
+        }
+    ),
     ("PUT", f"{V}/people/{{person_id}}"): Case(body={"name": "Renamed", "kind": "volunteer"}),
     ("GET", f"{V}/assignments"): Case(
         ({}, {"site": "{site_id}"}, {"household": "{household_id}"}, {"person": "{person_id}"})
@@ -106,6 +116,12 @@ CASES: dict[tuple[str, str], Case] = {
         }
     ),
     ("DELETE", f"{V}/assignments/{{assignment_id}}"): Case(),
+    # Admins only: everyone else is refused whatever the ids (tests/api/test_accounts.py).
+    ("GET", f"{V}/users"): Case(),
+    ("POST", f"{V}/users/{{user_id}}/deactivate"): Case(),
+    ("PUT", f"{V}/users/{{user_id}}/password"): Case(body={"password": "a long new password"}),
+    ("GET", f"{V}/tokens"): Case(({}, {"user": "{user_id}"})),
+    ("DELETE", f"{V}/tokens/{{token_id}}"): Case(),
     ("GET", f"{V}/me"): Case(),
     ("DELETE", f"{V}/session"): Case(),
     ("GET", f"{V}/stream"): Case(),

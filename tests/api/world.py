@@ -42,6 +42,9 @@ class Place:
     assignment_id: int
     building_id: str
     metric: str = "level_pct"
+    #: A user and a token (only admins manage accounts: nobody else reaches them at all).
+    user_id: str = "operator"
+    token_id: int = 1
 
     def values(self) -> dict[str, object]:
         return {
@@ -54,6 +57,8 @@ class Place:
             "assignment_id": self.assignment_id,
             "building_id": self.building_id,
             "metric": self.metric,
+            "user_id": self.user_id,
+            "token_id": self.token_id,
         }
 
 

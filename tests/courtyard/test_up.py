@@ -137,7 +137,9 @@ def test_up_with_embedded_servers_leaves_nothing_running_and_a_second_run_reuses
         record = status_json(env, tmp_path)["up"]
         assert isinstance(record, dict) and record["pid"] == first.process.pid
         store = StoreSettings(url=str(record["database_url"]))
-        api_cli.add_user(store, user_id="keeper", name="Keeper", role="admin", password="s3cret!")
+        api_cli.add_user(
+            store, user_id="keeper", name="Keeper", role="admin", password="kept across restarts"
+        )
         assert first.terminate() == 0
         assert first.leftovers() == []
     finally:

@@ -61,6 +61,8 @@ def test_device_list() -> None:
         ("tank 01\n", "expected"),
         ("tank/01\n", "not a device id"),
         ("x" * 65 + "\n", "not a device id"),
+        (".\n", "not a device id"),
+        ("..\n", "not a device id"),
         ("courtyard-ingest\n", "reserved"),
         ("courtyard-sim\n", "reserved"),
         ("a\nb\na\n", "line 3: 'a' is listed twice"),

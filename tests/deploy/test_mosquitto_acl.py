@@ -233,6 +233,10 @@ def test_device_publishes_under_its_own_id(ingest: Session, device: Session) -> 
         f"{GATEWAY_BASE}/kitchen sensor",  # a gateway's Zigbee2MQTT topics
         "zigbee2mqtt/hall door",
         "courtyard/v1/dev-a",  # not at the device level of the topic tree
+        # Its own id, but not a topic ingest stores.
+        wire.topic(SITE, "dev-a", wire.Channel.TELEMETRY) + "/x",
+        f"courtyard/v1/{SITE}/dev-a/command",
+        f"courtyard/v1/{SITE}/dev-a",
     ],
 )
 def test_device_cannot_publish_elsewhere(ingest: Session, device: Session, topic: str) -> None:
@@ -263,6 +267,25 @@ def test_gateway_publishes_under_its_base_only(
         )
     finally:
         gateway.close()
+    assert_nothing_but_a_sentinel(ingest, device)
+
+
+def test_simulator_publishes_what_ingest_stores(
+    broker: Broker, ingest: Session, device: Session
+) -> None:
+    simulator = Session(broker, "courtyard-sim", broker.passwords["courtyard-sim"])
+    try:
+        for topic in [
+            *(wire.topic(SITE, "dev-b", channel) for channel in wire.Channel),
+            "zigbee2mqtt/hall door",
+        ]:
+            payload = uuid.uuid4().hex
+            assert simulator.publish(topic, payload) == 0
+            assert ingest.until(topic, payload) == [(topic, payload)]
+        for topic in [wire.topic(SITE, "dev-b", wire.Channel.EVENT) + "/x", "courtyard/v1/x"]:
+            assert simulator.publish(topic, "forged").value == NOT_AUTHORIZED
+    finally:
+        simulator.close()
     assert_nothing_but_a_sentinel(ingest, device)
 
 

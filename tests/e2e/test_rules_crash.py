@@ -73,6 +73,7 @@ def test_sigkill_of_the_rules_engine_loses_and_doubles_nothing(
                 rules__tick_s="0.2",
                 rules__refresh_s="0.5",
                 notify__webhook_secret=SECRET,
+                notify__allowed_destinations="127.0.0.1",  # the receiver's
                 notify__poll_interval_s="0.2",
                 # A killed dispatcher's claimed rows come back when their lease ends: short
                 # here, so the redelivery happens within the test.

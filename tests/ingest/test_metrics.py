@@ -1,12 +1,16 @@
-"""`courtyard ingest` serves its Prometheus counters: received, rejected, undelivered, batches."""
+"""`courtyard ingest` serves its Prometheus counters: received, rejected, conflicting, batches."""
 
 from __future__ import annotations
 
 import urllib.request
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+import orjson
 
 from courtyard.embedded import EmbeddedMosquitto
 from courtyard.ports import free_port
+from ingest.wire import format_timestamp
 from tests.support.mqtt import Publisher
 from tests.support.processes import CourtyardProcess, courtyard_env
 from tests.support.waiting import wait_for
@@ -45,11 +49,20 @@ def test_counters_are_served_and_count(
                 "courtyard/v1/court/tank-1/telemetry", b'{"readings": {"level_pct": 1}}'
             )
             publisher.publish("courtyard/v1/court/tank-1/telemetry", b"not json")
+            # Two values for one time: the first is stored, the second counted and recorded.
+            ts = format_timestamp(datetime.now(UTC) - timedelta(hours=1))
+            for value in (2.0, 3.0):
+                publisher.publish(
+                    "courtyard/v1/court/tank-1/telemetry",
+                    orjson.dumps({"ts": ts, "readings": {"level_pct": value}}),
+                )
             publisher.flush()
         expected = {
-            "courtyard_ingest_messages_received_total": 2.0,
+            "courtyard_ingest_messages_received_total": 4.0,
             "courtyard_ingest_messages_rejected_total": 1.0,
-            "courtyard_ingest_readings_stored_total": 1.0,
+            "courtyard_ingest_readings_stored_total": 2.0,
+            "courtyard_ingest_conflicting_duplicates_total": 1.0,
+            "courtyard_ingest_readings_over_series_limit_total": 0.0,
         }
         samples = wait_for(
             lambda: (s := scrape(port)) and all(s.get(k) == v for k, v in expected.items()) and s,

@@ -30,6 +30,15 @@ BAD_INPUT: list[tuple[str, str, bytes, str]] = [
     ("bad site", "courtyard/v1/garden~court/tank-1/telemetry", b"{}", "site 'garden~court'"),
     ("bad metric", TELEMETRY, b'{"readings": {"Level %": 1}}', 'key "Level %" is not a metric'),
     ("unknown channel", "courtyard/v1/garden-court/tank-1/command", b"{}", "unknown channel"),
+    (
+        "extra levels",  # the ingest subscription covers all of courtyard/v1/
+        TELEMETRY + "/x",
+        b'{"readings": {"level_pct": 1}}',
+        "topic has 6 levels; expected courtyard/v1/<site>/<device>/<channel>",
+    ),
+    ("too few levels", "courtyard/v1/garden-court/tank-1", b"{}", "topic has 4 levels"),
+    ("device id ..", "courtyard/v1/garden-court/../telemetry", b"{}", "device id '..' is reserved"),
+    ("device id .", "courtyard/v1/garden-court/./event", b"{}", "device id '.' is reserved"),
     ("empty payload", TELEMETRY, b"", "payload is empty"),
     ("not UTF-8", TELEMETRY, b'\xff\xfe{"readings": {}}', "not valid UTF-8"),
     (

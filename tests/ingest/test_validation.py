@@ -10,6 +10,8 @@ import pytest
 
 from ingest import validation
 from ingest.decoders.result import DecodeContext, Rejected
+from ingest.json_bounds import JsonLimits
+from ingest.wire import is_identifier
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 CONTEXT = DecodeContext(future_tolerance_s=300, retention_days=30)
@@ -62,7 +64,7 @@ def test_payload_text_decodes_utf8() -> None:
     ],
 )
 def test_load_json_rejects(text: str, expected: str) -> None:
-    assert expected in reason(validation.load_json(text))
+    assert expected in reason(validation.load_json(text, JsonLimits()))
 
 
 @pytest.mark.parametrize(
@@ -99,13 +101,21 @@ def test_numeric_value_rejects(value: object, expected: str) -> None:
 @pytest.mark.parametrize(
     ("value", "ok"),
     [("pump-1", True), ("a.b_c-D", True), ("x" * 64, True), ("x" * 65, False), ("", False),
-     ("has space", False), ("Küche", False), (5, False)],
+     ("has space", False), ("Küche", False), (5, False), ("...", True), (".a", True)],
 )  # fmt: skip
 def test_check_identifier(value: object, ok: bool) -> None:
     result = validation.check_identifier(value, "device id")
     assert (result is None) == ok
     if not ok:
         assert "does not match [A-Za-z0-9_.-]{1,64}" in reason(result)
+
+
+@pytest.mark.parametrize("value", [".", ".."])
+def test_path_steps_are_not_identifiers(value: str) -> None:
+    assert not is_identifier(value)
+    assert reason(validation.check_identifier(value, "device id")) == (
+        f'device id "{value}" is reserved (a path step), not an identifier'
+    )
 
 
 @pytest.mark.parametrize(

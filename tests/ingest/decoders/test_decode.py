@@ -53,7 +53,16 @@ def test_routes_by_topic(topic: str, payload: bytes, outcome: type) -> None:
          "Zigbee2MQTT base (base, zigbee, zigbee2mqtt)"),
         ("zigbee2mqttx/lamp", b"{}", "is neither courtyard/v1/..."),
         ("courtyard/v1/site-1/tank-1", b"{}",
-         "topic 'courtyard/v1/site-1/tank-1' is not courtyard/v1/<site>/<device_id>/<channel>"),
+         "topic has 4 levels; expected courtyard/v1/<site>/<device>/<channel>"),
+        ("courtyard/v1/site-1/tank-1/telemetry/x", b"{}",
+         "topic has 6 levels; expected courtyard/v1/<site>/<device>/<channel>"),
+        ("courtyard/v1/site-1/tank-1/telemetry/", b"{}", "topic has 6 levels"),
+        ("courtyard/v1", b"{}", "topic has 2 levels"),
+        ("courtyard/v1/site-1/../telemetry", b"{}",
+         "device id '..' is reserved (a path step), not an identifier"),
+        ("courtyard/v1/site-1/./event", b"{}", "device id '.' is reserved"),
+        ("courtyard/v1/../tank-1/status", b"online", "site '..' is reserved"),
+        ("courtyard/v1//tank-1/telemetry", b"{}", "site '' does not match"),
         ("courtyard/v1/site 1/tank-1/telemetry", b"{}",
          "site 'site 1' does not match [A-Za-z0-9_.-]{1,64}"),
         ("courtyard/v1/site-1/tank-1/metrics", b"{}", "unknown channel 'metrics'"),
@@ -67,10 +76,34 @@ def test_routes_by_topic(topic: str, payload: bytes, outcome: type) -> None:
          "payload is not valid JSON: number is infinity when parsed as double: line 1 column 20"),
         ("courtyard/v1/site-1/tank-1/telemetry", b'{"readings": ',
          "payload is not valid JSON: unexpected end of data: line 1 column 14 (char 13)"),
+        ("courtyard/v1/site-1/gate-1/event",
+         b'{"type": "tamper", "attrs": ' + b'{"a":' * 40 + b"1" + b"}" * 41,
+         '"attrs" nests deeper than 32 levels of objects and arrays'),
+        ("courtyard/v1/site-1/tank-1/status", b'{"status": ' + b"[" * 40 + b"]" * 40 + b"}",
+         '"status" nests deeper than 32 levels of objects and arrays'),
     ],
 )  # fmt: skip
 def test_rejects(topic: str, payload: bytes, reason: str) -> None:
     result = decode(inbound(topic, payload), CONTEXT)
+    assert isinstance(result, Rejected), result
+    assert reason in result.reason
+
+
+@pytest.mark.parametrize(
+    ("topic", "payload", "reason"),
+    [
+        ("zigbee2mqtt/lamp", b'{"state": "' + b"x" * 5000 + b'"}',
+         "the string at $.state is 5000 characters long, over the limit of 4096"),
+        ("zigbee2mqtt/lamp", b'{"update": {"notes": [' + b"0," * 4096 + b'0]}}',
+         "the array at $.update.notes has 4097 items, over the limit of 4096"),
+        ("zigbee2mqtt/lamp/availability", b'{"state": "' + b"x" * 5000 + b'"}',
+         "the string at $.state is 5000 characters long"),
+        ("courtyard/v1/site-1/tank-1/telemetry", b"[" + b'{"n": "a", "v": 1},' * 4096 + b"{}]",
+         "the array at $ has 4097 items, over the limit of 4096"),
+    ],
+)  # fmt: skip
+def test_json_bounds_apply_to_every_dialect(topic: str, payload: bytes, reason: str) -> None:
+    result = decode(inbound(topic, payload), DecodeContext(zigbee2mqtt_bases={"zigbee2mqtt": "s"}))
     assert isinstance(result, Rejected), result
     assert reason in result.reason
 

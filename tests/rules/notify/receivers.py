@@ -21,12 +21,16 @@ from rules.notify import Sender
 from rules.notify.dispatcher import Dispatcher
 from rules.notify.settings import NotifySettings
 from store import outbox
+from store.destinations import DestinationPolicy
 from store.outbox import Notification
 from tests.rules.notify.community import T0, Conn
 
 DOC = Path(__file__).parents[3] / "docs" / "webhooks.md"
 SECRET = "s3cret-for-tests"
+#: The receivers here listen on loopback, which notifications may reach only when allowed.
+LOOPBACK = DestinationPolicy.parse("127.0.0.0/8")
 SETTINGS = NotifySettings(
+    allowed_destinations="127.0.0.0/8",
     webhook_secret=SECRET,  # type: ignore[arg-type]  # pydantic turns it into a SecretStr
     webhook_timeout_s=5.0,
     apprise_timeout_s=5.0,

@@ -11,7 +11,14 @@ from rules.notify.apprise_channel import AppriseSender
 from rules.rule import Severity, SignalState
 from tests.rules.notify.capture import Capture, reserve_port
 from tests.rules.notify.community import T0, Conn, fire, set_channels, signal
-from tests.rules.notify.receivers import dispatcher, doc_urls, drain, notification, statuses
+from tests.rules.notify.receivers import (
+    LOOPBACK,
+    dispatcher,
+    doc_urls,
+    drain,
+    notification,
+    statuses,
+)
 
 
 def test_title_and_body_reach_every_url_of_the_person(conn: Conn, database_url: str) -> None:
@@ -20,7 +27,9 @@ def test_title_and_body_reach_every_url_of_the_person(conn: Conn, database_url: 
         set_channels(conn, "bo", {"apprise": urls})
         [raised], _ = fire(conn, signal(household="h3"))  # bo is h3's first volunteer
         conn.commit()
-        with dispatcher(database_url, {"apprise": AppriseSender(timeout_s=5)}) as d:
+        with dispatcher(
+            database_url, {"apprise": AppriseSender(timeout_s=5, destinations=LOOPBACK)}
+        ) as d:
             assert d.run_once(T0) == 1
         messages = [json.loads(r.body) for r in first.requests + second.requests]
     assert statuses(conn) == [("sent", 1)]
@@ -49,7 +58,9 @@ def test_the_message_kind_follows_severity_and_resolution(
         if state is SignalState.CLEAR:
             fire(conn, signal(household="h2", state=state))
         conn.commit()
-        with dispatcher(database_url, {"apprise": AppriseSender(timeout_s=5)}) as d:
+        with dispatcher(
+            database_url, {"apprise": AppriseSender(timeout_s=5, destinations=LOOPBACK)}
+        ) as d:
             d.run_once(T0)
         # The raise and the resolve are sent concurrently: their order of arrival varies.
         kinds = [json.loads(r.body)["type"] for r in capture.requests]
@@ -62,7 +73,9 @@ def test_an_unusable_url_fails_for_good_without_showing_its_secret(
     set_channels(conn, "bo", {"apprise": ["json://127.0.0.1:9/x", "nope://secret-token@x"]})
     fire(conn, signal(household="h3"))
     conn.commit()
-    with dispatcher(database_url, {"apprise": AppriseSender(timeout_s=5)}) as d:
+    with dispatcher(
+        database_url, {"apprise": AppriseSender(timeout_s=5, destinations=LOOPBACK)}
+    ) as d:
         d.run_once(T0)
     assert statuses(conn) == [("failed", 1)]
     [error] = conn.execute("SELECT last_error FROM notifications").fetchone() or [None]
@@ -71,7 +84,7 @@ def test_an_unusable_url_fails_for_good_without_showing_its_secret(
 
 @pytest.mark.parametrize("target", [[], [""], 7, {"url": "json://x"}])
 def test_a_target_that_is_no_list_of_urls_fails_for_good(target: object) -> None:
-    result = AppriseSender().send(notification(), target)
+    result = AppriseSender(destinations=LOOPBACK).send(notification(), target)
     assert (result.ok, result.recoverable) == (False, False)
 
 
@@ -82,7 +95,9 @@ def test_a_chat_service_that_is_down_gets_the_message_once_back(
     set_channels(conn, "bo", {"apprise": f"json://127.0.0.1:{port}/bo"})
     fire(conn, signal(household="h3"))
     conn.commit()
-    with dispatcher(database_url, {"apprise": AppriseSender(timeout_s=5)}) as d:
+    with dispatcher(
+        database_url, {"apprise": AppriseSender(timeout_s=5, destinations=LOOPBACK)}
+    ) as d:
         now, attempted = drain(conn, d, T0, rounds=1)  # refused
         assert statuses(conn) == [("pending", 1)]
         with Capture(port) as capture:
@@ -99,7 +114,7 @@ def test_a_chat_service_that_is_down_gets_the_message_once_back(
 
 @pytest.mark.parametrize("url", doc_urls("## Apprise: chat and mail"))
 def test_every_apprise_url_in_the_docs_is_one_apprise_accepts(url: str) -> None:
-    AppriseSender()  # loads the plugins
+    AppriseSender(destinations=LOOPBACK)  # loads the plugins
     assert apprise.Apprise.instantiate(url) is not None
 
 

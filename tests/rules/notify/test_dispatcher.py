@@ -22,6 +22,7 @@ from store.outbox import Notification
 from tests.rules.notify.capture import Capture, reserve_port
 from tests.rules.notify.community import T0, Conn, fire, set_channels, signal
 from tests.rules.notify.receivers import (
+    LOOPBACK,
     SECRET,
     SETTINGS,
     dispatcher,
@@ -86,8 +87,8 @@ def test_a_stuck_channel_does_not_hold_up_another(conn: Conn, database_url: str)
         )
         maintenance(conn, 6, datetime.now(UTC))
         senders = {
-            "webhook": WebhookSender(SECRET, timeout_s=5),
-            "apprise": AppriseSender(timeout_s=120),
+            "webhook": WebhookSender(SECRET, timeout_s=5, destinations=LOOPBACK),
+            "apprise": AppriseSender(timeout_s=120, destinations=LOOPBACK),
         }
         d = dispatcher(database_url, senders, apprise_timeout_s=120.0, lease_s=600.0)
         with d, running(d):
@@ -113,7 +114,10 @@ def test_a_failing_channel_does_not_stop_another(conn: Conn, database_url: str) 
             },
         )
         maintenance(conn, 3, T0)
-        senders = {"webhook": WebhookSender(SECRET), "apprise": AppriseSender(timeout_s=5)}
+        senders = {
+            "webhook": WebhookSender(SECRET, destinations=LOOPBACK),
+            "apprise": AppriseSender(timeout_s=5, destinations=LOOPBACK),
+        }
         with dispatcher(database_url, senders) as d:
             assert d.run_once(T0) == 6
     assert statuses(conn, "apprise") == [("sent", 1)] * 3
@@ -129,7 +133,12 @@ def test_a_committed_change_wakes_a_sleeping_dispatcher(conn: Conn, database_url
         conn.commit()
         # Polling alone would take a minute: only the NOTIFY of the change can be this quick.
         settings = SETTINGS.model_copy(update={"poll_interval_s": 60.0})
-        with Dispatcher(pool, {"webhook": WebhookSender(SECRET)}, settings) as d, running(d):
+        with (
+            Dispatcher(
+                pool, {"webhook": WebhookSender(SECRET, destinations=LOOPBACK)}, settings
+            ) as d,
+            running(d),
+        ):
             wait_for(_listening(conn), timeout_s=WAIT_S, what="LISTEN")
             maintenance(conn, 1, datetime.now(UTC))
             wait_for(hooks.count, timeout_s=WAIT_S, what="the webhook")
@@ -185,7 +194,7 @@ def test_a_receiver_gone_meanwhile_fails_for_good(
     maintenance(conn, 1, T0)
     conn.execute(change.encode())
     conn.commit()
-    with dispatcher(database_url, {"webhook": WebhookSender(SECRET)}) as d:
+    with dispatcher(database_url, {"webhook": WebhookSender(SECRET, destinations=LOOPBACK)}) as d:
         d.run_once(T0)
     row = conn.execute("SELECT status, last_error FROM notifications WHERE channel = 'webhook'")
     status, last_error = row.fetchone() or ("", "")
@@ -197,7 +206,7 @@ def test_stopping_waits_for_the_sends_in_flight(conn: Conn, database_url: str) -
         hooks.release = threading.Event()
         set_channels(conn, "mg", {"webhook": hooks.url()})
         maintenance(conn, 1, datetime.now(UTC))
-        d = dispatcher(database_url, {"webhook": WebhookSender(SECRET)})
+        d = dispatcher(database_url, {"webhook": WebhookSender(SECRET, destinations=LOOPBACK)})
         stop = threading.Event()
         thread = threading.Thread(target=d.run_forever, args=(stop,))
         with d:
@@ -236,7 +245,7 @@ def test_lost_database_sessions_are_replaced(conn: Conn, database_url: str) -> N
     with Capture() as hooks:
         set_channels(conn, "mg", {"webhook": hooks.url()})
         conn.commit()
-        d = dispatcher(database_url, {"webhook": WebhookSender(SECRET)})
+        d = dispatcher(database_url, {"webhook": WebhookSender(SECRET, destinations=LOOPBACK)})
         with d, running(d):
             wait_for(_listening(conn), timeout_s=WAIT_S, what="LISTEN")
             with psycopg.connect(database_url, autocommit=True) as admin:

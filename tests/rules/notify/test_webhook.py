@@ -18,6 +18,7 @@ from store import outbox
 from tests.rules.notify.capture import Capture, Request, reserve_port
 from tests.rules.notify.community import T0, Conn, fire, set_channels, signal
 from tests.rules.notify.receivers import (
+    LOOPBACK,
     SECRET,
     SETTINGS,
     dispatcher,
@@ -35,7 +36,9 @@ def test_the_documented_receiver_accepts_what_courtyard_signs(
         set_channels(conn, "ana", {"webhook": receiver.url})
         [raised], _ = fire(conn, signal(household="h1"))
         conn.commit()
-        with dispatcher(database_url, {"webhook": WebhookSender(SECRET)}) as d:
+        with dispatcher(
+            database_url, {"webhook": WebhookSender(SECRET, destinations=LOOPBACK)}
+        ) as d:
             assert d.run_once(T0) == 1
         [body] = receiver.received
     assert statuses(conn) == [("sent", 1)]
@@ -59,7 +62,9 @@ def test_the_documented_receiver_refuses_and_the_refusal_is_final(
         set_channels(conn, "ana", {"webhook": receiver.url})
         fire(conn, signal(household="h1"))
         conn.commit()
-        sender = WebhookSender(sender_secret, clock=lambda: time.time() + clock_offset_s)
+        sender = WebhookSender(
+            sender_secret, clock=lambda: time.time() + clock_offset_s, destinations=LOOPBACK
+        )
         with dispatcher(database_url, {"webhook": sender}) as d:
             d.run_once(T0)
             assert d.run_once(T0 + timedelta(hours=1)) == 0  # a 401 is not retried
@@ -75,7 +80,9 @@ def test_a_receiver_may_have_its_own_secret(conn: Conn, database_url: str) -> No
         set_channels(conn, "ana", {"webhook": {"url": receiver.url, "secret": "ana's own"}})
         fire(conn, signal(household="h1"))
         conn.commit()
-        with dispatcher(database_url, {"webhook": WebhookSender(SECRET)}) as d:
+        with dispatcher(
+            database_url, {"webhook": WebhookSender(SECRET, destinations=LOOPBACK)}
+        ) as d:
             d.run_once(T0)
         assert len(receiver.received) == 1
     assert statuses(conn) == [("sent", 1)]
@@ -99,8 +106,13 @@ def test_a_redelivery_carries_the_same_key_and_is_dropped_by_the_receiver(
         # A dispatcher claims and sends, then dies before it records the delivery.
         [claimed] = outbox.claim_due(conn, T0, 10, SETTINGS.lease_s)
         conn.commit()
-        assert WebhookSender(SECRET).send(claimed, receiver.url) == SendResult.sent()
-        with dispatcher(database_url, {"webhook": WebhookSender(SECRET)}) as d:
+        assert (
+            WebhookSender(SECRET, destinations=LOOPBACK).send(claimed, receiver.url)
+            == SendResult.sent()
+        )
+        with dispatcher(
+            database_url, {"webhook": WebhookSender(SECRET, destinations=LOOPBACK)}
+        ) as d:
             assert d.run_once(T0 + timedelta(seconds=SETTINGS.lease_s - 1)) == 0  # leased
             assert d.run_once(T0 + timedelta(seconds=SETTINGS.lease_s)) == 1
         assert receiver.hits == [claimed.idempotency_key] * 2
@@ -120,7 +132,7 @@ def test_a_receiver_that_is_down_for_a_while_gets_everything_once_back(
     fire(conn, signal(household=None, category=Category.MAINTENANCE, subject="pump"))
     conn.commit()
     verify = _verifier(SECRET)
-    with dispatcher(database_url, {"webhook": WebhookSender(SECRET)}) as d:
+    with dispatcher(database_url, {"webhook": WebhookSender(SECRET, destinations=LOOPBACK)}) as d:
         now, attempted = drain(conn, d, T0, rounds=2)
         assert attempted == [3, 3]
         assert statuses(conn, "webhook") == [("pending", 2)] * 3
@@ -173,7 +185,7 @@ def test_classify(status: int, ok: bool, recoverable: bool) -> None:
     ],
 )
 def test_a_target_that_cannot_work_fails_for_good(target: object, secret: str, error: str) -> None:
-    result = WebhookSender(secret).send(notification(), target)
+    result = WebhookSender(secret, destinations=LOOPBACK).send(notification(), target)
     assert (result.ok, result.recoverable) == (False, False)
     assert (result.error or "").startswith(error)
 
@@ -181,7 +193,9 @@ def test_a_target_that_cannot_work_fails_for_good(target: object, secret: str, e
 def test_a_slow_receiver_times_out_and_is_retried() -> None:
     with Capture() as capture:
         capture.release = threading.Event()
-        result = WebhookSender(SECRET, timeout_s=0.2).send(notification(), capture.url())
+        result = WebhookSender(SECRET, timeout_s=0.2, destinations=LOOPBACK).send(
+            notification(), capture.url()
+        )
         capture.release.set()
     assert (result.ok, result.recoverable) == (False, True)
     assert (result.error or "").startswith("timed out")
