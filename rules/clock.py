@@ -17,8 +17,10 @@ back by an allowed lateness. Two things make the plain newest timestamp wrong:
     `WINDOW` timestamps. One device is a small share of a site's data, so it cannot move that
     percentile; the rest of the site can;
   - the cadence: it continues trusted time by steps no longer than `CADENCE_STEPS` times the
-    data's typical spacing (or `lead_tolerance_s`). A lone device that reports hourly moves the
-    clock an hour at a time, though each of its timestamps is far ahead of the percentile;
+    data's typical spacing. A lone device that reports hourly moves the clock an hour at a
+    time, though each of its timestamps is far ahead of the percentile; a fast device among
+    many cannot, even where a replay batch runs on into its hour, as its own reports are far
+    sparser than the site's;
   - confirmation: `CONFIRMATIONS` later timestamps arrived in later batches, and nothing behind
     it (by more than `lead_tolerance_s`). Sparse data resuming after a gap is followed; a fast
     device among others is not, since the others' data keeps arriving at the real time.
@@ -40,8 +42,8 @@ WINDOW = 1024
 #: Timestamps up to this quantile of the window are trusted as they are.
 TRUSTED_QUANTILE = 0.9
 #: A step between successive timestamps up to this many typical spacings continues time (one
-#: missed report of a periodic device included).
-CADENCE_STEPS = 2.0
+#: missed report of a periodic device included, with some jitter).
+CADENCE_STEPS = 2.5
 #: Later timestamps, with nothing behind the lead, that confirm a lead the cadence cannot reach.
 CONFIRMATIONS = 2
 
@@ -129,7 +131,7 @@ class EventClock:
                     reached = max(reached, lead)
         if reached == -np.inf:
             return
-        step = max(tolerance, CADENCE_STEPS * _typical_spacing(window))
+        step = CADENCE_STEPS * _typical_spacing(window)
         reached = _follow(np.sort(np.concatenate((pending, epochs))), reached, step)
         kept = pending[pending > reached]
         if not (kept.size and kept.min() == pending.min()):

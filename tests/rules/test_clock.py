@@ -127,3 +127,14 @@ def test_a_device_an_hour_fast_among_a_busy_site_does_not_move_now_in_replay_bat
         site = [minute * 60 + s for s in range(0, 60, 2)]
         clock.observe(epochs(*site, minute * 60 + HOUR))
     assert clock.now() == T0 + timedelta(seconds=59 * 60 + 58)
+
+
+def test_a_device_an_hour_fast_does_not_move_now_where_a_replay_batch_runs_into_its_hour() -> None:
+    clock = EventClock(lead_tolerance_s=300)
+    site, fast = [], []
+    for minute in range(60):  # an hour of a busy site, the fast device's reports among it
+        site.extend(minute * 60 + s / 2 for s in range(120))
+        fast.append(minute * 60 + HOUR)
+    clock.observe(epochs(*site, *fast))
+    clock.observe(epochs(*(HOUR + s / 2 for s in range(120))))  # the next minute
+    assert clock.now() <= T0 + timedelta(seconds=HOUR + 60 + 300)
