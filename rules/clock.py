@@ -16,11 +16,12 @@ back by an allowed lateness. Two things make the plain newest timestamp wrong:
   - the bulk: it is at most `lead_tolerance_s` ahead of the 90th percentile of the last
     `WINDOW` timestamps. One device is a small share of a site's data, so it cannot move that
     percentile; the rest of the site can;
-  - the cadence: it continues trusted time by steps no longer than `CADENCE_STEPS` times the
-    data's typical spacing. A lone device that reports hourly moves the clock an hour at a
-    time, though each of its timestamps is far ahead of the percentile; a fast device among
-    many cannot, even where a replay batch runs on into its hour, as its own reports are far
-    sparser than the site's;
+  - the cadence: where the data is sparser than the tolerance (`CADENCE_STEPS` typical
+    spacings exceed it), it continues trusted time by steps no longer than those. A lone
+    device that reports hourly moves the clock an hour at a time, though each of its
+    timestamps is far ahead of the percentile. Dense data keeps to the bulk (and its margin
+    for data another ingest worker commits a moment later), and a fast device among it
+    cannot move the clock, even where a replay batch runs on into its hour;
   - confirmation: `CONFIRMATIONS` later timestamps arrived in later batches, and nothing behind
     it (by more than `lead_tolerance_s`). Sparse data resuming after a gap is followed; a fast
     device among others is not, since the others' data keeps arriving at the real time.
@@ -132,7 +133,8 @@ class EventClock:
         if reached == -np.inf:
             return
         step = CADENCE_STEPS * _typical_spacing(window)
-        reached = _follow(np.sort(np.concatenate((pending, epochs))), reached, step)
+        if step > tolerance:
+            reached = _follow(np.sort(np.concatenate((pending, epochs))), reached, step)
         kept = pending[pending > reached]
         if not (kept.size and kept.min() == pending.min()):
             self._confirmations = 0  # the lead was reached or dropped: a new one starts afresh
