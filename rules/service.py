@@ -7,6 +7,9 @@ Threads:
 - `courtyard-rules-listen`: LISTENs on the feed channel.
 - apscheduler's timer thread, and the notification dispatcher's.
 
+Sites are listed and shared out every `refresh_s`, and at once when a feed batch names a site
+this engine has not listed yet: a new site's first data is evaluated within a poll.
+
 On a database error the loop drops its connections (and with them its advisory locks, so other
 engines take its sites over), waits with a capped backoff and starts again from what the store
 holds: the state and cursors of the last commit. `courtyard rules` is `run()`.
@@ -98,6 +101,10 @@ class RulesService:
         self._scheduler = BackgroundScheduler(timezone="UTC")
         self.engine: Engine | None = None
         self._batches_counted = 0
+        #: The sites listed at the last refresh.
+        self._known_sites: frozenset[str] = frozenset()
+        #: The feed id up to which every site the feed names is in `_known_sites`.
+        self._sites_seen_to = 0
         self.failed: BaseException | None = None
         #: Set once the engine has owned its sites and caught up with the feed at least once.
         self.ready = threading.Event()
@@ -198,6 +205,8 @@ class RulesService:
                 if self._take("refresh"):
                     self._refresh(conn, engine, ownership)
                 if self._take("feed"):
+                    if self._feed_names_new_sites(conn):
+                        self._refresh(conn, engine, ownership)
                     while engine.poll(self._settings.batch_limit) == self._settings.batch_limit:
                         if self._stop.is_set():
                             return
@@ -218,9 +227,24 @@ class RulesService:
         with self._due_lock:
             self._due[what] = True
 
+    def _feed_names_new_sites(self, conn: Connection) -> bool:
+        """Whether batches since the last look name a site not known at the last refresh."""
+        with conn.transaction():
+            seen_to, named = feed.sites_after(conn, self._sites_seen_to)
+        self._sites_seen_to = seen_to
+        new = named - self._known_sites
+        if new:
+            logger.info("the feed names %d sites new to this engine: refreshing", len(new))
+        return bool(new)
+
     def _refresh(self, conn: Connection, engine: Engine, ownership: SiteOwnership) -> None:
         with conn.transaction():
+            # The feed's end first: the sites its batches name are listed by then (ingest adds
+            # a site in the transaction that appends its batch).
+            seen_to = feed.latest_id(conn)
             site_ids = [s.id for s in list_sites(conn)]
+        self._known_sites = frozenset(site_ids)
+        self._sites_seen_to = seen_to
         change = ownership.refresh(site_ids)
         directory = directory_module.load(conn, ownership.sites)
         engine.set_rules(self._compile_rules(conn, directory), directory)

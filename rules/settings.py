@@ -18,8 +18,9 @@ class RulesSettings(BaseModel):
     #: On event time: how long to wait for data that arrives after newer data (another ingest
     #: worker's batch, a gateway's buffer) before time-based rules judge that moment.
     event_lateness_s: float = Field(default=60.0, ge=0)
-    #: On event time: timestamps further ahead of their batch's median than this (a device
-    #: whose clock runs fast) do not move the clock.
+    #: On event time: a timestamp further ahead than this of most recent data (a device whose
+    #: clock runs fast) moves the clock only when the data bears it out: it continues the
+    #: data's own cadence (a lone device reporting hourly), or later data confirms it.
     event_lead_tolerance_s: float = Field(default=300.0, gt=0)
     #: How often time-based conditions (silences, held doors, offline devices) are evaluated.
     tick_s: float = Field(default=5.0, gt=0)

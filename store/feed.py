@@ -3,8 +3,11 @@
 `append` runs inside the writer's transaction (after the staging tables are filled), so a batch
 is in the feed if and only if it is stored. Consumers read batches after their per-site cursor
 (`read_after`) and advance the cursor in the transaction that records their results
-(`advance`), which makes consumption exactly-once per site across crashes. `prune` drops
-batches every cursor has passed, and any older than `keep_s` (no engine running).
+(`advance`), which makes consumption exactly-once per site across crashes. A site's cursor is
+made when an engine first meets the site, just before the site's first batch (`cursors`), so a
+site's first data is evaluated however late an engine notices the site. `prune` drops batches
+every cursor has passed, unless a site they name has no cursor yet, and any older than `keep_s`
+(no engine running).
 """
 
 from __future__ import annotations
@@ -137,22 +140,27 @@ def latest_id(conn: psycopg.Connection[TupleRow]) -> int:
 
 
 def cursors(conn: psycopg.Connection[TupleRow], sites: Collection[str]) -> dict[str, int]:
-    """Each site's cursor; a site without one starts at the feed's current end (an engine that
-    meets a site for the first time has no history to catch up on through the feed)."""
+    """Each site's cursor. A site without one has never been evaluated: its cursor starts just
+    before its first batch the feed still holds, or at the feed's end when the feed holds none
+    (its batches to come get higher ids). One statement, so one snapshot decides both."""
     rows = conn.execute(
         "SELECT site_id, batch_id FROM feed_cursors WHERE site_id = ANY(%s::text[])",
         (list(sites),),
     ).fetchall()
     found = {str(site): int(batch_id) for site, batch_id in rows}
-    missing = [s for s in sites if s not in found]
+    missing = sorted(s for s in sites if s not in found)
     if missing:
-        start = latest_id(conn)
         conn.execute(
             """
             INSERT INTO feed_cursors (site_id, batch_id)
-            SELECT unnest(%s::text[]), %s ON CONFLICT (site_id) DO NOTHING
+            SELECT site, coalesce(
+                (SELECT min(id) - 1 FROM batch_feed WHERE sites @> ARRAY[site]),
+                (SELECT max(id) FROM batch_feed),
+                0)
+            FROM unnest(%s::text[]) AS missing (site)
+            ON CONFLICT (site_id) DO NOTHING
             """,
-            (missing, start),
+            (missing,),
         )
         rows = conn.execute(
             "SELECT site_id, batch_id FROM feed_cursors WHERE site_id = ANY(%s::text[])",
@@ -160,6 +168,21 @@ def cursors(conn: psycopg.Connection[TupleRow], sites: Collection[str]) -> dict[
         ).fetchall()
         found.update({str(site): int(batch_id) for site, batch_id in rows})
     return found
+
+
+def sites_after(conn: psycopg.Connection[TupleRow], after_id: int) -> tuple[int, frozenset[str]]:
+    """The newest id and the sites named by the batches after `after_id`: how an engine
+    notices a site that appeared since it last listed them."""
+    row = conn.execute(
+        """
+        SELECT max(id), coalesce(array_agg(DISTINCT site), '{}')
+        FROM batch_feed, unnest(sites) AS named (site) WHERE id > %s
+        """,
+        (after_id,),
+    ).fetchone()
+    if row is None or row[0] is None:
+        return after_id, frozenset()
+    return int(row[0]), frozenset(str(site) for site in row[1])
 
 
 def advance(conn: psycopg.Connection[TupleRow], sites: Collection[str], batch_id: int) -> None:
@@ -185,12 +208,17 @@ def backlog(conn: psycopg.Connection[TupleRow]) -> int:
 
 
 def prune(conn: psycopg.Connection[TupleRow], keep_s: float) -> int:
-    """Delete batches every cursor has passed, and any older than `keep_s` seconds."""
+    """Delete batches every cursor has passed, and any older than `keep_s` seconds. A batch
+    naming a site that has no cursor yet stays (until `keep_s`): no engine has evaluated it."""
     cur = conn.execute(
         """
-        DELETE FROM batch_feed
-        WHERE id <= coalesce((SELECT min(batch_id) FROM feed_cursors), 0)
-           OR committed_at < now() - make_interval(secs => %s)
+        DELETE FROM batch_feed f
+        WHERE f.committed_at < now() - make_interval(secs => %s)
+           OR f.id <= coalesce((SELECT min(batch_id) FROM feed_cursors), 0)
+              AND NOT EXISTS (
+                  SELECT 1 FROM unnest(f.sites) AS named (site_id)
+                  WHERE NOT EXISTS (
+                      SELECT 1 FROM feed_cursors c WHERE c.site_id = named.site_id))
         """,
         (keep_s,),
     )

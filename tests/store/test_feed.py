@@ -115,20 +115,41 @@ def test_feed_ids_become_visible_in_commit_order(database_url: str) -> None:
         assert len(batches) == 2
 
 
-def test_cursors_start_at_the_end_of_the_feed_advance_forward_only_and_prune_follows(
+def test_a_site_never_evaluated_starts_before_its_first_batch_and_cursors_only_advance(
     conn: psycopg.Connection[TupleRow],
 ) -> None:
     writer = BatchWriter()
     writer.write(conn, [message("north", "tank-1", [1.0])])
-    assert feed.cursors(conn, ["north"]) == {"north": 1}
-    writer.write(conn, [message("north", "tank-1", [2.0], T0 + timedelta(hours=1))])
     writer.write(conn, [message("south", "tank-9", [3.0])])
-    feed.advance(conn, ["north"], 2)
+    writer.write(conn, [message("north", "tank-1", [2.0], T0 + timedelta(hours=1))])
+    # No engine met these sites yet: each starts before its first batch; one without any
+    # batch at the feed's end (its batches to come get higher ids).
+    assert feed.cursors(conn, ["north", "south", "east"]) == {"north": 0, "south": 1, "east": 3}
+    feed.advance(conn, ["north"], 3)
     feed.advance(conn, ["north"], 1)  # never backwards
-    assert feed.cursors(conn, ["north", "south"]) == {"north": 2, "south": 3}
-    assert feed.backlog(conn) == 1  # batch 3 is past the lowest cursor (north at 2)
+    # A site some engine evaluated resumes where it left off, whoever asks.
+    assert feed.cursors(conn, ["north", "south"]) == {"north": 3, "south": 1}
+    assert feed.backlog(conn) == 2  # batches 2 and 3 are past the lowest cursor (south at 1)
+    assert feed.sites_after(conn, 1) == (3, frozenset({"north", "south"}))
+    assert feed.sites_after(conn, 3) == (3, frozenset())
+
+
+def test_prune_drops_what_every_cursor_passed_but_keeps_batches_of_a_site_without_one(
+    conn: psycopg.Connection[TupleRow],
+) -> None:
+    writer = BatchWriter()
+    writer.write(conn, [message("north", "tank-1", [1.0])])
+    writer.write(conn, [message("west", "tank-5", [4.0])])  # a site no engine has met yet
+    writer.write(conn, [message("north", "tank-1", [2.0], T0 + timedelta(hours=1))])
+    feed.cursors(conn, ["north"])
+    feed.advance(conn, ["north"], 3)
     assert feed.prune(conn, keep_s=86400) == 2
-    assert [b.id for b in feed.read_after(conn, 0, ["north", "south"], 10)] == [3]
+    # When an engine meets the site, its first batch is still there to evaluate.
+    (cursor,) = feed.cursors(conn, ["west"]).values()
+    assert [b.id for b in feed.read_after(conn, cursor, ["west"], 10)] == [2]
+    feed.advance(conn, ["west"], 2)
+    assert feed.prune(conn, keep_s=86400) == 1
+    assert feed.read_after(conn, 0, ["north", "west"], 10) == []
 
 
 def test_each_status_is_placed_after_the_data_that_arrived_before_it(
