@@ -38,6 +38,7 @@ from pydantic import (
     model_validator,
 )
 
+from rules.kind import message as error_message
 from rules.policy import NotifyPolicy
 from rules.registry import KINDS, validate_params
 from rules.rule import Category, InvalidParams, Severity
@@ -203,7 +204,7 @@ def _rule_problems(raw: Mapping[str, Any]) -> tuple[RuleDefinition | None, list[
             if isinstance(cause, InvalidParams):
                 problems += [((*loc, f), m) for f, m in cause.errors]
             else:
-                problems.append((loc, str(err["msg"]).removeprefix("Value error, ")))
+                problems.append((loc, error_message(err)))
     kind, params = raw.get("kind"), raw.get("params", {})
     if isinstance(kind, str) and kind in KINDS and isinstance(params, Mapping):
         category, severity = raw.get("category"), raw.get("severity")

@@ -1,4 +1,4 @@
-"""The contract: StreamingRule, ScheduledRule, Signal (rule, subject, category, severity, state).
+"""The contract: StreamingRule, Signal (rule, subject, category, severity, state).
 
 A rule is a pure function of a `BatchView`, its previous `RuleState` and `now` (event time):
 
@@ -10,14 +10,12 @@ mapping of per-key states (a key names a series or a subject) that the engine sa
 `store.rule_state.save(conn, rule.id, state.to_json())`, only for the keys that changed
 (`state.changed_since(old)`), and loads back with `rule.load_state(store.rule_state.load(...))`.
 
-Params are frozen dataclasses whose `__post_init__` raises `InvalidParams` listing every bad field
-by name; a YAML loader can build them through `pydantic.TypeAdapter(XParams)`, which adds type
-coercion and reports the same messages.
+Params are frozen pydantic dataclasses (rules.kind.param fields with their limits and units);
+a check across fields raises `InvalidParams`, naming each field it finds wrong.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator, Mapping
 from dataclasses import MISSING, dataclass, field, fields
 from datetime import datetime
@@ -146,63 +144,14 @@ class StreamingRule(Protocol[S]):
     def load_state(self, raw: Mapping[str, object]) -> RuleState[S]: ...
 
 
-class ScheduledRule(Protocol[S]):
-    """Runs every `interval_s` under apscheduler; the engine loads the `lookback_s` of history
-    before `now` into a view, so a scheduled rule is tested exactly like a streaming one."""
-
-    @property
-    def id(self) -> str: ...
-
-    @property
-    def interval_s(self) -> float: ...
-
-    @property
-    def lookback_s(self) -> float: ...
-
-    def evaluate(
-        self, view: BatchView, state: RuleState[S], now: datetime
-    ) -> tuple[list[Signal], RuleState[S]]: ...
-
-    def load_state(self, raw: Mapping[str, object]) -> RuleState[S]: ...
-
-
 class InvalidParams(ValueError):
-    """Every problem with one params object, each as `(field, message)`."""
+    """Every problem a params check across fields found, each as `(field, message)`; raised in a
+    validator, pydantic carries it to `rules.kind.problems`."""
 
     def __init__(self, kind: str, errors: list[tuple[str, str]]) -> None:
         self.kind = kind
         self.errors = tuple(errors)
         super().__init__(f"{kind}: " + "; ".join(f"{f}: {m}" for f, m in errors))
-
-
-class ParamCheck:
-    """Collects `(field, message)` problems, then raises them together."""
-
-    def __init__(self, kind: str) -> None:
-        self._kind = kind
-        self._errors: list[tuple[str, str]] = []
-
-    def require(self, ok: bool, field_name: str, message: str) -> None:
-        if not ok:
-            self._errors.append((field_name, message))
-
-    def finite(self, value: float, field_name: str) -> None:
-        self.require(math.isfinite(value), field_name, f"must be a finite number, got {value!r}")
-
-    def non_negative(self, value: float, field_name: str) -> None:
-        self.require(
-            math.isfinite(value) and value >= 0, field_name, f"must be >= 0, got {value!r}"
-        )
-
-    def positive(self, value: float, field_name: str) -> None:
-        self.require(math.isfinite(value) and value > 0, field_name, f"must be > 0, got {value!r}")
-
-    def one_of(self, value: object, allowed: tuple[object, ...], field_name: str) -> None:
-        self.require(value in allowed, field_name, f"must be one of {allowed!r}, got {value!r}")
-
-    def done(self) -> None:
-        if self._errors:
-            raise InvalidParams(self._kind, self._errors)
 
 
 # Reading states back. Each raises TypeError naming the field, which `RuleState.from_json`
