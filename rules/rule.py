@@ -17,10 +17,12 @@ a check across fields raises `InvalidParams`, naming each field it finds wrong.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import MISSING, dataclass, field, fields
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Generic, Protocol, Self, TypeVar, get_type_hints
+from typing import Any, Generic, Protocol, Self, TypeVar
+
+from pydantic import TypeAdapter, ValidationError
 
 from rules.arrays import BatchView
 
@@ -154,79 +156,37 @@ class InvalidParams(ValueError):
         super().__init__(f"{kind}: " + "; ".join(f"{f}: {m}" for f, m in errors))
 
 
-# Reading states back. Each raises TypeError naming the field, which `RuleState.from_json`
-# turns into a ValueError naming the key too.
-
-
-def opt_float(raw: Mapping[str, object], name: str) -> float | None:
-    value = raw.get(name)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise TypeError(f"{name}: expected a number or null, got {value!r}")
-    return float(value)
-
-
-def req_float(raw: Mapping[str, object], name: str) -> float:
-    value = opt_float(raw, name)
-    if value is None:
-        raise TypeError(f"{name}: expected a number, got null")
-    return value
-
-
-def req_bool(raw: Mapping[str, object], name: str, default: bool = False) -> bool:
-    value = raw.get(name, default)
-    if not isinstance(value, bool):
-        raise TypeError(f"{name}: expected true or false, got {value!r}")
-    return value
-
-
-def float_list(raw: Mapping[str, object], name: str) -> tuple[float, ...]:
-    value = raw.get(name, [])
-    if not isinstance(value, list) or not all(
-        isinstance(v, int | float) and not isinstance(v, bool) for v in value
-    ):
-        raise TypeError(f"{name}: expected a list of numbers, got {value!r}")
-    return tuple(float(v) for v in value)
-
-
-class FlatState:
-    """Mixin for a key state that is a frozen dataclass of plain fields (`float`, `float | None`,
-    `bool`, `tuple[float, ...]`): its JSON form follows the field annotations, so a state class
-    declares its fields and nothing else. A field missing from stored JSON takes its default."""
+class StoredState:
+    """Mixin for a key state, a frozen slotted dataclass: pydantic reads and writes its JSON
+    form from the field annotations (nested states, tuples, mappings included), so a state class
+    declares its fields and nothing else. A field missing from stored JSON takes its default;
+    a malformed one raises `ValueError` naming it. Rules build states as plain dataclasses: only
+    loading and saving go through pydantic."""
 
     __slots__ = ()
 
     def to_json(self) -> JsonObject:
-        return {f.name: _plain(getattr(self, f.name)) for f in fields(self)}  # type: ignore[arg-type]
+        out: JsonObject = _codec(type(self)).dump_python(self, mode="json")
+        return out
 
     @classmethod
     def from_json(cls, raw: Mapping[str, object]) -> Self:
-        types = get_type_hints(cls)  # loading state happens at start-up, not per batch
-        values: dict[str, object] = {}
-        for f in fields(cls):  # type: ignore[arg-type]
-            if f.name not in raw and (f.default is not MISSING or f.default_factory is not MISSING):
-                continue
-            values[f.name] = _reader(types[f.name])(raw, f.name)
-        return cls(**values)
+        try:
+            out: Self = _codec(cls).validate_python(raw)
+        except ValidationError as exc:
+            detail = "; ".join(
+                f"{'.'.join(map(str, e['loc']))}: {e['msg']}".removeprefix(": ")
+                for e in exc.errors()
+            )
+            raise ValueError(detail) from None
+        return out
 
 
-def _plain(value: object) -> JsonValue:
-    if isinstance(value, tuple):
-        return [float(v) for v in value]
-    assert value is None or isinstance(value, bool | int | float)
-    return value
+_CODECS: dict[type[Any], TypeAdapter[Any]] = {}
 
 
-def _reader(annotation: Any) -> Any:
-    readers: dict[Any, Any] = {
-        float | None: opt_float,
-        float: req_float,
-        bool: req_bool,
-        tuple[float, ...]: float_list,
-    }
-    try:
-        return readers[annotation]
-    except KeyError:
-        known = ", ".join(map(str, readers))
-        raise TypeError(f"a FlatState field must be one of {known}, not {annotation}") from None
+def _codec(cls: type[Any]) -> TypeAdapter[Any]:
+    codec = _CODECS.get(cls)
+    if codec is None:
+        codec = _CODECS[cls] = TypeAdapter(cls)
+    return codec

@@ -44,14 +44,12 @@ from rules.kind import (
 )
 from rules.rule import (
     Category,
-    FlatState,
     InvalidParams,
-    JsonObject,
-    JsonValue,
     RuleState,
     Severity,
     Signal,
     SignalState,
+    StoredState,
 )
 from store.i18n import N_
 
@@ -119,32 +117,16 @@ class AnomalyParams:
 
 
 @dataclass(frozen=True, slots=True)
-class Bucket(FlatState):
+class Bucket(StoredState):
     median: float | None = None
     mad: float = 0.0
     warm: tuple[float, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
-class AnomalyState:
+class AnomalyState(StoredState):
     hold: HoldState = HoldState()
     buckets: Mapping[int, Bucket] = field(default_factory=dict)
-
-    def to_json(self) -> JsonObject:
-        buckets: dict[str, JsonValue] = {str(i): b.to_json() for i, b in self.buckets.items()}
-        return {"hold": self.hold.to_json(), "buckets": buckets}
-
-    @classmethod
-    def from_json(cls, raw: Mapping[str, object]) -> Self:
-        hold, buckets = raw.get("hold"), raw.get("buckets")
-        if not isinstance(hold, Mapping) or not isinstance(buckets, Mapping):
-            raise TypeError("hold, buckets: expected objects")
-        parsed: dict[int, Bucket] = {}
-        for i, b in buckets.items():
-            if not isinstance(b, Mapping):
-                raise TypeError(f"buckets.{i}: expected an object")
-            parsed[int(i)] = Bucket.from_json(b)
-        return cls(HoldState.from_json(hold), parsed)
 
 
 def learn(bucket: Bucket, x: float, p: AnomalyParams) -> tuple[Bucket, float | None]:

@@ -40,12 +40,12 @@ from rules.kind import (
 )
 from rules.rule import (
     Category,
-    FlatState,
     InvalidParams,
     RuleState,
     Severity,
     Signal,
     SignalState,
+    StoredState,
 )
 from store.i18n import N_
 
@@ -90,7 +90,7 @@ def _transitions(
 
 
 @dataclass(frozen=True, slots=True)
-class DoorState(FlatState):
+class DoorState(StoredState):
     open_since: float | None = None
     firing: bool = False
     last_value: float | None = None
@@ -180,7 +180,7 @@ class DoorHeldRule:
 
 
 @dataclass(frozen=True, slots=True)
-class OpeningState(FlatState):
+class OpeningState(StoredState):
     last_value: float | None = None
     last_fired: float | None = None
     last_ts: float | None = None

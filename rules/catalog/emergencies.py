@@ -30,11 +30,11 @@ from rules.kind import PARAMS_CONFIG, Inputs, alone, param
 from rules.kind import Kind as RuleKind
 from rules.rule import (
     Category,
-    FlatState,
     RuleState,
     Severity,
     Signal,
     SignalState,
+    StoredState,
 )
 from store.i18n import N_
 
@@ -93,7 +93,7 @@ class EmergencyParams:
 
 
 @dataclass(frozen=True, slots=True)
-class EmergencyState(FlatState):
+class EmergencyState(StoredState):
     active: bool = False
     last_raised: float | None = None
     #: The last 0/1 reading, so a rising edge across two batches is seen.

@@ -40,11 +40,11 @@ from rules.directory import Directory
 from rules.kind import PARAMS_CONFIG, Kind, param
 from rules.rule import (
     Category,
-    FlatState,
     RuleState,
     Severity,
     Signal,
     SignalState,
+    StoredState,
 )
 from store.i18n import N_
 from store.records import StatusChange
@@ -122,7 +122,7 @@ class OfflineParams:
 
 
 @dataclass(frozen=True, slots=True)
-class DeviceState(FlatState):
+class DeviceState(StoredState):
     #: The newest message (or `status` online) seen.
     last_seen: float | None = None
     #: The newest `status` message applied; older ones are late.

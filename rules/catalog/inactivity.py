@@ -28,7 +28,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, time
-from typing import Self
+from typing import Final, Literal, Self
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -43,12 +43,11 @@ from rules.kind import PARAMS_CONFIG, Kind, param
 from rules.rule import (
     Category,
     InvalidParams,
-    JsonObject,
-    JsonValue,
     RuleState,
     Severity,
     Signal,
     SignalState,
+    StoredState,
 )
 from store.i18n import N_
 
@@ -57,8 +56,11 @@ STILL = N_("No movement at {household} for {hours} h since lying or sitting down
 AWAY = N_("{household} has been away for {hours} h since the front door was last used")
 RESUMED = N_("Activity at {household} again")
 
-HOME, REST, AWAY_MODE = "home", "rest", "away"
-_MODE_OF = {ACT: HOME, DOOR: AWAY_MODE, LIE: REST}
+Mode = Literal["home", "rest", "away"]
+HOME: Final = "home"
+REST: Final = "rest"
+AWAY_MODE: Final = "away"
+_MODE_OF: dict[str, Mode] = {ACT: HOME, DOOR: AWAY_MODE, LIE: REST}
 
 
 def _default_levels() -> dict[str, float]:
@@ -228,12 +230,12 @@ class InactivityParams:
 
 
 @dataclass(frozen=True, slots=True)
-class HouseholdState:
+class HouseholdState(StoredState):
     #: The newest sample looked at; anything at or before it is late and skipped.
     last_ts: float | None = None
     #: The last moment: the start of the current silence, and what kind of silence it is.
     since: float | None = None
-    mode: str = HOME
+    mode: Mode = HOME
     rest_device: str | None = None
     #: When the current silence becomes alarming (None: not within `max_rest_s`).
     due: float | None = None
@@ -243,58 +245,6 @@ class HouseholdState:
     doors: Mapping[str, float] = field(default_factory=dict)
     home: Routine = Routine()
     rest: Routine = Routine()
-
-    def to_json(self) -> JsonObject:
-        doors: dict[str, JsonValue] = {k: v for k, v in self.doors.items()}
-        return {
-            "last_ts": self.last_ts,
-            "since": self.since,
-            "mode": self.mode,
-            "rest_device": self.rest_device,
-            "due": self.due,
-            "firing": self.firing,
-            "fired_at": self.fired_at,
-            "doors": doors,
-            "home": self.home.to_json(),
-            "rest": self.rest.to_json(),
-        }
-
-    @classmethod
-    def from_json(cls, raw: Mapping[str, object]) -> Self:
-        def number(name: str) -> float | None:
-            value = raw.get(name)
-            if value is None:
-                return None
-            if isinstance(value, bool) or not isinstance(value, int | float):
-                raise TypeError(f"{name}: expected a number or null, got {value!r}")
-            return float(value)
-
-        mode, rest_device, firing = raw.get("mode"), raw.get("rest_device"), raw.get("firing")
-        doors, home, rest = raw.get("doors"), raw.get("home"), raw.get("rest")
-        if mode not in (HOME, REST, AWAY_MODE):
-            raise TypeError(f"mode: expected home, rest or away, got {mode!r}")
-        if rest_device is not None and not isinstance(rest_device, str):
-            raise TypeError(f"rest_device: expected a string or null, got {rest_device!r}")
-        if not isinstance(firing, bool):
-            raise TypeError(f"firing: expected true or false, got {firing!r}")
-        if not isinstance(doors, Mapping) or not all(
-            isinstance(v, int | float) and not isinstance(v, bool) for v in doors.values()
-        ):
-            raise TypeError(f"doors: expected an object of numbers, got {doors!r}")
-        if not isinstance(home, Mapping) or not isinstance(rest, Mapping):
-            raise TypeError("home, rest: expected objects")
-        return cls(
-            last_ts=number("last_ts"),
-            since=number("since"),
-            mode=str(mode),
-            rest_device=rest_device,
-            due=number("due"),
-            firing=firing,
-            fired_at=number("fired_at"),
-            doors={str(k): float(v) for k, v in doors.items()},
-            home=Routine.from_json(home),
-            rest=Routine.from_json(rest),
-        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -35,11 +35,11 @@ from rules.arrays import BatchView, FloatArray, Series, at_time
 from rules.kind import NOTHING, PARAMS_CONFIG, Inputs, Kind, alone, param
 from rules.rule import (
     Category,
-    FlatState,
     RuleState,
     Severity,
     Signal,
     SignalState,
+    StoredState,
 )
 from store.i18n import N_
 
@@ -103,7 +103,7 @@ class StuckParams:
 
 
 @dataclass(frozen=True, slots=True)
-class StuckState(FlatState):
+class StuckState(StoredState):
     first_ts: float | None = None
     last_ts: float | None = None
     last_value: float | None = None

@@ -30,12 +30,12 @@ from rules.arrays import BatchView, FloatArray, at_time
 from rules.kind import NOTHING, PARAMS_CONFIG, Inputs, Kind, alone, names, param
 from rules.rule import (
     Category,
-    FlatState,
     InvalidParams,
     RuleState,
     Severity,
     Signal,
     SignalState,
+    StoredState,
 )
 from store.i18n import N_
 
@@ -94,7 +94,7 @@ class TrendParams:
 
 
 @dataclass(frozen=True, slots=True)
-class TrendState(FlatState):
+class TrendState(StoredState):
     ts: tuple[float, ...] = ()
     values: tuple[float, ...] = ()
     firing: bool = False

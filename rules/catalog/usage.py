@@ -24,11 +24,11 @@ from rules.arrays import BatchView, at_time, epoch_s, rising_edges, state_key
 from rules.kind import NOTHING, PARAMS_CONFIG, Inputs, Kind, alone, names, param
 from rules.rule import (
     Category,
-    FlatState,
     RuleState,
     Severity,
     Signal,
     SignalState,
+    StoredState,
 )
 from store.i18n import N_
 
@@ -52,7 +52,7 @@ class UsageParams:
 
 
 @dataclass(frozen=True, slots=True)
-class UsageState(FlatState):
+class UsageState(StoredState):
     recent: tuple[float, ...] = ()
     firing: bool = False
     last_value: float | None = None
