@@ -11,15 +11,16 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Any, Generic, Protocol, TypeVar
+from typing import Annotated, Any, ClassVar, Generic, Protocol, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, ConfigDict, Field, ValidationError
+from pydantic.config import JsonDict
 from pydantic_core import ErrorDetails
 
 from rules.arrays import BatchView
 from rules.directory import Directory
-from rules.rule import InvalidParams, RuleState, Signal
+from rules.rule import InvalidParams, RuleState, Signal, StoredState
 
 #: Every params class's pydantic config: no NaN or infinity anywhere (a limit that is never
 #: reached is written as a missing value, not `.inf`).
@@ -48,7 +49,7 @@ def param(
 ) -> Any:
     """A params field: `description` says what it is for, `unit` its unit ("s", "%", ...),
     `limits` are pydantic's (`ge`, `gt`, `le`, `lt`, `min_length`)."""
-    extra = {"unit": unit} if unit else None
+    extra: JsonDict | None = {"unit": unit} if unit else None
     if default_factory is not None:
         return Field(
             default_factory=default_factory,
@@ -105,6 +106,28 @@ class Kind(Generic[P]):
     inputs: Callable[[P], Inputs] = _everything
     never_resolves: frozenset[str] = frozenset()
     about: str = ""
+
+
+S = TypeVar("S", bound=StoredState)
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogRule(Generic[P, S]):
+    """What every catalogue rule starts with: its id, its params, and `load_state` parsing the
+    key states of its `State` class. A rule adds `evaluate` (and, if it needs them, more fields):
+
+        @dataclass(frozen=True, slots=True)
+        class StuckRule(CatalogRule[StuckParams, StuckState]):
+            State = StuckState
+    """
+
+    State: ClassVar[type[Any]]
+    id: str
+    params: P
+
+    def load_state(self, raw: Mapping[str, object]) -> RuleState[S]:
+        state: RuleState[S] = RuleState.from_json(self.State, raw)
+        return state
 
 
 def alone(rule: Callable[[str, P], Evaluator]) -> Callable[[str, P, Directory], Evaluator]:
@@ -218,6 +241,7 @@ __all__ = [
     "Kind",
     "Partitioned",
     "TimeZone",
+    "CatalogRule",
     "alone",
     "names",
     "param",

@@ -34,6 +34,7 @@ from rules.directory import Directory
 from rules.kind import (
     NOTHING,
     PARAMS_CONFIG,
+    CatalogRule,
     Evaluator,
     Inputs,
     Kind,
@@ -222,12 +223,8 @@ def learn_bulk(
 
 
 @dataclass(frozen=True, slots=True)
-class AnomalyRule:
-    id: str
-    params: AnomalyParams
-
-    def load_state(self, raw: Mapping[str, object]) -> RuleState[AnomalyState]:
-        return RuleState.from_json(AnomalyState, raw)
+class AnomalyRule(CatalogRule[AnomalyParams, AnomalyState]):
+    State = AnomalyState
 
     def _bucket_of(self, t: float) -> int:
         if self.params.buckets == "none":

@@ -8,7 +8,6 @@ in the band and keeps the alert open, and a new battery (near 100 %) clears it.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Self
@@ -19,7 +18,7 @@ from pydantic.dataclasses import dataclass as pydantic_dataclass
 from rules.arrays import BatchView
 from rules.catalog.hold import HoldState
 from rules.catalog.thresholds import ThresholdParams, ThresholdRule
-from rules.kind import NOTHING, PARAMS_CONFIG, Inputs, Kind, alone, names, param
+from rules.kind import NOTHING, PARAMS_CONFIG, CatalogRule, Inputs, Kind, alone, names, param
 from rules.rule import Category, InvalidParams, RuleState, Severity, Signal, SignalState
 from store.i18n import N_
 
@@ -59,8 +58,8 @@ class BatteryParams:
 
 
 @dataclass(frozen=True, slots=True)
-class BatteryRule:
-    id: str
+class BatteryRule(CatalogRule[BatteryParams, HoldState]):
+    State = HoldState
     params: BatteryParams = BatteryParams()
 
     @property
@@ -78,9 +77,6 @@ class BatteryRule:
                 category=Category.MAINTENANCE,
             ),
         )
-
-    def load_state(self, raw: Mapping[str, object]) -> RuleState[HoldState]:
-        return RuleState.from_json(HoldState, raw)
 
     def evaluate(
         self, view: BatchView, state: RuleState[HoldState], now: datetime

@@ -16,7 +16,6 @@ never clears: the opening is the whole story, and someone should check on the re
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, time
 from typing import Self
@@ -29,6 +28,7 @@ from rules.arrays import BatchView, at_time, epoch_s, rising_edges, state_key
 from rules.directory import Directory
 from rules.kind import (
     PARAMS_CONFIG,
+    CatalogRule,
     Evaluator,
     Inputs,
     Kind,
@@ -108,12 +108,9 @@ class DoorHeldParams:
 
 
 @dataclass(frozen=True, slots=True)
-class DoorHeldRule:
-    id: str
+class DoorHeldRule(CatalogRule[DoorHeldParams, DoorState]):
+    State = DoorState
     params: DoorHeldParams = DoorHeldParams()
-
-    def load_state(self, raw: Mapping[str, object]) -> RuleState[DoorState]:
-        return RuleState.from_json(DoorState, raw)
 
     def evaluate(
         self, view: BatchView, state: RuleState[DoorState], now: datetime
@@ -266,12 +263,8 @@ class NightActivityParams:
 
 
 @dataclass(frozen=True, slots=True)
-class QuietHoursRule:
-    id: str
-    params: QuietHoursParams
-
-    def load_state(self, raw: Mapping[str, object]) -> RuleState[OpeningState]:
-        return RuleState.from_json(OpeningState, raw)
+class QuietHoursRule(CatalogRule[QuietHoursParams, OpeningState]):
+    State = OpeningState
 
     def evaluate(
         self, view: BatchView, state: RuleState[OpeningState], now: datetime

@@ -26,7 +26,7 @@ from pydantic import field_validator
 from pydantic.dataclasses import dataclass as pydantic_dataclass
 
 from rules.arrays import BatchView, at_time, falling_edges, rising_edges, state_key
-from rules.kind import PARAMS_CONFIG, Inputs, alone, param
+from rules.kind import PARAMS_CONFIG, CatalogRule, Inputs, alone, param
 from rules.kind import Kind as RuleKind
 from rules.rule import (
     Category,
@@ -102,12 +102,9 @@ class EmergencyState(StoredState):
 
 
 @dataclass(frozen=True, slots=True)
-class EmergencyRule:
-    id: str
+class EmergencyRule(CatalogRule[EmergencyParams, EmergencyState]):
+    State = EmergencyState
     params: EmergencyParams = EmergencyParams()
-
-    def load_state(self, raw: Mapping[str, object]) -> RuleState[EmergencyState]:
-        return RuleState.from_json(EmergencyState, raw)
 
     def evaluate(
         self, view: BatchView, state: RuleState[EmergencyState], now: datetime

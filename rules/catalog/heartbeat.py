@@ -37,7 +37,7 @@ from pydantic.dataclasses import dataclass as pydantic_dataclass
 
 from rules.arrays import BatchView, FloatArray, at_time, epoch_s, state_key
 from rules.directory import Directory
-from rules.kind import PARAMS_CONFIG, Kind, param
+from rules.kind import PARAMS_CONFIG, CatalogRule, Kind, param
 from rules.rule import (
     Category,
     RuleState,
@@ -141,13 +141,9 @@ _Change = tuple[float, SignalState, str, dict[str, str | float]]
 
 
 @dataclass(frozen=True, slots=True)
-class OfflineRule:
-    id: str
-    params: OfflineParams
+class OfflineRule(CatalogRule[OfflineParams, DeviceState]):
+    State = DeviceState
     directory: Directory
-
-    def load_state(self, raw: Mapping[str, object]) -> RuleState[DeviceState]:
-        return RuleState.from_json(DeviceState, raw)
 
     def timeout_s(self, site: str, device: str, state: DeviceState) -> float | None:
         """How long this device may stay silent."""

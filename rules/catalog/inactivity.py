@@ -39,7 +39,7 @@ from rules.arrays import BatchView, FloatArray, at_time, epoch_s, state_key
 from rules.catalog.moments import ACT, DOOR, LIE, Sources, collect, household_sources, rest_devices
 from rules.catalog.routine import Routine, first_crossing, prior_rates
 from rules.directory import Directory, HouseholdInfo
-from rules.kind import PARAMS_CONFIG, Kind, param
+from rules.kind import PARAMS_CONFIG, CatalogRule, Kind, param
 from rules.rule import (
     Category,
     InvalidParams,
@@ -60,7 +60,7 @@ Mode = Literal["home", "rest", "away"]
 HOME: Final = "home"
 REST: Final = "rest"
 AWAY_MODE: Final = "away"
-_MODE_OF: dict[str, Mode] = {ACT: HOME, DOOR: AWAY_MODE, LIE: REST}
+_MODE_OF: dict[int, Mode] = {ACT: HOME, DOOR: AWAY_MODE, LIE: REST}
 
 
 def _default_levels() -> dict[str, float]:
@@ -248,9 +248,8 @@ class HouseholdState(StoredState):
 
 
 @dataclass(frozen=True, slots=True)
-class InactivityRule:
-    id: str
-    params: InactivityParams
+class InactivityRule(CatalogRule[InactivityParams, HouseholdState]):
+    State = HouseholdState
     directory: Directory
     _rest_devices: frozenset[tuple[str, str]] = field(init=False, repr=False, compare=False)
     _priors: Mapping[str, FloatArray] = field(init=False, repr=False, compare=False)
@@ -262,9 +261,6 @@ class InactivityRule:
         object.__setattr__(self, "_rest_devices", rest)
         object.__setattr__(self, "_priors", p.priors())
         object.__setattr__(self, "_daytime", p.daytime())
-
-    def load_state(self, raw: Mapping[str, object]) -> RuleState[HouseholdState]:
-        return RuleState.from_json(HouseholdState, raw)
 
     def evaluate(
         self, view: BatchView, state: RuleState[HouseholdState], now: datetime

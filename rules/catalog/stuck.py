@@ -22,7 +22,6 @@ that leaves it. A run that fired is not learned as normal flatness.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated
@@ -32,7 +31,7 @@ from pydantic import Field
 from pydantic.dataclasses import dataclass as pydantic_dataclass
 
 from rules.arrays import BatchView, FloatArray, Series, at_time
-from rules.kind import NOTHING, PARAMS_CONFIG, Inputs, Kind, alone, param
+from rules.kind import NOTHING, PARAMS_CONFIG, CatalogRule, Inputs, Kind, alone, param
 from rules.rule import (
     Category,
     RuleState,
@@ -131,12 +130,8 @@ class _History:
 
 
 @dataclass(frozen=True, slots=True)
-class StuckRule:
-    id: str
-    params: StuckParams
-
-    def load_state(self, raw: Mapping[str, object]) -> RuleState[StuckState]:
-        return RuleState.from_json(StuckState, raw)
+class StuckRule(CatalogRule[StuckParams, StuckState]):
+    State = StuckState
 
     def evaluate(
         self, view: BatchView, state: RuleState[StuckState], now: datetime

@@ -11,7 +11,6 @@ fires, whatever the batch boundaries. One state per series: the rule fires per m
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal, Self
@@ -22,7 +21,7 @@ from pydantic.dataclasses import dataclass as pydantic_dataclass
 
 from rules.arrays import BatchView, BoolArray, FloatArray, at_time
 from rules.catalog.hold import HoldState, run_hold
-from rules.kind import NOTHING, PARAMS_CONFIG, Inputs, Kind, alone, names, param
+from rules.kind import NOTHING, PARAMS_CONFIG, CatalogRule, Inputs, Kind, alone, names, param
 from rules.rule import Category, InvalidParams, RuleState, Severity, Signal, SignalState
 from store.i18n import N_
 
@@ -93,12 +92,8 @@ def gate_open(view: BatchView, site: str, device: str, gate: str, ts: FloatArray
 
 
 @dataclass(frozen=True, slots=True)
-class ThresholdRule:
-    id: str
-    params: ThresholdParams
-
-    def load_state(self, raw: Mapping[str, object]) -> RuleState[HoldState]:
-        return RuleState.from_json(HoldState, raw)
+class ThresholdRule(CatalogRule[ThresholdParams, HoldState]):
+    State = HoldState
 
     def evaluate(
         self, view: BatchView, state: RuleState[HoldState], now: datetime

@@ -16,7 +16,6 @@ same limit). One series per rule: correlating with a pump's state is the engine'
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal, Self
@@ -27,7 +26,7 @@ from pydantic import model_validator
 from pydantic.dataclasses import dataclass as pydantic_dataclass
 
 from rules.arrays import BatchView, FloatArray, at_time
-from rules.kind import NOTHING, PARAMS_CONFIG, Inputs, Kind, alone, names, param
+from rules.kind import NOTHING, PARAMS_CONFIG, CatalogRule, Inputs, Kind, alone, names, param
 from rules.rule import (
     Category,
     InvalidParams,
@@ -148,12 +147,8 @@ def _window_slopes(
 
 
 @dataclass(frozen=True, slots=True)
-class TrendRule:
-    id: str
-    params: TrendParams
-
-    def load_state(self, raw: Mapping[str, object]) -> RuleState[TrendState]:
-        return RuleState.from_json(TrendState, raw)
+class TrendRule(CatalogRule[TrendParams, TrendState]):
+    State = TrendState
 
     def evaluate(
         self, view: BatchView, state: RuleState[TrendState], now: datetime

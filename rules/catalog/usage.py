@@ -13,7 +13,6 @@ bounded however busy the device.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
@@ -21,7 +20,7 @@ from typing import Literal
 from pydantic.dataclasses import dataclass as pydantic_dataclass
 
 from rules.arrays import BatchView, at_time, epoch_s, rising_edges, state_key
-from rules.kind import NOTHING, PARAMS_CONFIG, Inputs, Kind, alone, names, param
+from rules.kind import NOTHING, PARAMS_CONFIG, CatalogRule, Inputs, Kind, alone, names, param
 from rules.rule import (
     Category,
     RuleState,
@@ -60,12 +59,8 @@ class UsageState(StoredState):
 
 
 @dataclass(frozen=True, slots=True)
-class UsageRule:
-    id: str
-    params: UsageParams
-
-    def load_state(self, raw: Mapping[str, object]) -> RuleState[UsageState]:
-        return RuleState.from_json(UsageState, raw)
+class UsageRule(CatalogRule[UsageParams, UsageState]):
+    State = UsageState
 
     def evaluate(
         self, view: BatchView, state: RuleState[UsageState], now: datetime
