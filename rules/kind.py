@@ -97,7 +97,9 @@ def _everything(params: Any) -> Inputs:
 class Kind(Generic[P]):
     """A rule kind: `build(rule_id, params, directory)` makes its rule, `inputs(params)` says
     what it reads. `never_resolves` names signal metrics whose alerts a clear never closes;
-    `about` says what the kind is for in docs/rules.md (default: its module's first paragraph).
+    `timed`: its conditions complete with the passing of time rather than with a sample (a
+    door held open), so a backtest steps it on a timer. `about` says what the kind is for in
+    docs/rules.md (default: its module's first paragraph).
     """
 
     name: str
@@ -105,6 +107,7 @@ class Kind(Generic[P]):
     build: Callable[[str, P, Directory], Evaluator]
     inputs: Callable[[P], Inputs] = _everything
     never_resolves: frozenset[str] = frozenset()
+    timed: bool = False
     about: str = ""
 
 

@@ -343,6 +343,7 @@ DOOR_HELD = Kind(
     DoorHeldParams,
     alone(DoorHeldRule),
     lambda p: Inputs(names(p.metric), names(p.open_event, p.close_event)),
+    timed=True,
     about="A door (a 0/1 reading or open/close events) left open for longer than `hold_s`.",
 )
 NIGHT_ACTIVITY = Kind(

@@ -328,4 +328,4 @@ def _message_times(view: BatchView) -> dict[tuple[str, str], FloatArray]:
     return {k: np.unique(np.concatenate(v)) for k, v in parts.items()}
 
 
-KIND = Kind("offline", OfflineParams, OfflineRule)
+KIND = Kind("offline", OfflineParams, OfflineRule, timed=True)

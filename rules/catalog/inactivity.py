@@ -414,4 +414,4 @@ def _enter(state: HouseholdState, t: float, kind: int, device: str) -> Household
     )
 
 
-KIND = Kind("inactivity", InactivityParams, InactivityRule)
+KIND = Kind("inactivity", InactivityParams, InactivityRule, timed=True)

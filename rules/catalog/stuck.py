@@ -297,4 +297,5 @@ KIND = Kind(
     StuckParams,
     alone(StuckRule),
     lambda p: Inputs(frozenset(p.metrics) or None, NOTHING),
+    timed=True,
 )

@@ -143,4 +143,4 @@ def _inputs(p: UsageParams) -> Inputs:
     return Inputs(names(p.name), NOTHING)
 
 
-KIND = Kind("usage", UsageParams, alone(UsageRule), _inputs)
+KIND = Kind("usage", UsageParams, alone(UsageRule), _inputs, timed=True)
