@@ -36,10 +36,11 @@ class ThresholdParams:
     op: Literal[">", "<"] = param(
         description="`>` fires on samples strictly above `value`, `<` strictly below it."
     )
-    value: float = param(description="The limit, in the metric's unit.")
+    value: float = param(unit="metric unit", description="The limit.")
     clear_value: float | None = param(
         None,
-        description="Where the alert clears, in the metric's unit: at or below it for `>`, at "
+        unit="metric unit",
+        description="Where the alert clears: at or below it for `>`, at "
         "or above it for `<` (a hysteresis band). Default: `value`, no band.",
     )
     hold_s: float = param(
