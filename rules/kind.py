@@ -98,8 +98,8 @@ class Kind(Generic[P]):
     """A rule kind: `build(rule_id, params, directory)` makes its rule, `inputs(params)` says
     what it reads. `never_resolves` names signal metrics whose alerts a clear never closes;
     `timed`: its conditions complete with the passing of time rather than with a sample (a
-    door held open), so a backtest steps it on a timer. `about` says what the kind is for in
-    docs/rules.md (default: its module's first paragraph).
+    door held open), so a backtest steps it on a timer. docs/rules.md says what the kind is for
+    with its params class's docstring, else its module's first paragraph.
     """
 
     name: str
@@ -108,7 +108,6 @@ class Kind(Generic[P]):
     inputs: Callable[[P], Inputs] = _everything
     never_resolves: frozenset[str] = frozenset()
     timed: bool = False
-    about: str = ""
 
 
 S = TypeVar("S", bound=StoredState)

@@ -64,10 +64,11 @@ def parameters(params: type[Any]) -> dict[str, FieldInfo]:
 
 
 def _about(kind: Kind[Any]) -> str:
-    if kind.about:
-        return kind.about
-    doc = sys.modules[kind.params.__module__].__doc__ or ""
-    return doc.strip().split("\n\n")[0].replace("\n", " ")
+    own = kind.params.__doc__ or ""
+    if own.startswith(f"{kind.params.__name__}("):  # the dataclass's generated signature
+        own = ""
+    doc = own or sys.modules[kind.params.__module__].__doc__ or ""
+    return " ".join(doc.strip().split("\n\n")[0].split())
 
 
 def _type(annotation: Any) -> str:

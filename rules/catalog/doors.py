@@ -99,6 +99,8 @@ class DoorState(StoredState):
 
 @pydantic_dataclass(frozen=True, slots=True, config=PARAMS_CONFIG)
 class DoorHeldParams:
+    """A door (a 0/1 reading or open/close events) left open for longer than `hold_s`."""
+
     hold_s: float = param(300.0, gt=0, unit="s", description="How long a door may stay open.")
     metric: str = param("door_open", description="The 0/1 reading that says the door is open.")
     open_event: str = param("door_open", description="The event of the door opening.")
@@ -213,8 +215,9 @@ class QuietHoursParams:
 
 @pydantic_dataclass(frozen=True, slots=True, config=PARAMS_CONFIG)
 class NightActivityParams:
-    """A rules-file `night_activity` rule: one `QuietHoursRule` per household, in the household's
-    zone and quiet hours; `start`/`end` are the window of households that have none."""
+    """A household's front door opened during its quiet hours, in its local time: the
+    household's own quiet hours, else `start`-`end`; never clears by itself. (One
+    `QuietHoursRule` per household.)"""
 
     start: time = param(
         time(22, 0),
@@ -344,13 +347,10 @@ DOOR_HELD = Kind(
     alone(DoorHeldRule),
     lambda p: Inputs(names(p.metric), names(p.open_event, p.close_event)),
     timed=True,
-    about="A door (a 0/1 reading or open/close events) left open for longer than `hold_s`.",
 )
 NIGHT_ACTIVITY = Kind(
     "night_activity",
     NightActivityParams,
     _night_activity,
     lambda p: Inputs(names(p.metric), names(p.open_event)),
-    about="A household's front door opened during its quiet hours (the household's own, else "
-    "`start`-`end`), in its local time; never clears by itself.",
 )
