@@ -39,6 +39,8 @@ POLICY_REACHES_BACK = timedelta(days=3)
 #: policy would still cover is not missed when its next run is late.
 NOTE_BEFORE = POLICY_REACHES_BACK - timedelta(days=1)
 _HOUR = timedelta(hours=1)
+# Any constant works; it only has to be the same for every refresher.
+_REFRESH_LOCK_KEY = 0x6C617465686F7572  # "latehour"
 #: Noted hours at most this far apart are refreshed in one call (the gap costs little: a refresh
 #: recomputes only what TimescaleDB's invalidation log says changed).
 _JOIN_GAP = timedelta(hours=24)
@@ -87,13 +89,19 @@ def refresh(conn: psycopg.Connection[TupleRow], retention_days: int) -> Refreshe
     if not noted:
         return Refreshed()
     windows = runs([bucket for bucket, _, kept in noted if kept])
-    for start, end in windows:
-        conn.execute(
-            "CALL refresh_continuous_aggregate('readings_hourly', %s::timestamptz,"
-            " %s::timestamptz)",
-            (start, end),
-        )
-        hourly_packs.forget(conn, start, end)
+    # One refresher at a time (several ingest processes may run maintenance): the second waits,
+    # then refreshes what is still noted; TimescaleDB needs nothing recomputed twice.
+    conn.execute("SELECT pg_advisory_lock(%s)", (_REFRESH_LOCK_KEY,))
+    try:
+        for start, end in windows:
+            conn.execute(
+                "CALL refresh_continuous_aggregate('readings_hourly', %s::timestamptz,"
+                " %s::timestamptz)",
+                (start, end),
+            )
+            hourly_packs.forget(conn, start, end)
+    finally:
+        conn.execute("SELECT pg_advisory_unlock(%s)", (_REFRESH_LOCK_KEY,))
     with conn.transaction():
         conn.execute(
             "DELETE FROM readings_hourly_late l"
