@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+import subprocess
+import sys
 import tempfile
 import threading
 from collections.abc import Iterator
@@ -19,6 +21,7 @@ from courtyard.embedded import EmbeddedPostgres
 from store import migrate
 from store.backend import Backend, backend_of
 from tests.conftest import database_url_for
+from tests.support.processes import courtyard_env
 
 #: A PostgreSQL bindir whose installation has TimescaleDB's files (the extension installed),
 #: for the tests of a server that has it but does not preload it; they skip when unset.
@@ -198,12 +201,25 @@ def test_auto_without_preload_says_why_and_uses_plain_postgresql(
 
 
 def test_on_without_preload_fails_with_the_same_reason_and_records_nothing(
-    unpreloaded: str,
+    unpreloaded: str, tmp_path: Path
 ) -> None:
     with pytest.raises(migrate.MigrationError, match="=on but the server does not preload") as err:
         migrate.run(unpreloaded, timescaledb="on")
     assert "shared_preload_libraries" in str(err.value)
     assert _recorded_backend(unpreloaded) == []
+    # The command says the same, without a traceback.
+    command = subprocess.run(
+        [sys.executable, "-m", "courtyard", "migrate"],
+        env=courtyard_env(database_url=unpreloaded, store__timescaledb="on"),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert command.returncode == 1
+    assert command.stderr.startswith("courtyard migrate: COURTYARD_STORE__TIMESCALEDB=on but")
+    assert "shared_preload_libraries" in command.stderr and "Traceback" not in command.stderr
 
 
 def test_off_without_preload_never_tries(
