@@ -191,7 +191,11 @@ def _migrate(args: argparse.Namespace, settings: Settings) -> int:
     from store import migrate
 
     _require_urls(settings)
-    report = migrate.run_from_settings(settings.store)
+    try:
+        report = migrate.run_from_settings(settings.store)
+    except migrate.MigrationError as exc:
+        sys.stderr.write(f"courtyard migrate: {exc}\n")
+        return 1
     _apply_locale_defaults(settings)
     if report.applied:
         done = _("{backend}: applied {migrations}").format(

@@ -10,28 +10,24 @@ import logging
 import queue
 import signal
 import threading
+import time
 from types import FrameType
 
 import psycopg
 from prometheus_client import start_http_server
 from psycopg.rows import TupleRow
 
-from ingest import wire
+from ingest import maintenance, wire
 from ingest.batcher import Batcher, OnCommitted
 from ingest.decoders.result import DecodeContext
 from ingest.inbound import Inbound
 from ingest.json_bounds import JsonLimits
 from ingest.settings import IngestSettings
 from ingest.subscriber import Subscriber
-from store import feed, hourly_packs
 from store.devices import load_aliases
-from store.retention import prune
 from store.settings import StoreSettings
 
 logger = logging.getLogger(__name__)
-
-_PRUNE_INTERVAL_S = 3600.0
-_FIRST_MAINTENANCE_S = 60.0
 
 
 class IngestService:
@@ -87,20 +83,20 @@ class IngestService:
             self._stop.set()
 
     def _run_pruner(self) -> None:
-        # Plain PostgreSQL has no retention policy of its own; TimescaleDB's prune is a no-op.
-        # Weeks of the rollup are packed for charts soon after start (a store migrated to packs
-        # gets its history packed), then hourly with the pruning.
-        interval = _FIRST_MAINTENANCE_S
+        # Late hours into the rollup often; retention, the feed and packing hourly, the first
+        # time soon after start.
+        interval = maintenance.FIRST_PASS_S
+        next_prune = 0.0
         while not self._stop.wait(interval):
-            interval = _PRUNE_INTERVAL_S
+            interval = maintenance.LATE_HOURS_INTERVAL_S
+            prune = time.monotonic() >= next_prune
             try:
-                with psycopg.connect(self._store.url, application_name="courtyard-retention") as c:
-                    prune(c, self._store.retention_days)
-                    with c.transaction():
-                        feed.prune(c, self._store.feed_keep_h * 3600)
-                    hourly_packs.pack(c)
+                maintenance.run(self._store, prune=prune)
             except psycopg.Error as exc:
                 logger.warning("store maintenance failed (%s); trying again later", exc)
+                continue
+            if prune:
+                next_prune = time.monotonic() + maintenance.PRUNE_INTERVAL_S
 
     def _decode_context(self, conn: psycopg.Connection[TupleRow]) -> DecodeContext:
         with conn.transaction():

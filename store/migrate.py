@@ -54,7 +54,7 @@ def run(
         conn.execute("SELECT pg_advisory_lock(%s)", (_MIGRATION_LOCK_KEY,))
         try:
             _ensure_bookkeeping(conn)
-            backend = _backend(conn, timescaledb)
+            backend = _backend(conn, url, timescaledb)
             applied = tuple(
                 _apply(conn, migration) for migration in pending_migrations(conn, backend)
             )
@@ -116,7 +116,7 @@ def _ensure_bookkeeping(conn: psycopg.Connection[TupleRow]) -> None:
     )
 
 
-def _backend(conn: psycopg.Connection[TupleRow], wanted: str) -> Backend:
+def _backend(conn: psycopg.Connection[TupleRow], url: str, wanted: str) -> Backend:
     row = conn.execute("SELECT value FROM store_info WHERE key = 'backend'").fetchone()
     if row is not None:
         recorded = Backend(str(row[0]))
@@ -127,17 +127,62 @@ def _backend(conn: psycopg.Connection[TupleRow], wanted: str) -> Backend:
         return recorded
     backend = Backend.POSTGRESQL
     if wanted != "off":
-        try:
-            conn.execute("CREATE EXTENSION IF NOT EXISTS timescaledb")
+        reason = _timescaledb_unusable(conn, url)
+        if reason is None:
             backend = Backend.TIMESCALEDB
-        except psycopg.Error as exc:
-            if wanted == "on":
-                raise MigrationError(f"TimescaleDB is required but unavailable: {exc}") from exc
-            logger.info(
-                "TimescaleDB not available (%s); using plain PostgreSQL", exc.diag.message_primary
+        elif wanted == "on":
+            raise MigrationError(f"COURTYARD_STORE__TIMESCALEDB=on but {reason}")
+        else:
+            logger.warning(
+                "TimescaleDB is not used: %s. This database is now recorded as plain PostgreSQL "
+                "and stays so; set COURTYARD_STORE__TIMESCALEDB=off to silence this, or fix the "
+                "above before migrating a new database",
+                reason,
             )
     conn.execute("INSERT INTO store_info (key, value) VALUES ('backend', %s)", (backend.value,))
     return backend
+
+
+def _timescaledb_unusable(conn: psycopg.Connection[TupleRow], url: str) -> str | None:
+    """Create the extension if need be; None when it is there, else why it cannot be used and
+    how to enable it. Raises MigrationError on any other error (a lost connection, a timeout):
+    nothing is recorded then, so the next run decides again."""
+    installed = conn.execute(
+        "SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'timescaledb'),"
+        " EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb')"
+    ).fetchone()
+    assert installed is not None
+    if installed[0]:
+        return None
+    if not installed[1]:
+        return (
+            "the timescaledb extension is not installed on the database server (install "
+            "TimescaleDB 2.x for this PostgreSQL, add 'timescaledb' to shared_preload_libraries "
+            "and restart the server)"
+        )
+    # Its own connection: TimescaleDB reports a missing preload as FATAL and closes the session,
+    # and this one holds the migration lock.
+    try:
+        with psycopg.connect(url, autocommit=True) as attempt:
+            attempt.execute("CREATE EXTENSION IF NOT EXISTS timescaledb")
+    except psycopg.errors.InsufficientPrivilege as exc:
+        return (
+            f"role {conn.info.user!r} may not create the timescaledb extension in database "
+            f"{conn.info.dbname!r} ({exc.diag.message_primary}): create it once as a superuser "
+            "(CREATE EXTENSION timescaledb) or run migrations as the database's owner"
+        )
+    except psycopg.Error as exc:
+        message = exc.diag.message_primary or str(exc)
+        if "preload" in message:
+            return (
+                f"the server does not preload TimescaleDB ({message}): add 'timescaledb' to "
+                "shared_preload_libraries in postgresql.conf and restart the server"
+            )
+        raise MigrationError(
+            f"could not tell whether TimescaleDB can be used ({message}); nothing was "
+            "recorded: run the migration again"
+        ) from exc
+    return None
 
 
 def _apply(conn: psycopg.Connection[TupleRow], migration: Migration) -> str:

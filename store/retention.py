@@ -1,16 +1,21 @@
-"""prune: drop raw readings, events and rejects past the retention window on plain PostgreSQL.
+"""prune: drop what is older than the retention window from every table that grows with time.
 
-TimescaleDB does this itself with its retention policy (store/timescale.py); this is the same
-rule for plain PostgreSQL, run periodically by the ingest service. Hourly rollups are kept: they
-are small and serve long-range charts.
+Raw readings and events: TimescaleDB drops their chunks itself with its retention policy
+(store/timescale.py), so here only on plain PostgreSQL. Everything else on both back ends:
+rejected messages, the audit log, notifications done with (sent or failed), dashboard sessions
+expired that long ago. Run periodically by the ingest service's store maintenance. Kept: the
+hourly rollup and its packs (small; they serve long-range charts) and alerts with their history
+(the record of what happened to whom).
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
+from typing import LiteralString
 
 import psycopg
+from psycopg import sql
 from psycopg.rows import TupleRow
 
 from store.backend import Backend, backend_of
@@ -26,30 +31,48 @@ class Pruned:
     readings: int = 0
     events: int = 0
     rejects: int = 0
+    audit: int = 0
+    notifications: int = 0
+    sessions: int = 0
 
 
 def prune(conn: psycopg.Connection[TupleRow], retention_days: int) -> Pruned:
-    """Delete rows older than `retention_days`; a no-op on TimescaleDB. Commits as it goes."""
+    """Delete rows older than `retention_days`. Commits as it goes."""
     with conn.transaction():
-        if backend_of(conn) is Backend.TIMESCALEDB:
-            return Pruned()
+        raw = backend_of(conn) is Backend.POSTGRESQL
+
+    def older(table: str, column: str, also: LiteralString = "TRUE") -> int:
+        return _delete_older(conn, table, column, retention_days, also)
+
     pruned = Pruned(
-        readings=_delete_older(conn, "readings", "ts", retention_days),
-        events=_delete_older(conn, "events", "ts", retention_days),
-        rejects=_delete_older(conn, "rejected_messages", "received_at", retention_days),
+        readings=older("readings", "ts") if raw else 0,
+        events=older("events", "ts") if raw else 0,
+        rejects=older("rejected_messages", "received_at"),
+        audit=older("audit_log", "at"),
+        notifications=older("notifications", "created_at", "status IN ('sent', 'failed')"),
+        sessions=older("dashboard_sessions", "expires_at"),
     )
-    if pruned != Pruned():
+    if any(astuple(pruned)):
         logger.info("pruned past %d days: %s", retention_days, pruned)
     return pruned
 
 
 def _delete_older(
-    conn: psycopg.Connection[TupleRow], table: str, column: str, retention_days: int
+    conn: psycopg.Connection[TupleRow],
+    table: str,
+    column: str,
+    retention_days: int,
+    also: LiteralString,
 ) -> int:
-    statement = psycopg.sql.SQL(
+    statement = sql.SQL(
         "DELETE FROM {table} WHERE ctid = ANY(ARRAY("
-        "SELECT ctid FROM {table} WHERE {column} < now() - make_interval(days => %s) LIMIT %s))"
-    ).format(table=psycopg.sql.Identifier(table), column=psycopg.sql.Identifier(column))
+        "SELECT ctid FROM {table} WHERE {column} < now() - make_interval(days => %s) AND {also}"
+        " LIMIT %s))"
+    ).format(
+        table=sql.Identifier(table),
+        column=sql.Identifier(column),
+        also=sql.SQL(also),
+    )
     total = 0
     while True:
         with conn.transaction():

@@ -15,14 +15,14 @@ import hashlib
 import logging
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import orjson
 import psycopg
 from psycopg.rows import TupleRow
 from psycopg.types.json import Jsonb
 
-from store import feed, hourly_packs
+from store import feed, hourly_packs, late_hours
 from store.backend import Backend, backend_of
 from store.reading_rows import Row, SeriesTime, all_readings, refusals, stage
 from store.records import Event, Message, Reading, Reject, StatusChange
@@ -226,6 +226,10 @@ class BatchWriter:
             conflicts = {(int(sid), ts): float(value) for sid, ts, value in cur.fetchall()}
             row = cur.execute(_MOVE_READINGS[self._backend]).fetchone()
             stored = int(row[0]) if row else 0
+        if self._backend is Backend.TIMESCALEDB and _older_than(rows, late_hours.NOTE_BEFORE):
+            # Hours behind the aggregate's refresh policy: noted for store maintenance to
+            # refresh (store/late_hours.py), or they would never reach the rollup.
+            cur.execute(late_hours.NOTE_STAGED)
         if _reaches_packed_periods(rows):
             # Late readings may have changed the rollup of periods whose packs charts read:
             # redo those here, so no reader sees a pack older than the rollup
@@ -266,6 +270,11 @@ def _device_touches(messages: Sequence[Message]) -> dict[DeviceKey, DeviceTouch]
 
 def _reaches_packed_periods(rows: Sequence[Row]) -> bool:
     limit = datetime.now(UTC) - hourly_packs.WRITER_LOOKS_BEFORE
+    return any(ts < limit for _, ts, _ in rows)
+
+
+def _older_than(rows: Sequence[Row], age: timedelta) -> bool:
+    limit = datetime.now(UTC) - age
     return any(ts < limit for _, ts, _ in rows)
 
 

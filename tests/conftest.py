@@ -24,6 +24,7 @@ from courtyard.embedded import EmbeddedMosquitto, EmbeddedPostgres, service_acco
 from courtyard.settings import ENV_PREFIX, Settings
 from ingest.service import IngestService
 from ingest.settings import IngestSettings
+from store.backend import Backend, backend_of
 from store.settings import StoreSettings
 from tests.support.ingest import RunningIngest
 from tests.support.mqtt import Publisher
@@ -93,6 +94,7 @@ def template_database(postgres_url: str) -> Iterator[str]:
         conn.execute(sql.SQL("CREATE DATABASE {}").format(ident))
     try:
         migrate.run(database_url_for(postgres_url, name))
+        _unschedule_timescaledb_jobs(database_url_for(postgres_url, name))
         # Cloning needs a template without sessions; TimescaleDB's job scheduler keeps one
         # open, so close the door and end what is still connected.
         with psycopg.connect(postgres_url, autocommit=True) as conn:
@@ -106,6 +108,19 @@ def template_database(postgres_url: str) -> Iterator[str]:
         # A new connection: crash tests may have restarted the server meanwhile.
         with psycopg.connect(postgres_url, autocommit=True) as conn:
             conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(ident))
+
+
+def _unschedule_timescaledb_jobs(url: str) -> None:
+    """TimescaleDB: keep its scheduler from running the policies (refresh, compression,
+    retention) in every test's database on its own: that made tests slow and their aggregate
+    depend on when a job happened to run. A test of a policy runs its job itself
+    (`CALL run_job(...)`)."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        if backend_of(conn) is Backend.TIMESCALEDB:
+            conn.execute(
+                "SELECT alter_job(job_id, scheduled => false) FROM timescaledb_information.jobs"
+                " WHERE hypertable_name IS NOT NULL"
+            )
 
 
 @pytest.fixture

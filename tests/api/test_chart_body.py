@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from fastapi.testclient import TestClient
 
 from api.schemas.devices import Aggregates, Buckets
@@ -29,12 +30,19 @@ def test_hourly_and_raw_charts_match_the_model(world: World, client: TestClient)
     hourly = _chart(client, world.tokens["admin"], place.device_id, 3600)
     assert (hourly.source, hourly.bucket_s, hourly.site_id) == ("hourly", 3600, place.site_id)
     columns = hourly.buckets
-    # The world's rollup: 6 samples summing to 300 (avg 50) from 48 to 56, every hour.
-    assert len(columns.start) >= 40
+    # The world's readings: every 10 minutes, 50 + n % 7 for the n-th before NOW. The hours
+    # inside the chart are whole; compare those with the rollup of the readings.
     assert columns.start == sorted(columns.start)
-    assert {(a, lo, hi, n) for a, lo, hi, n in zip(*_rest(columns), strict=True)} == {
-        (50.0, 48.0, 56.0, 6)
-    }
+    by_hour: dict[int, list[float]] = {}
+    for n in range(201):
+        ts = int((NOW - timedelta(minutes=10 * n)).timestamp())
+        by_hour.setdefault(ts - ts % 3600, []).append(50.0 + n % 7)
+    inner = list(zip(columns.start, *_rest(columns), strict=True))[1:-1]
+    assert len(inner) >= 30
+    for start, avg, lo, hi, count in inner:
+        values = by_hour[start]
+        assert (lo, hi, count) == (min(values), max(values), len(values))
+        assert avg == pytest.approx(sum(values) / len(values))
     raw = _chart(client, world.tokens["admin"], place.device_id, 900)
     assert raw.source == "raw"
     assert len(raw.buckets.start) == len(raw.buckets.count) > 0

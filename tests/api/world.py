@@ -20,6 +20,7 @@ from api import cli
 from api.passwords import hash_password
 from rules.catalog import heartbeat, inactivity
 from store import alerts, places
+from store.backend import Backend, backend_of
 from store.settings import StoreSettings
 
 NOW = datetime.now(UTC).replace(microsecond=0)
@@ -93,16 +94,18 @@ def _device(conn: psycopg.Connection, site: str, key: str, kind: str, online: bo
             """,
             (series[0], NOW),
         )
-        conn.execute(
-            """
-            INSERT INTO readings_hourly_rollup (series_id, bucket, sample_count, sum_value,
-                                                min_value, max_value)
-            SELECT %s, date_trunc('hour', %s::timestamptz) - make_interval(hours => n),
-                   6, 300, 48, 56
-            FROM generate_series(0, 40) n
-            """,
-            (series[0], NOW),
-        )
+        if backend_of(conn) is Backend.POSTGRESQL:
+            # The rollup the writer would have kept; TimescaleDB's real-time aggregate needs none.
+            conn.execute(
+                """
+                INSERT INTO readings_hourly_rollup (series_id, bucket, sample_count, sum_value,
+                                                    min_value, max_value)
+                SELECT series_id, date_bin('1 hour', ts, TIMESTAMPTZ '2000-01-01 00:00:00+00'),
+                       count(*), sum(value), min(value), max(value)
+                FROM readings WHERE series_id = %s GROUP BY 1, 2
+                """,
+                (series[0],),
+            )
     conn.execute(
         "INSERT INTO events (device_id, ts, type, subject) VALUES (%s, %s, 'door_open', %s)",
         (device_id, NOW - timedelta(minutes=5), f"card:{key}"),

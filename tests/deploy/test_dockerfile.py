@@ -319,10 +319,14 @@ def test_the_wheel_built_from_the_context_is_the_whole_package(tmp_path: Path) -
 
     # Installed on its own (its dependencies from this interpreter), the console script runs.
     venv = tmp_path / "venv"
-    subprocess.run(
-        [sys.executable, "-m", "venv", "--system-site-packages", "--without-pip", str(venv)],
-        check=True,
-    )
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    # This interpreter's packages, also when it runs in a venv itself (--system-site-packages
+    # would give the base interpreter's instead, without the dependencies). Paths named in a
+    # .pth come after the venv's own, and their own .pth files (an editable install of the
+    # checkout) are not read.
+    (purelib,) = venv.glob("lib/python*/site-packages")
+    outer = [p for p in sys.path if Path(p).name in ("site-packages", "dist-packages")]
+    (purelib / "outer.pth").write_text("\n".join(dict.fromkeys(outer)) + "\n")
     python = venv / "bin" / "python"
     subprocess.run(
         [

@@ -139,7 +139,7 @@ def test_backtest_lists_the_alerts_a_rule_would_have_raised(database_url: str) -
     # Two day-long dips across chunk borders (6 h chunks), and a 1-minute blip that a 2-minute
     # hold ignores.
     readings = _pressure(24 * 60, [range(350, 400), range(600, 601), range(1430, 1500)])
-    with psycopg.connect(database_url) as conn:
+    with psycopg.connect(database_url, autocommit=True) as conn:
         _store(conn, readings, [])
         tables = ("alerts", "alert_changes", "notifications", "rule_state")
         before = [conn.execute(f"SELECT count(*) FROM {t}").fetchone() for t in tables]
@@ -150,7 +150,7 @@ def test_backtest_lists_the_alerts_a_rule_would_have_raised(database_url: str) -
             T0,
             T0 + timedelta(days=1),
             Directory(),
-            connect=lambda: psycopg.connect(database_url),
+            connect=lambda: psycopg.connect(database_url, autocommit=True),
             readers=3,
             reads="raw",
         )
@@ -191,7 +191,7 @@ def test_time_driven_rules_progress_between_samples(database_url: str) -> None:
         # Left open, and nothing else happens for the rest of the day.
         Event(SITE, "b01-door-01", T0 + timedelta(hours=2), "door_open"),
     ]
-    with psycopg.connect(database_url) as conn:
+    with psycopg.connect(database_url, autocommit=True) as conn:
         _store(conn, [], events)
         report = backtest(conn, definition, T0, T0 + timedelta(hours=12), Directory())
     (alert,) = report.alerts
@@ -201,7 +201,7 @@ def test_time_driven_rules_progress_between_samples(database_url: str) -> None:
 
 def test_an_empty_history_raises_nothing(database_url: str) -> None:
     (definition,) = parse_rules(PRESSURE_RULE, "t.yaml")
-    with psycopg.connect(database_url) as conn:
+    with psycopg.connect(database_url, autocommit=True) as conn:
         report = backtest(conn, definition, T0, T0 + timedelta(days=2), Directory())
     assert report.alerts == () and report.readings == 0
     assert format_report(report, "UTC").endswith("No alerts.")

@@ -112,7 +112,7 @@ def test_threshold_incidents_on_hour_borders_gaps_nan_and_disorder(database_url:
     r6[at(2, 5, 30) : at(2, 5, 45)] = 35.0
     r6[at(2, 5, 45) : at(2, 5, 48)] = 29.0
     r6[at(2, 5, 48) : at(2, 6, 20)] = 35.0
-    with psycopg.connect(database_url) as conn:
+    with psycopg.connect(database_url, autocommit=True) as conn:
         write(conn, rooms, rng=rng)
         raw, planned = both(conn, HOT)
     fired = {a.subject: a for a in raw.alerts}
@@ -130,7 +130,7 @@ def test_readings_stored_around_the_writer_are_read_raw(database_url: str) -> No
     values = normal(rng)
     values[-60:] = -np.inf
     last_hour = T0 + timedelta(days=DAYS, hours=-1)
-    with psycopg.connect(database_url) as conn:
+    with psycopg.connect(database_url, autocommit=True) as conn:
         write(conn, {"room-01": values})
         conn.execute(
             "INSERT INTO readings (series_id, ts, value)"
@@ -169,7 +169,7 @@ def test_random_incidents_raise_the_same_alerts(
     begin, end = T0, T0 + timedelta(days=DAYS)
     if window == "mid-hour":
         begin, end = begin + timedelta(minutes=31, seconds=7), end - timedelta(minutes=17)
-    with psycopg.connect(database_url) as conn:
+    with psycopg.connect(database_url, autocommit=True) as conn:
         write(conn, rooms, rng=rng)
         raw, planned = both(conn, rule("threshold", params), begin, end)
     assert planned.alerts == raw.alerts
@@ -187,7 +187,7 @@ def test_a_gated_threshold_reads_whole_series_and_their_gates(database_url: str)
     rooms["room-02"][at(1, 3, 0) : at(1, 5, 0)] = 35.0
     running = {room: np.zeros(MINUTES) for room in rooms}
     running["room-01"][at(1, 4, 0) : at(1, 9, 0)] = 1.0  # on from 04:00: fires then
-    with psycopg.connect(database_url) as conn:
+    with psycopg.connect(database_url, autocommit=True) as conn:
         write(conn, rooms)
         write(conn, running, metric="running")
         raw, planned = both(conn, gated)
@@ -216,7 +216,7 @@ def test_anomaly_reads_the_suspect_series_whole_to_the_same_alerts(database_url:
     # A NaN reading and an hour without readings in a quiet series.
     rooms["room-03"][at(1, 1, 0)] = np.nan
     rooms["room-04"][at(1, 5, 0) : at(1, 6, 0)] = -np.inf
-    with psycopg.connect(database_url) as conn:
+    with psycopg.connect(database_url, autocommit=True) as conn:
         write(conn, rooms)
         raw, planned = both(conn, UNUSUAL)
     assert {a.subject for a in raw.alerts} == {"room-01", "room-02"}
