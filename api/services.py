@@ -1,5 +1,8 @@
 """Seams to packages the API may not import: the rules engine's validation and backtests.
 
+A definition crosses the seam as the store's `RuleRecord`, the row of the `rules` table: the
+one shape a rule definition has between the API, the store and the rules engine.
+
 `courtyard` wires an implementation from `rules` into `create_app(..., rule_service=...)`;
 tests pass their own. Methods are synchronous and may be slow (a backtest reads history):
 the API calls them on a worker thread.
@@ -7,28 +10,11 @@ the API calls them on a worker thread.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal, Protocol
 
-
-@dataclass(frozen=True, slots=True)
-class RuleDefinition:
-    """A row of the `rules` table, as the API received or stored it. `notify` is the
-    notification policy as JSON (`escalate_after_s`, `remind_every_s`, `respect_quiet_hours`);
-    a key it leaves out takes the rules engine's default."""
-
-    id: str
-    kind: str
-    site_id: str | None
-    category: str
-    severity: str
-    enabled: bool
-    scope: dict[str, object] = field(default_factory=dict)
-    params: dict[str, object] = field(default_factory=dict)
-    description: str = ""
-    auto_resolve: bool = True
-    notify: dict[str, object] = field(default_factory=dict)
+from store.rule_defs import RuleRecord
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,12 +41,12 @@ class BacktestSignal:
 
 
 class RuleService(Protocol):
-    def validate(self, definition: RuleDefinition) -> list[FieldError]:
+    def validate(self, definition: RuleRecord) -> list[FieldError]:
         """Every problem with the definition (unknown kind, bad params...); empty when valid."""
         ...
 
     def backtest(
-        self, definition: RuleDefinition, start: datetime, end: datetime
+        self, definition: RuleRecord, start: datetime, end: datetime
     ) -> list[BacktestSignal]:
         """Run the rule over the stored readings and events of [start, end), in event-time
         order, from a fresh state; return its signals oldest first. Raises ValueError with a

@@ -8,46 +8,29 @@ it replaces the scope's sites, as it does when the engine reads the rule back.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 import psycopg
 
-from api.services import BacktestSignal, FieldError, RuleDefinition
+from api.services import BacktestSignal, FieldError
 from rules import backtest, directory
 from rules.definitions import RuleDefinition as Definition
-from rules.definitions import check_definition
-from store.rule_defs import scope_with_site
+from rules.definitions import check_record
+from store.rule_defs import RuleRecord
 from store.settings import StoreSettings
-
-
-def _raw(definition: RuleDefinition) -> dict[str, Any]:
-    """The definition as the rules engine will read it back from the table (from_records)."""
-    return {
-        "id": definition.id,
-        "kind": definition.kind,
-        "description": definition.description,
-        "category": definition.category,
-        "severity": definition.severity,
-        "enabled": definition.enabled,
-        "scope": scope_with_site(definition.scope, definition.site_id),
-        "params": dict(definition.params),
-        "auto_resolve": definition.auto_resolve,
-        "notify": dict(definition.notify),
-    }
 
 
 class RulesForApi:
     def __init__(self, store: StoreSettings) -> None:
         self._store = store
 
-    def validate(self, definition: RuleDefinition) -> list[FieldError]:
-        _, problems = check_definition(_raw(definition))
+    def validate(self, definition: RuleRecord) -> list[FieldError]:
+        _, problems = check_record(definition)
         return [FieldError(field, message) for field, message in problems]
 
     def backtest(
-        self, definition: RuleDefinition, start: datetime, end: datetime
+        self, definition: RuleRecord, start: datetime, end: datetime
     ) -> list[BacktestSignal]:
-        checked, problems = check_definition(_raw(definition))
+        checked, problems = check_record(definition)
         if checked is None:
             raise ValueError("; ".join(f"{f}: {m}" for f, m in problems))
         return self._signals(checked, start, end)

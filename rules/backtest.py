@@ -35,13 +35,11 @@ from rules.arrays import BatchView, EventSeries, FloatArray, Key, Series
 from rules.definitions import RuleDefinition
 from rules.directory import Directory
 from rules.lifecycle import Action, decide, may_auto_resolve
-from rules.registry import CompiledRule, compile_rule
+from rules.registry import KINDS, CompiledRule, compile_rule
 from rules.rule import Category, RuleState, Severity, Signal
 from store import history
 from store.records import Event
 
-#: Kinds whose conditions complete with time rather than with a sample.
-TIMED_KINDS = frozenset({"door_held", "usage", "offline", "inactivity", "stuck"})
 DEFAULT_STEP_S = 300.0
 _SEVERITY_ORDER = {Severity.INFO: 0, Severity.WARNING: 1, Severity.CRITICAL: 2}
 
@@ -243,7 +241,7 @@ def backtest(
         else None
     )
     if step_s is None:
-        step_s = DEFAULT_STEP_S if definition.kind in TIMED_KINDS else chunk_s
+        step_s = DEFAULT_STEP_S if KINDS[definition.kind].timed else chunk_s
     counts = {"readings": 0, "events": 0}
 
     def views() -> Iterator[tuple[BatchView, datetime]]:

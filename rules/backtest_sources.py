@@ -100,9 +100,8 @@ def plan_reads(
     if isinstance(params, AnomalyParams):
         if (~grid.summarised).sum() > MOSTLY * cells:  # no rollup to speak of
             return None
-        explicit = "timezone" in definition.params
         zones = [
-            params.timezone if explicit else directory.timezone_of(names[int(sid)][0])
+            params.timezone or directory.timezone_of(names[int(sid)][0])
             for sid in grid.series_ids.tolist()
         ]
         suspects = anomaly_suspects(params, grid, zones) | _holds_unsummarised(

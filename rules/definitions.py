@@ -38,6 +38,7 @@ from pydantic import (
     model_validator,
 )
 
+from rules.kind import message as error_message
 from rules.policy import NotifyPolicy
 from rules.registry import KINDS, validate_params
 from rules.rule import Category, InvalidParams, Severity
@@ -203,7 +204,7 @@ def _rule_problems(raw: Mapping[str, Any]) -> tuple[RuleDefinition | None, list[
             if isinstance(cause, InvalidParams):
                 problems += [((*loc, f), m) for f, m in cause.errors]
             else:
-                problems.append((loc, str(err["msg"]).removeprefix("Value error, ")))
+                problems.append((loc, error_message(err)))
     kind, params = raw.get("kind"), raw.get("params", {})
     if isinstance(kind, str) and kind in KINDS and isinstance(params, Mapping):
         category, severity = raw.get("category"), raw.get("severity")
@@ -294,27 +295,33 @@ def to_record(definition: RuleDefinition) -> RuleRecord:
     )
 
 
+def check_record(record: RuleRecord) -> tuple[RuleDefinition | None, list[tuple[str, str]]]:
+    """A stored (or about to be stored) row as the engine will run it: its site, when it has
+    one, is its scope's only site. The definition, or every problem as (dotted field, message)."""
+    return check_definition(
+        {
+            "id": record.id,
+            "kind": record.kind,
+            "description": record.description,
+            "enabled": record.enabled,
+            "category": record.category,
+            "severity": record.severity,
+            "scope": scope_with_site(record.scope, record.site_id),
+            "params": record.params,
+            "auto_resolve": record.auto_resolve,
+            "notify": record.notify,
+        }
+    )
+
+
 def from_records(records: Sequence[RuleRecord]) -> tuple[list[RuleDefinition], list[str]]:
     """Definitions from stored rows; a row that no longer validates (its kind renamed, a param
     removed) is reported by its id and skipped, so the others still run."""
     definitions: list[RuleDefinition] = []
     errors: list[str] = []
     for record in records:
-        definition, problems = _rule_problems(
-            {
-                "id": record.id,
-                "kind": record.kind,
-                "description": record.description,
-                "enabled": record.enabled,
-                "category": record.category,
-                "severity": record.severity,
-                "scope": scope_with_site(record.scope, record.site_id),
-                "params": record.params,
-                "auto_resolve": record.auto_resolve,
-                "notify": record.notify,
-            }
-        )
-        errors += [f"rule {record.id!r}: {_field(loc)}: {m}" for loc, m in problems]
+        definition, problems = check_record(record)
+        errors += [f"rule {record.id!r}: {where}: {m}" for where, m in problems]
         if definition is not None:
             definitions.append(definition)
     return definitions, errors

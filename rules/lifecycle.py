@@ -25,17 +25,16 @@ from enum import StrEnum
 import psycopg
 from psycopg.rows import TupleRow
 
-from rules.catalog.emergencies import KINDS
+from rules.registry import NEVER_RESOLVES
 from rules.rule import Signal, SignalState
 from store import alerts
 from store.alert_records import Alert, AlertChange, ChangeKind
 
-#: Emergency kinds that never resolve by themselves, whatever the caller allows: someone has to
-#: check on the person. The emergencies rule sends no clear for them; this makes sure a clear
-#: from anywhere (a replay, a future rule) cannot close one either.
-NEVER_AUTO_RESOLVE: frozenset[str] = frozenset(
-    k for k, spec in KINDS.items() if not spec.auto_clear
-)
+#: Signal metrics (emergency kinds: sos, fall) that never resolve by themselves, whatever the
+#: caller allows: someone has to check on the person. Their kind declares them and sends no
+#: clear for them; this makes sure a clear from anywhere (a replay, a future rule) cannot close
+#: one either.
+NEVER_AUTO_RESOLVE: frozenset[str] = NEVER_RESOLVES
 
 
 class Action(StrEnum):

@@ -1,4 +1,4 @@
-"""The contract: StreamingRule, ScheduledRule, Signal (rule, subject, category, severity, state).
+"""The contract: StreamingRule, Signal (rule, subject, category, severity, state).
 
 A rule is a pure function of a `BatchView`, its previous `RuleState` and `now` (event time):
 
@@ -10,19 +10,19 @@ mapping of per-key states (a key names a series or a subject) that the engine sa
 `store.rule_state.save(conn, rule.id, state.to_json())`, only for the keys that changed
 (`state.changed_since(old)`), and loads back with `rule.load_state(store.rule_state.load(...))`.
 
-Params are frozen dataclasses whose `__post_init__` raises `InvalidParams` listing every bad field
-by name; a YAML loader can build them through `pydantic.TypeAdapter(XParams)`, which adds type
-coercion and reports the same messages.
+Params are frozen pydantic dataclasses (rules.kind.param fields with their limits and units);
+a check across fields raises `InvalidParams`, naming each field it finds wrong.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator, Mapping
-from dataclasses import MISSING, dataclass, field, fields
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Generic, Protocol, Self, TypeVar, get_type_hints
+from typing import Any, Generic, Protocol, Self, TypeVar
+
+from pydantic import TypeAdapter, ValidationError
 
 from rules.arrays import BatchView
 
@@ -146,28 +146,9 @@ class StreamingRule(Protocol[S]):
     def load_state(self, raw: Mapping[str, object]) -> RuleState[S]: ...
 
 
-class ScheduledRule(Protocol[S]):
-    """Runs every `interval_s` under apscheduler; the engine loads the `lookback_s` of history
-    before `now` into a view, so a scheduled rule is tested exactly like a streaming one."""
-
-    @property
-    def id(self) -> str: ...
-
-    @property
-    def interval_s(self) -> float: ...
-
-    @property
-    def lookback_s(self) -> float: ...
-
-    def evaluate(
-        self, view: BatchView, state: RuleState[S], now: datetime
-    ) -> tuple[list[Signal], RuleState[S]]: ...
-
-    def load_state(self, raw: Mapping[str, object]) -> RuleState[S]: ...
-
-
 class InvalidParams(ValueError):
-    """Every problem with one params object, each as `(field, message)`."""
+    """Every problem a params check across fields found, each as `(field, message)`; raised in a
+    validator, pydantic carries it to `rules.kind.problems`."""
 
     def __init__(self, kind: str, errors: list[tuple[str, str]]) -> None:
         self.kind = kind
@@ -175,109 +156,37 @@ class InvalidParams(ValueError):
         super().__init__(f"{kind}: " + "; ".join(f"{f}: {m}" for f, m in errors))
 
 
-class ParamCheck:
-    """Collects `(field, message)` problems, then raises them together."""
-
-    def __init__(self, kind: str) -> None:
-        self._kind = kind
-        self._errors: list[tuple[str, str]] = []
-
-    def require(self, ok: bool, field_name: str, message: str) -> None:
-        if not ok:
-            self._errors.append((field_name, message))
-
-    def finite(self, value: float, field_name: str) -> None:
-        self.require(math.isfinite(value), field_name, f"must be a finite number, got {value!r}")
-
-    def non_negative(self, value: float, field_name: str) -> None:
-        self.require(
-            math.isfinite(value) and value >= 0, field_name, f"must be >= 0, got {value!r}"
-        )
-
-    def positive(self, value: float, field_name: str) -> None:
-        self.require(math.isfinite(value) and value > 0, field_name, f"must be > 0, got {value!r}")
-
-    def one_of(self, value: object, allowed: tuple[object, ...], field_name: str) -> None:
-        self.require(value in allowed, field_name, f"must be one of {allowed!r}, got {value!r}")
-
-    def done(self) -> None:
-        if self._errors:
-            raise InvalidParams(self._kind, self._errors)
-
-
-# Reading states back. Each raises TypeError naming the field, which `RuleState.from_json`
-# turns into a ValueError naming the key too.
-
-
-def opt_float(raw: Mapping[str, object], name: str) -> float | None:
-    value = raw.get(name)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise TypeError(f"{name}: expected a number or null, got {value!r}")
-    return float(value)
-
-
-def req_float(raw: Mapping[str, object], name: str) -> float:
-    value = opt_float(raw, name)
-    if value is None:
-        raise TypeError(f"{name}: expected a number, got null")
-    return value
-
-
-def req_bool(raw: Mapping[str, object], name: str, default: bool = False) -> bool:
-    value = raw.get(name, default)
-    if not isinstance(value, bool):
-        raise TypeError(f"{name}: expected true or false, got {value!r}")
-    return value
-
-
-def float_list(raw: Mapping[str, object], name: str) -> tuple[float, ...]:
-    value = raw.get(name, [])
-    if not isinstance(value, list) or not all(
-        isinstance(v, int | float) and not isinstance(v, bool) for v in value
-    ):
-        raise TypeError(f"{name}: expected a list of numbers, got {value!r}")
-    return tuple(float(v) for v in value)
-
-
-class FlatState:
-    """Mixin for a key state that is a frozen dataclass of plain fields (`float`, `float | None`,
-    `bool`, `tuple[float, ...]`): its JSON form follows the field annotations, so a state class
-    declares its fields and nothing else. A field missing from stored JSON takes its default."""
+class StoredState:
+    """Mixin for a key state, a frozen slotted dataclass: pydantic reads and writes its JSON
+    form from the field annotations (nested states, tuples, mappings included), so a state class
+    declares its fields and nothing else. A field missing from stored JSON takes its default;
+    a malformed one raises `ValueError` naming it. Rules build states as plain dataclasses: only
+    loading and saving go through pydantic."""
 
     __slots__ = ()
 
     def to_json(self) -> JsonObject:
-        return {f.name: _plain(getattr(self, f.name)) for f in fields(self)}  # type: ignore[arg-type]
+        out: JsonObject = _codec(type(self)).dump_python(self, mode="json")
+        return out
 
     @classmethod
     def from_json(cls, raw: Mapping[str, object]) -> Self:
-        types = get_type_hints(cls)  # loading state happens at start-up, not per batch
-        values: dict[str, object] = {}
-        for f in fields(cls):  # type: ignore[arg-type]
-            if f.name not in raw and (f.default is not MISSING or f.default_factory is not MISSING):
-                continue
-            values[f.name] = _reader(types[f.name])(raw, f.name)
-        return cls(**values)
+        try:
+            out: Self = _codec(cls).validate_python(raw)
+        except ValidationError as exc:
+            detail = "; ".join(
+                f"{'.'.join(map(str, e['loc']))}: {e['msg']}".removeprefix(": ")
+                for e in exc.errors()
+            )
+            raise ValueError(detail) from None
+        return out
 
 
-def _plain(value: object) -> JsonValue:
-    if isinstance(value, tuple):
-        return [float(v) for v in value]
-    assert value is None or isinstance(value, bool | int | float)
-    return value
+_CODECS: dict[type[Any], TypeAdapter[Any]] = {}
 
 
-def _reader(annotation: Any) -> Any:
-    readers: dict[Any, Any] = {
-        float | None: opt_float,
-        float: req_float,
-        bool: req_bool,
-        tuple[float, ...]: float_list,
-    }
-    try:
-        return readers[annotation]
-    except KeyError:
-        known = ", ".join(map(str, readers))
-        raise TypeError(f"a FlatState field must be one of {known}, not {annotation}") from None
+def _codec(cls: type[Any]) -> TypeAdapter[Any]:
+    codec = _CODECS.get(cls)
+    if codec is None:
+        codec = _CODECS[cls] = TypeAdapter(cls)
+    return codec

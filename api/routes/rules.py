@@ -26,7 +26,7 @@ from api.schemas.rules import (
     RuleBody,
     RulePublic,
 )
-from api.services import RuleDefinition, RuleService
+from api.services import RuleService
 from store import api_places, api_rules
 from store.rule_defs import RuleRecord, StoredRule
 
@@ -53,22 +53,6 @@ def rule_public(row: StoredRule) -> RulePublic:
         notify=NotifyPolicy.model_validate(row.notify),
         created_at=row.created_at,
         updated_at=row.updated_at,
-    )
-
-
-def definition(row: RuleRecord) -> RuleDefinition:
-    return RuleDefinition(
-        id=row.id,
-        kind=row.kind,
-        site_id=row.site_id,
-        category=row.category,
-        severity=row.severity,
-        enabled=row.enabled,
-        scope=row.scope,
-        params=row.params,
-        description=row.description,
-        auto_resolve=row.auto_resolve,
-        notify=row.notify,
     )
 
 
@@ -148,7 +132,7 @@ async def put_rule(
         auto_resolve=body.auto_resolve,
         notify=body.notify.model_dump(mode="json"),
     )
-    problems = await run_in_threadpool(_service(res).validate, definition(record))
+    problems = await run_in_threadpool(_service(res).validate, record)
     if problems:
         raise ApiError(
             422,
@@ -206,7 +190,7 @@ async def backtest(
         raise invalid("body.end", f"a backtest covers at most {_MAX_BACKTEST_DAYS} days")
     service = _service(res)
     try:
-        signals = await run_in_threadpool(service.backtest, definition(row), body.start, body.end)
+        signals = await run_in_threadpool(service.backtest, row, body.start, body.end)
     except ValueError as exc:
         raise ApiError(409, f"The rule cannot be backtested: {exc}") from None
     visible = [s for s in signals if user.visibility.allows_site(s.site_id)]

@@ -21,23 +21,36 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Literal, Self
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import numpy.typing as npt
+from pydantic import model_validator
+from pydantic.dataclasses import dataclass as pydantic_dataclass
 
 from rules.arrays import BatchView, FloatArray, Series, at_time
 from rules.catalog.hold import HoldState, run_hold
+from rules.directory import Directory
+from rules.kind import (
+    NOTHING,
+    PARAMS_CONFIG,
+    CatalogRule,
+    Evaluator,
+    Inputs,
+    Kind,
+    Partitioned,
+    TimeZone,
+    names,
+    param,
+)
 from rules.rule import (
     Category,
-    FlatState,
-    JsonObject,
-    JsonValue,
-    ParamCheck,
+    InvalidParams,
     RuleState,
     Severity,
     Signal,
     SignalState,
+    StoredState,
 )
 from store.i18n import N_
 
@@ -48,66 +61,73 @@ IntArray = npt.NDArray[np.int64]
 MAD_TO_SIGMA = 1.4826
 
 
-@dataclass(frozen=True, slots=True)
+@pydantic_dataclass(frozen=True, slots=True, config=PARAMS_CONFIG)
 class AnomalyParams:
-    metric: str
-    k: float = 6.0
-    clear_k: float = 3.0
-    hold_s: float = 0.0
-    buckets: Literal["hour_of_day", "none"] = "hour_of_day"
-    timezone: str = "UTC"
-    warmup_samples: int = 30
-    rate: float = 0.05
+    metric: str = param(description="The metric watched, e.g. `current_a`.", min_length=1)
+    k: float = param(
+        6.0, gt=0, unit="robust σ", description="Robust z-score above which a sample is unusual."
+    )
+    clear_k: float = param(
+        3.0,
+        gt=0,
+        unit="robust σ",
+        description="Robust z-score (at most `k`) below which it clears.",
+    )
+    hold_s: float = param(
+        0.0, ge=0, unit="s", description="How long samples must stay unusual before it fires."
+    )
+    buckets: Literal["hour_of_day", "none"] = param(
+        "hour_of_day",
+        description="`hour_of_day`: a baseline per local hour (a light at 03:00 is not a light "
+        "at 19:00); `none`: one for the whole day.",
+    )
+    timezone: TimeZone | None = param(
+        None,
+        description="The IANA zone of the hours, e.g. `Asia/Shanghai`. Default: each site's own.",
+    )
+    warmup_samples: int = param(
+        30,
+        ge=3,
+        le=1000,
+        description="Samples a bucket collects (without firing) before its baseline is known.",
+    )
+    rate: float = param(
+        0.05,
+        gt=0,
+        lt=1,
+        description="Step of the streaming median and MAD per sample, as a share of the MAD: "
+        "how fast a lasting change of level is absorbed.",
+    )
     #: A floor for the MAD in the metric's unit, so a flat-lining series (MAD 0) is not
     #: "anomalous" at its first change of one least significant digit.
-    min_mad: float = 0.0
+    min_mad: float = param(
+        0.0,
+        ge=0,
+        unit="metric unit",
+        description="A floor for the MAD, so that a flat series is not unusual at its first "
+        "change of one least significant digit.",
+    )
     severity: Severity = Severity.WARNING
     category: Category = Category.MAINTENANCE
 
-    def __post_init__(self) -> None:
-        check = ParamCheck("anomaly")
-        check.require(bool(self.metric), "metric", "must not be empty")
-        check.positive(self.k, "k")
-        check.require(0 < self.clear_k <= self.k, "clear_k", f"must be in (0, k={self.k}]")
-        check.non_negative(self.hold_s, "hold_s")
-        check.one_of(self.buckets, ("hour_of_day", "none"), "buckets")
-        try:
-            ZoneInfo(self.timezone)
-        except (ZoneInfoNotFoundError, ValueError):
-            check.require(False, "timezone", f"unknown IANA time zone {self.timezone!r}")
-        check.require(3 <= self.warmup_samples <= 1000, "warmup_samples", "must be in [3, 1000]")
-        check.require(0 < self.rate < 1, "rate", "must be in (0, 1)")
-        check.non_negative(self.min_mad, "min_mad")
-        check.done()
+    @model_validator(mode="after")
+    def _band(self) -> Self:
+        if self.clear_k > self.k:
+            raise InvalidParams("anomaly", [("clear_k", f"must be in (0, k={self.k}]")])
+        return self
 
 
 @dataclass(frozen=True, slots=True)
-class Bucket(FlatState):
+class Bucket(StoredState):
     median: float | None = None
     mad: float = 0.0
     warm: tuple[float, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
-class AnomalyState:
+class AnomalyState(StoredState):
     hold: HoldState = HoldState()
     buckets: Mapping[int, Bucket] = field(default_factory=dict)
-
-    def to_json(self) -> JsonObject:
-        buckets: dict[str, JsonValue] = {str(i): b.to_json() for i, b in self.buckets.items()}
-        return {"hold": self.hold.to_json(), "buckets": buckets}
-
-    @classmethod
-    def from_json(cls, raw: Mapping[str, object]) -> Self:
-        hold, buckets = raw.get("hold"), raw.get("buckets")
-        if not isinstance(hold, Mapping) or not isinstance(buckets, Mapping):
-            raise TypeError("hold, buckets: expected objects")
-        parsed: dict[int, Bucket] = {}
-        for i, b in buckets.items():
-            if not isinstance(b, Mapping):
-                raise TypeError(f"buckets.{i}: expected an object")
-            parsed[int(i)] = Bucket.from_json(b)
-        return cls(HoldState.from_json(hold), parsed)
 
 
 def learn(bucket: Bucket, x: float, p: AnomalyParams) -> tuple[Bucket, float | None]:
@@ -203,23 +223,19 @@ def learn_bulk(
 
 
 @dataclass(frozen=True, slots=True)
-class AnomalyRule:
-    id: str
-    params: AnomalyParams
-
-    def load_state(self, raw: Mapping[str, object]) -> RuleState[AnomalyState]:
-        return RuleState.from_json(AnomalyState, raw)
+class AnomalyRule(CatalogRule[AnomalyParams, AnomalyState]):
+    State = AnomalyState
 
     def _bucket_of(self, t: float) -> int:
         if self.params.buckets == "none":
             return 0
-        return datetime.fromtimestamp(t, ZoneInfo(self.params.timezone)).hour
+        return datetime.fromtimestamp(t, ZoneInfo(self.params.timezone or "UTC")).hour
 
     def _buckets_of(self, ts: FloatArray) -> IntArray:
         """`_bucket_of` of every sample; in bulk while the zone's UTC offset holds still."""
         if self.params.buckets == "none" or not ts.size:
             return np.zeros(ts.size, dtype=np.int64)
-        zone = ZoneInfo(self.params.timezone)
+        zone = ZoneInfo(self.params.timezone or "UTC")
         first = datetime.fromtimestamp(float(ts[0]), zone).utcoffset()
         last = datetime.fromtimestamp(float(ts[-1]), zone).utcoffset()
         if first is None or first != last:  # a DST change inside the batch: one at a time
@@ -276,3 +292,19 @@ class AnomalyRule:
                     )
                 )
         return signals, state.with_updates(updates)
+
+
+def _build(rule_id: str, params: AnomalyParams, directory: Directory) -> Evaluator:
+    """Hour-of-day buckets are local hours: without an explicit `timezone`, one rule per site
+    time zone, each series learning in its own site's zone."""
+    if params.timezone is not None:
+        return AnomalyRule(rule_id, params)
+    return Partitioned(
+        route=lambda site, device: directory.timezone_of(site),
+        make=lambda zone: AnomalyRule(rule_id, replace(params, timezone=zone)),
+        load=lambda raw: RuleState.from_json(AnomalyState, raw),
+        keys=sorted({directory.timezone_of(s) for s in directory.site_timezones}),
+    )
+
+
+KIND = Kind("anomaly", AnomalyParams, _build, lambda p: Inputs(names(p.metric), NOTHING))

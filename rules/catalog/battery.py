@@ -8,47 +8,58 @@ in the band and keeps the alert open, and a new battery (near 100 %) clears it.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Self
+
+from pydantic import model_validator
+from pydantic.dataclasses import dataclass as pydantic_dataclass
 
 from rules.arrays import BatchView
 from rules.catalog.hold import HoldState
 from rules.catalog.thresholds import ThresholdParams, ThresholdRule
-from rules.rule import Category, ParamCheck, RuleState, Severity, Signal, SignalState
+from rules.kind import NOTHING, PARAMS_CONFIG, CatalogRule, Inputs, Kind, alone, names, param
+from rules.rule import Category, InvalidParams, RuleState, Severity, Signal, SignalState
 from store.i18n import N_
 
 LOW = N_("Battery of {device} is low ({value} %)")
 REPLACED = N_("Battery of {device} is back to {value} %")
 
 
-@dataclass(frozen=True, slots=True)
+@pydantic_dataclass(frozen=True, slots=True, config=PARAMS_CONFIG)
 class BatteryParams:
-    low_pct: float = 15.0
-    clear_pct: float = 30.0
+    low_pct: float = param(
+        15.0, gt=0, le=100, unit="%", description="Battery level below which it fires."
+    )
+    clear_pct: float = param(
+        30.0,
+        le=100,
+        unit="%",
+        description="Level (at least `low_pct`) at or above which it clears: well above "
+        "`low_pct`, since only a new battery comes back.",
+    )
     #: Held so that one low reading under load (a radio transmission) does not raise it.
-    hold_s: float = 3600.0
-    metric: str = "battery_pct"
+    hold_s: float = param(
+        3600.0,
+        ge=0,
+        unit="s",
+        description="How long the level must stay low, so that one low reading under load "
+        "(a radio transmission) does not raise it.",
+    )
+    metric: str = param("battery_pct", min_length=1, description="The battery level reading.")
     severity: Severity = Severity.WARNING
 
-    def __post_init__(self) -> None:
-        check = ParamCheck("battery")
-        check.require(
-            0 < self.low_pct <= 100, "low_pct", f"must be in (0, 100], got {self.low_pct}"
-        )
-        check.require(
-            self.low_pct <= self.clear_pct <= 100,
-            "clear_pct",
-            f"must be in [low_pct ({self.low_pct}), 100], got {self.clear_pct}",
-        )
-        check.non_negative(self.hold_s, "hold_s")
-        check.require(bool(self.metric), "metric", "must not be empty")
-        check.done()
+    @model_validator(mode="after")
+    def _band(self) -> Self:
+        if self.clear_pct < self.low_pct:
+            message = f"must be in [low_pct ({self.low_pct}), 100], got {self.clear_pct}"
+            raise InvalidParams("battery", [("clear_pct", message)])
+        return self
 
 
 @dataclass(frozen=True, slots=True)
-class BatteryRule:
-    id: str
+class BatteryRule(CatalogRule[BatteryParams, HoldState]):
+    State = HoldState
     params: BatteryParams = BatteryParams()
 
     @property
@@ -67,9 +78,6 @@ class BatteryRule:
             ),
         )
 
-    def load_state(self, raw: Mapping[str, object]) -> RuleState[HoldState]:
-        return RuleState.from_json(HoldState, raw)
-
     def evaluate(
         self, view: BatchView, state: RuleState[HoldState], now: datetime
     ) -> tuple[list[Signal], RuleState[HoldState]]:
@@ -83,3 +91,8 @@ class BatteryRule:
             for s in signals
         ]
         return worded, new
+
+
+KIND = Kind(
+    "battery", BatteryParams, alone(BatteryRule), lambda p: Inputs(names(p.metric), NOTHING)
+)

@@ -16,20 +16,36 @@ never clears: the opening is the whole story, and someone should check on the re
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, time
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from typing import Self
+from zoneinfo import ZoneInfo
+
+from pydantic import model_validator
+from pydantic.dataclasses import dataclass as pydantic_dataclass
 
 from rules.arrays import BatchView, at_time, epoch_s, rising_edges, state_key
+from rules.directory import Directory
+from rules.kind import (
+    PARAMS_CONFIG,
+    CatalogRule,
+    Evaluator,
+    Inputs,
+    Kind,
+    Partitioned,
+    TimeZone,
+    alone,
+    names,
+    param,
+)
 from rules.rule import (
     Category,
-    FlatState,
-    ParamCheck,
+    InvalidParams,
     RuleState,
     Severity,
     Signal,
     SignalState,
+    StoredState,
 )
 from store.i18n import N_
 
@@ -74,35 +90,29 @@ def _transitions(
 
 
 @dataclass(frozen=True, slots=True)
-class DoorState(FlatState):
+class DoorState(StoredState):
     open_since: float | None = None
     firing: bool = False
     last_value: float | None = None
     last_ts: float | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@pydantic_dataclass(frozen=True, slots=True, config=PARAMS_CONFIG)
 class DoorHeldParams:
-    hold_s: float = 300.0
-    metric: str = "door_open"
-    open_event: str = "door_open"
-    close_event: str = "door_closed"
+    """A door (a 0/1 reading or open/close events) left open for longer than `hold_s`."""
+
+    hold_s: float = param(300.0, gt=0, unit="s", description="How long a door may stay open.")
+    metric: str = param("door_open", description="The 0/1 reading that says the door is open.")
+    open_event: str = param("door_open", description="The event of the door opening.")
+    close_event: str = param("door_closed", description="The event of the door closing.")
     severity: Severity = Severity.WARNING
     category: Category = Category.SECURITY
 
-    def __post_init__(self) -> None:
-        check = ParamCheck("door_held")
-        check.positive(self.hold_s, "hold_s")
-        check.done()
-
 
 @dataclass(frozen=True, slots=True)
-class DoorHeldRule:
-    id: str
+class DoorHeldRule(CatalogRule[DoorHeldParams, DoorState]):
+    State = DoorState
     params: DoorHeldParams = DoorHeldParams()
-
-    def load_state(self, raw: Mapping[str, object]) -> RuleState[DoorState]:
-        return RuleState.from_json(DoorState, raw)
 
     def evaluate(
         self, view: BatchView, state: RuleState[DoorState], now: datetime
@@ -169,16 +179,16 @@ class DoorHeldRule:
 
 
 @dataclass(frozen=True, slots=True)
-class OpeningState(FlatState):
+class OpeningState(StoredState):
     last_value: float | None = None
     last_fired: float | None = None
     last_ts: float | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@pydantic_dataclass(frozen=True, slots=True, config=PARAMS_CONFIG)
 class QuietHoursParams:
     #: The household's IANA zone, e.g. "Asia/Shanghai" (store.people gives the effective one).
-    timezone: str
+    timezone: TimeZone
     start: time = time(22, 0)
     end: time = time(6, 0)
     #: Alerts are about the household when given (else the door device).
@@ -186,21 +196,15 @@ class QuietHoursParams:
     metric: str = "door_open"
     open_event: str = "door_open"
     #: One signal for an event and a reading of the same opening, or a door bounced open twice.
-    min_interval_s: float = 60.0
+    min_interval_s: float = param(60.0, ge=0, unit="s", description="See NightActivityParams.")
     severity: Severity = Severity.WARNING
     category: Category = Category.CARE
 
-    def __post_init__(self) -> None:
-        check = ParamCheck("quiet_hours")
-        try:
-            ZoneInfo(self.timezone)
-            known = True
-        except (ZoneInfoNotFoundError, ValueError):
-            known = False
-        check.require(known, "timezone", f"unknown IANA time zone {self.timezone!r}")
-        check.require(self.start != self.end, "end", "must differ from start")
-        check.non_negative(self.min_interval_s, "min_interval_s")
-        check.done()
+    @model_validator(mode="after")
+    def _window(self) -> Self:
+        if self.start == self.end:
+            raise InvalidParams("quiet_hours", [("end", "must differ from start")])
+        return self
 
     def is_quiet(self, ts: float) -> bool:
         local = datetime.fromtimestamp(ts, ZoneInfo(self.timezone)).time()
@@ -209,24 +213,39 @@ class QuietHoursParams:
         return local >= self.start or local < self.end
 
 
-@dataclass(frozen=True, slots=True)
+@pydantic_dataclass(frozen=True, slots=True, config=PARAMS_CONFIG)
 class NightActivityParams:
-    """A rules-file `night_activity` rule: one `QuietHoursRule` per household, in the household's
-    zone and quiet hours; `start`/`end` are the window of households that have none."""
+    """A household's front door opened during its quiet hours, in its local time: the
+    household's own quiet hours, else `start`-`end`; never clears by itself. (One
+    `QuietHoursRule` per household.)"""
 
-    start: time = time(22, 0)
-    end: time = time(6, 0)
-    metric: str = "door_open"
-    open_event: str = "door_open"
-    min_interval_s: float = 60.0
+    start: time = param(
+        time(22, 0),
+        unit="local time",
+        description="Start of the quiet hours of households that have none of their own.",
+    )
+    end: time = param(
+        time(6, 0),
+        unit="local time",
+        description="End of the quiet hours of households that have none (not `start`).",
+    )
+    metric: str = param("door_open", description="The 0/1 reading that says the door is open.")
+    open_event: str = param("door_open", description="The event of the door opening.")
+    min_interval_s: float = param(
+        60.0,
+        ge=0,
+        unit="s",
+        description="Openings closer than this are one (an event and a reading of the same "
+        "opening, a door bounced open twice).",
+    )
     severity: Severity = Severity.WARNING
     category: Category = Category.CARE
 
-    def __post_init__(self) -> None:
-        check = ParamCheck("night_activity")
-        check.require(self.start != self.end, "end", "must differ from start")
-        check.non_negative(self.min_interval_s, "min_interval_s")
-        check.done()
+    @model_validator(mode="after")
+    def _window(self) -> Self:
+        if self.start == self.end:
+            raise InvalidParams("night_activity", [("end", "must differ from start")])
+        return self
 
     def for_household(
         self, household: str, timezone: str, start: time | None, end: time | None
@@ -247,12 +266,8 @@ class NightActivityParams:
 
 
 @dataclass(frozen=True, slots=True)
-class QuietHoursRule:
-    id: str
-    params: QuietHoursParams
-
-    def load_state(self, raw: Mapping[str, object]) -> RuleState[OpeningState]:
-        return RuleState.from_json(OpeningState, raw)
+class QuietHoursRule(CatalogRule[QuietHoursParams, OpeningState]):
+    State = OpeningState
 
     def evaluate(
         self, view: BatchView, state: RuleState[OpeningState], now: datetime
@@ -301,3 +316,41 @@ class QuietHoursRule:
             if new != old:
                 updates[key] = new
         return signals, state.with_updates(updates)
+
+
+def _night_activity(rule_id: str, params: NightActivityParams, directory: Directory) -> Evaluator:
+    """One quiet-hours rule per household in scope, in the household's zone and quiet hours."""
+    households = dict(directory.households)
+
+    def make(key: tuple[str, str]) -> Evaluator:
+        h = households[key]
+        return QuietHoursRule(
+            rule_id, params.for_household(h.id, h.timezone, h.quiet_start, h.quiet_end)
+        )
+
+    def route(site: str, device: str) -> tuple[str, str] | None:
+        household = directory.household_of(site, device)
+        key = None if household is None else (site, household)
+        return key if key in households else None
+
+    return Partitioned(
+        route=route,
+        make=make,
+        load=lambda raw: RuleState.from_json(OpeningState, raw),
+        keys=sorted(households),
+    )
+
+
+DOOR_HELD = Kind(
+    "door_held",
+    DoorHeldParams,
+    alone(DoorHeldRule),
+    lambda p: Inputs(names(p.metric), names(p.open_event, p.close_event)),
+    timed=True,
+)
+NIGHT_ACTIVITY = Kind(
+    "night_activity",
+    NightActivityParams,
+    _night_activity,
+    lambda p: Inputs(names(p.metric), names(p.open_event)),
+)

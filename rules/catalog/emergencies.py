@@ -22,15 +22,19 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
+from pydantic import field_validator
+from pydantic.dataclasses import dataclass as pydantic_dataclass
+
 from rules.arrays import BatchView, at_time, falling_edges, rising_edges, state_key
+from rules.kind import PARAMS_CONFIG, CatalogRule, Inputs, alone, param
+from rules.kind import Kind as RuleKind
 from rules.rule import (
     Category,
-    FlatState,
-    ParamCheck,
     RuleState,
     Severity,
     Signal,
     SignalState,
+    StoredState,
 )
 from store.i18n import N_
 
@@ -61,24 +65,35 @@ KINDS: Mapping[str, Kind] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
+@pydantic_dataclass(frozen=True, slots=True, config=PARAMS_CONFIG)
 class EmergencyParams:
-    kinds: tuple[str, ...] = tuple(KINDS)
+    kinds: tuple[str, ...] = param(
+        tuple(KINDS),
+        description=f"The emergencies raised, of {', '.join(f'`{k}`' for k in KINDS)}.",
+    )
     #: Long enough to cover a double press and a detector's event plus reading; short enough
     #: that a second press a few minutes later is seen as asking again.
-    dedup_window_s: float = 120.0
+    dedup_window_s: float = param(
+        120.0,
+        ge=0,
+        unit="s",
+        description="A repeat within this of the alarm's signal is the same emergency (a double "
+        "press, a detector's event and reading); a later one raises again.",
+    )
 
-    def __post_init__(self) -> None:
-        check = ParamCheck("emergency")
-        unknown = [k for k in self.kinds if k not in KINDS]
-        check.require(not unknown, "kinds", f"unknown {unknown!r}; known: {sorted(KINDS)!r}")
-        check.require(bool(self.kinds), "kinds", "must name at least one kind")
-        check.non_negative(self.dedup_window_s, "dedup_window_s")
-        check.done()
+    @field_validator("kinds")
+    @classmethod
+    def _known(cls, kinds: tuple[str, ...]) -> tuple[str, ...]:
+        unknown = [k for k in kinds if k not in KINDS]
+        if unknown:
+            raise ValueError(f"unknown {unknown!r}; known: {sorted(KINDS)!r}")
+        if not kinds:
+            raise ValueError("must name at least one kind")
+        return kinds
 
 
 @dataclass(frozen=True, slots=True)
-class EmergencyState(FlatState):
+class EmergencyState(StoredState):
     active: bool = False
     last_raised: float | None = None
     #: The last 0/1 reading, so a rising edge across two batches is seen.
@@ -87,12 +102,9 @@ class EmergencyState(FlatState):
 
 
 @dataclass(frozen=True, slots=True)
-class EmergencyRule:
-    id: str
+class EmergencyRule(CatalogRule[EmergencyParams, EmergencyState]):
+    State = EmergencyState
     params: EmergencyParams = EmergencyParams()
-
-    def load_state(self, raw: Mapping[str, object]) -> RuleState[EmergencyState]:
-        return RuleState.from_json(EmergencyState, raw)
 
     def evaluate(
         self, view: BatchView, state: RuleState[EmergencyState], now: datetime
@@ -167,3 +179,12 @@ class EmergencyRule:
             summary_key=spec.raised if on else spec.cleared,
             summary_args={"device": device},
         )
+
+
+KIND = RuleKind(
+    "emergency",
+    EmergencyParams,
+    alone(EmergencyRule),
+    lambda p: Inputs(frozenset(p.kinds), frozenset(p.kinds)),
+    never_resolves=frozenset(k for k, spec in KINDS.items() if not spec.auto_clear),
+)

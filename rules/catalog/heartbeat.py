@@ -26,22 +26,25 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Annotated
 
 import numpy as np
 import numpy.typing as npt
+from pydantic import Field
+from pydantic.dataclasses import dataclass as pydantic_dataclass
 
 from rules.arrays import BatchView, FloatArray, at_time, epoch_s, state_key
 from rules.directory import Directory
+from rules.kind import PARAMS_CONFIG, CatalogRule, Kind, param
 from rules.rule import (
     Category,
-    FlatState,
-    ParamCheck,
     RuleState,
     Severity,
     Signal,
     SignalState,
+    StoredState,
 )
 from store.i18n import N_
 from store.records import StatusChange
@@ -70,40 +73,56 @@ def usual_interval_s(hist: tuple[float, ...], quantile: float) -> float:
     return float(2.0 ** ((index + 1) / BINS_PER_OCTAVE))
 
 
-@dataclass(frozen=True, slots=True)
+@pydantic_dataclass(frozen=True, slots=True, config=PARAMS_CONFIG)
 class OfflineParams:
-    factor: float = 3.0
+    factor: float = param(
+        3.0, ge=1, description="A device is offline after `factor` × its usual interval."
+    )
     #: Of the device's time spent between messages, weighted by gap length.
-    quantile: float = 0.95
-    floor_s: float = 300.0
+    quantile: float = param(
+        0.95,
+        gt=0,
+        le=1,
+        description="The usual interval is the gap length below which this share of the "
+        "device's silent time lies.",
+    )
+    floor_s: float = param(
+        300.0, gt=0, unit="s", description="The shortest timeout, however chatty the device."
+    )
     #: Until a device has this many gaps and this much silent time learned, it gets
     #: `unlearned_timeout_s`: a day shows a sleeping sensor's nights, two its quiet days too.
-    min_gaps: float = 5.0
-    min_learned_s: float = 2 * 86_400.0
-    unlearned_timeout_s: float = 48 * 3600.0
+    min_gaps: float = param(
+        5.0, ge=0, description="Gaps a device must have shown before its own interval is used."
+    )
+    min_learned_s: float = param(
+        2 * 86_400.0,
+        ge=0,
+        unit="s",
+        description="Silent time a device must have shown before its own interval is used "
+        "(a day shows a sleeping sensor's nights, two its quiet days too).",
+    )
+    unlearned_timeout_s: float = param(
+        48 * 3600.0,
+        gt=0,
+        unit="s",
+        description="The timeout of a device whose interval is not learned yet.",
+    )
     #: A fixed timeout per device kind; None: devices of that kind never time out.
-    kind_timeouts_s: Mapping[str, float | None] = field(default_factory=dict)
-    memory_days: float = 7.0
+    kind_timeouts_s: Mapping[str, Annotated[float, Field(gt=0)] | None] = param(
+        default_factory=dict,
+        unit="s",
+        description="A fixed timeout per device kind, e.g. `{lift: 600}`; null: devices of "
+        "that kind never time out.",
+    )
+    memory_days: float = param(
+        7.0, gt=0, unit="days", description="Time constant of forgetting the learned intervals."
+    )
     severity: Severity = Severity.WARNING
     category: Category = Category.MAINTENANCE
 
-    def __post_init__(self) -> None:
-        check = ParamCheck("offline")
-        check.require(math.isfinite(self.factor) and self.factor >= 1, "factor", "must be >= 1")
-        check.require(0 < self.quantile <= 1, "quantile", "must be in (0, 1]")
-        check.positive(self.floor_s, "floor_s")
-        check.non_negative(self.min_gaps, "min_gaps")
-        check.non_negative(self.min_learned_s, "min_learned_s")
-        check.positive(self.unlearned_timeout_s, "unlearned_timeout_s")
-        for kind, timeout in self.kind_timeouts_s.items():
-            if timeout is not None:
-                check.positive(timeout, f"kind_timeouts_s.{kind}")
-        check.positive(self.memory_days, "memory_days")
-        check.done()
-
 
 @dataclass(frozen=True, slots=True)
-class DeviceState(FlatState):
+class DeviceState(StoredState):
     #: The newest message (or `status` online) seen.
     last_seen: float | None = None
     #: The newest `status` message applied; older ones are late.
@@ -122,13 +141,9 @@ _Change = tuple[float, SignalState, str, dict[str, str | float]]
 
 
 @dataclass(frozen=True, slots=True)
-class OfflineRule:
-    id: str
-    params: OfflineParams
+class OfflineRule(CatalogRule[OfflineParams, DeviceState]):
+    State = DeviceState
     directory: Directory
-
-    def load_state(self, raw: Mapping[str, object]) -> RuleState[DeviceState]:
-        return RuleState.from_json(DeviceState, raw)
 
     def timeout_s(self, site: str, device: str, state: DeviceState) -> float | None:
         """How long this device may stay silent."""
@@ -311,3 +326,6 @@ def _message_times(view: BatchView) -> dict[tuple[str, str], FloatArray]:
     for (site, device, _), events in view.events.items():
         parts.setdefault((site, device), []).append(events.ts)
     return {k: np.unique(np.concatenate(v)) for k, v in parts.items()}
+
+
+KIND = Kind("offline", OfflineParams, OfflineRule, timed=True)

@@ -15,11 +15,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from rules.arrays import BoolArray, FloatArray
-from rules.rule import FlatState, SignalState
+from rules.rule import SignalState, StoredState
 
 
 @dataclass(frozen=True, slots=True)
-class HoldState(FlatState):
+class HoldState(StoredState):
     firing: bool = False
     pending_since: float | None = None
     recovering_since: float | None = None

@@ -28,24 +28,26 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, time
-from typing import Self
+from typing import Final, Literal, Self
 from zoneinfo import ZoneInfo
 
 import numpy as np
+from pydantic import field_validator, model_validator
+from pydantic.dataclasses import dataclass as pydantic_dataclass
 
 from rules.arrays import BatchView, FloatArray, at_time, epoch_s, state_key
 from rules.catalog.moments import ACT, DOOR, LIE, Sources, collect, household_sources, rest_devices
 from rules.catalog.routine import Routine, first_crossing, prior_rates
 from rules.directory import Directory, HouseholdInfo
+from rules.kind import PARAMS_CONFIG, CatalogRule, Kind, param
 from rules.rule import (
     Category,
-    JsonObject,
-    JsonValue,
-    ParamCheck,
+    InvalidParams,
     RuleState,
     Severity,
     Signal,
     SignalState,
+    StoredState,
 )
 from store.i18n import N_
 
@@ -54,8 +56,11 @@ STILL = N_("No movement at {household} for {hours} h since lying or sitting down
 AWAY = N_("{household} has been away for {hours} h since the front door was last used")
 RESUMED = N_("Activity at {household} again")
 
-HOME, REST, AWAY_MODE = "home", "rest", "away"
-_MODE_OF = {ACT: HOME, DOOR: AWAY_MODE, LIE: REST}
+Mode = Literal["home", "rest", "away"]
+HOME: Final = "home"
+REST: Final = "rest"
+AWAY_MODE: Final = "away"
+_MODE_OF: dict[int, Mode] = {ACT: HOME, DOOR: AWAY_MODE, LIE: REST}
 
 
 def _default_levels() -> dict[str, float]:
@@ -64,78 +69,149 @@ def _default_levels() -> dict[str, float]:
     return {"flow_lpm": 0.5, "flow": 0.5, "power_w": 20.0}
 
 
-@dataclass(frozen=True, slots=True)
+@pydantic_dataclass(frozen=True, slots=True, config=PARAMS_CONFIG)
 class InactivityParams:
     #: Alert when the learned chance of a silence lasting this long falls below this.
-    p_alert: float = 1e-3
-    min_silence_s: float = 1800.0
+    p_alert: float = param(
+        1e-3,
+        gt=0,
+        lt=1,
+        description="Alert when the learned chance of the silence lasting this long falls "
+        "below this.",
+    )
+    min_silence_s: float = param(
+        1800.0,
+        unit="s",
+        description="No silence shorter than this alerts (at least `grace_s`).",
+    )
     #: Silence while home, counted over daytime hours only, that always alerts.
-    max_silence_s: float = 6 * 3600.0
+    max_silence_s: float = param(
+        6 * 3600.0,
+        unit="s",
+        description="Silence at home, counted over daytime hours only, that always alerts "
+        "(more than `min_silence_s`).",
+    )
     #: Silence in total (in bed or not) that always alerts.
-    max_rest_s: float = 14 * 3600.0
+    max_rest_s: float = param(
+        14 * 3600.0,
+        unit="s",
+        description="Silence in total, in bed or not, that always alerts (more than "
+        "`min_silence_s`).",
+    )
     #: Out of the door and not back (no motion inside) for this long alerts.
-    away_max_s: float = 72 * 3600.0
+    away_max_s: float = param(
+        72 * 3600.0,
+        unit="s",
+        description="Out of the door and not back (no motion inside) for this long alerts "
+        "(more than `min_silence_s`).",
+    )
     #: Gaps shorter than this are the texture of activity; the routine learns the rest.
-    grace_s: float = 900.0
+    grace_s: float = param(
+        900.0,
+        gt=0,
+        unit="s",
+        description="Gaps shorter than this are the texture of activity; the routine learns "
+        "the rest.",
+    )
     #: Time constant of the routine's exponential forgetting.
-    memory_days: float = 21.0
+    memory_days: float = param(
+        21.0, gt=0, unit="days", description="Time constant of forgetting the learned routine."
+    )
     #: The prior's day in local time ("people are active 07:00-21:00"), and the daytime over
     #: which `max_silence_s` counts; whole hours (minutes are ignored).
-    day_start: time = time(7, 0)
-    day_end: time = time(21, 0)
+    day_start: time = param(
+        time(7, 0),
+        unit="local time",
+        description='Start of the day of the prior ("people are active 07:00-21:00") and of '
+        "the daytime `max_silence_s` counts over; whole hours.",
+    )
+    day_end: time = param(
+        time(21, 0), unit="local time", description="End of that day (not `day_start`)."
+    )
     #: Prior hazards (silences ending per hour of silence past the grace period).
-    prior_home_day_per_h: float = 3.0
-    prior_home_night_per_h: float = 0.3
-    prior_rest_day_per_h: float = 2.0
-    prior_rest_night_per_h: float = 0.15
+    prior_home_day_per_h: float = param(
+        3.0,
+        gt=0,
+        unit="1/h",
+        description="Prior: silences at home by day ending per hour of silence past `grace_s`.",
+    )
+    prior_home_night_per_h: float = param(
+        0.3, gt=0, unit="1/h", description="Prior: the same at home by night."
+    )
+    prior_rest_day_per_h: float = param(
+        2.0, gt=0, unit="1/h", description="Prior: the same in bed or a chair by day."
+    )
+    prior_rest_night_per_h: float = param(
+        0.15, gt=0, unit="1/h", description="Prior: the same in bed or a chair by night."
+    )
     #: How many hours of silence per hour bucket the prior weighs, against what is learned.
-    prior_weight_h: float = 4.0
-    activity_events: tuple[str, ...] = ("motion", "door_open", "door_closed", "button")
-    door_events: tuple[str, ...] = ("door_open", "door_closed")
-    door_metric: str = "door_open"
-    occupancy_metric: str = "occupancy"
+    prior_weight_h: float = param(
+        4.0,
+        gt=0,
+        unit="h",
+        description="Hours of silence per hour of the day the prior weighs against what is "
+        "learned.",
+    )
+    activity_events: tuple[str, ...] = param(
+        ("motion", "door_open", "door_closed", "button"),
+        description="Events that mean someone is active.",
+    )
+    door_events: tuple[str, ...] = param(
+        ("door_open", "door_closed"), description="Events of the household's front door."
+    )
+    door_metric: str = param("door_open", description="The front door's 0/1 reading.")
+    occupancy_metric: str = param("occupancy", description="A presence sensor's 0/1 reading.")
     #: Readings that mean someone is doing something when above their level.
-    activity_levels: Mapping[str, float] = field(default_factory=_default_levels)
+    activity_levels: Mapping[str, float] = param(
+        default_factory=_default_levels,
+        unit="metric unit",
+        description="Readings that mean someone is doing something when above their level "
+        "(water flow, a kettle's power).",
+    )
     #: A household device is a bed or chair sensor when its kind is one of these, or else when
     #: its id matches `rest_pattern`.
-    rest_kinds: tuple[str, ...] = ("bed_sensor", "chair_sensor", "household_bed", "household_chair")
-    rest_pattern: str = r"(?i)(?:^|[^a-z])(?:bed|chair|sofa|couch)(?:[^a-z]|$)"
+    rest_kinds: tuple[str, ...] = param(
+        ("bed_sensor", "chair_sensor", "household_bed", "household_chair"),
+        description="Device kinds that are bed or chair sensors.",
+    )
+    rest_pattern: str = param(
+        r"(?i)(?:^|[^a-z])(?:bed|chair|sofa|couch)(?:[^a-z]|$)",
+        description="A regular expression: a device whose id matches it is a bed or chair "
+        "sensor too.",
+    )
     severity: Severity = Severity.CRITICAL
     category: Category = Category.CARE
 
-    def __post_init__(self) -> None:
-        check = ParamCheck("inactivity")
-        check.require(0 < self.p_alert < 1, "p_alert", f"must be in (0, 1), got {self.p_alert}")
-        check.positive(self.grace_s, "grace_s")
-        check.require(
-            math.isfinite(self.min_silence_s) and self.min_silence_s >= self.grace_s,
-            "min_silence_s",
-            f"must be >= grace_s ({self.grace_s}), got {self.min_silence_s}",
-        )
+    @field_validator("rest_pattern")
+    @classmethod
+    def _pattern(cls, pattern: str) -> str:
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            raise ValueError(f"not a regular expression: {exc}") from None
+        return pattern
+
+    @model_validator(mode="after")
+    def _order(self) -> Self:
+        errors = []
+        if self.min_silence_s < self.grace_s:
+            errors.append(
+                (
+                    "min_silence_s",
+                    f"must be >= grace_s ({self.grace_s}), got {self.min_silence_s}",
+                )
+            )
         for name in ("max_silence_s", "max_rest_s", "away_max_s"):
             value = getattr(self, name)
-            check.require(
-                math.isfinite(value) and value > self.min_silence_s,
-                name,
-                f"must be > min_silence_s ({self.min_silence_s}), got {value}",
-            )
-        check.positive(self.memory_days, "memory_days")
-        check.require(self.day_start != self.day_end, "day_end", "must differ from day_start")
-        for name in (
-            "prior_home_day_per_h",
-            "prior_home_night_per_h",
-            "prior_rest_day_per_h",
-            "prior_rest_night_per_h",
-            "prior_weight_h",
-        ):
-            check.positive(getattr(self, name), name)
-        for metric, level in self.activity_levels.items():
-            check.finite(level, f"activity_levels.{metric}")
-        try:
-            re.compile(self.rest_pattern)
-        except re.error as exc:
-            check.require(False, "rest_pattern", f"not a regular expression: {exc}")
-        check.done()
+            if value <= self.min_silence_s:
+                errors.append(
+                    (name, f"must be > min_silence_s ({self.min_silence_s}), got {value}")
+                )
+        if self.day_start == self.day_end:
+            errors.append(("day_end", "must differ from day_start"))
+        if errors:
+            raise InvalidParams("inactivity", errors)
+        return self
 
     @property
     def threshold(self) -> float:
@@ -154,12 +230,12 @@ class InactivityParams:
 
 
 @dataclass(frozen=True, slots=True)
-class HouseholdState:
+class HouseholdState(StoredState):
     #: The newest sample looked at; anything at or before it is late and skipped.
     last_ts: float | None = None
     #: The last moment: the start of the current silence, and what kind of silence it is.
     since: float | None = None
-    mode: str = HOME
+    mode: Mode = HOME
     rest_device: str | None = None
     #: When the current silence becomes alarming (None: not within `max_rest_s`).
     due: float | None = None
@@ -170,63 +246,10 @@ class HouseholdState:
     home: Routine = Routine()
     rest: Routine = Routine()
 
-    def to_json(self) -> JsonObject:
-        doors: dict[str, JsonValue] = {k: v for k, v in self.doors.items()}
-        return {
-            "last_ts": self.last_ts,
-            "since": self.since,
-            "mode": self.mode,
-            "rest_device": self.rest_device,
-            "due": self.due,
-            "firing": self.firing,
-            "fired_at": self.fired_at,
-            "doors": doors,
-            "home": self.home.to_json(),
-            "rest": self.rest.to_json(),
-        }
-
-    @classmethod
-    def from_json(cls, raw: Mapping[str, object]) -> Self:
-        def number(name: str) -> float | None:
-            value = raw.get(name)
-            if value is None:
-                return None
-            if isinstance(value, bool) or not isinstance(value, int | float):
-                raise TypeError(f"{name}: expected a number or null, got {value!r}")
-            return float(value)
-
-        mode, rest_device, firing = raw.get("mode"), raw.get("rest_device"), raw.get("firing")
-        doors, home, rest = raw.get("doors"), raw.get("home"), raw.get("rest")
-        if mode not in (HOME, REST, AWAY_MODE):
-            raise TypeError(f"mode: expected home, rest or away, got {mode!r}")
-        if rest_device is not None and not isinstance(rest_device, str):
-            raise TypeError(f"rest_device: expected a string or null, got {rest_device!r}")
-        if not isinstance(firing, bool):
-            raise TypeError(f"firing: expected true or false, got {firing!r}")
-        if not isinstance(doors, Mapping) or not all(
-            isinstance(v, int | float) and not isinstance(v, bool) for v in doors.values()
-        ):
-            raise TypeError(f"doors: expected an object of numbers, got {doors!r}")
-        if not isinstance(home, Mapping) or not isinstance(rest, Mapping):
-            raise TypeError("home, rest: expected objects")
-        return cls(
-            last_ts=number("last_ts"),
-            since=number("since"),
-            mode=str(mode),
-            rest_device=rest_device,
-            due=number("due"),
-            firing=firing,
-            fired_at=number("fired_at"),
-            doors={str(k): float(v) for k, v in doors.items()},
-            home=Routine.from_json(home),
-            rest=Routine.from_json(rest),
-        )
-
 
 @dataclass(frozen=True, slots=True)
-class InactivityRule:
-    id: str
-    params: InactivityParams
+class InactivityRule(CatalogRule[InactivityParams, HouseholdState]):
+    State = HouseholdState
     directory: Directory
     _rest_devices: frozenset[tuple[str, str]] = field(init=False, repr=False, compare=False)
     _priors: Mapping[str, FloatArray] = field(init=False, repr=False, compare=False)
@@ -238,9 +261,6 @@ class InactivityRule:
         object.__setattr__(self, "_rest_devices", rest)
         object.__setattr__(self, "_priors", p.priors())
         object.__setattr__(self, "_daytime", p.daytime())
-
-    def load_state(self, raw: Mapping[str, object]) -> RuleState[HouseholdState]:
-        return RuleState.from_json(HouseholdState, raw)
 
     def evaluate(
         self, view: BatchView, state: RuleState[HouseholdState], now: datetime
@@ -392,3 +412,6 @@ def _enter(state: HouseholdState, t: float, kind: int, device: str) -> Household
     return replace(
         state, since=t, mode=mode, rest_device=device if mode == REST else None, due=None
     )
+
+
+KIND = Kind("inactivity", InactivityParams, InactivityRule, timed=True)

@@ -21,17 +21,15 @@ as its silences are seen.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Self
 from zoneinfo import ZoneInfo
 
 import numpy as np
 import numpy.typing as npt
 
 from rules.arrays import FloatArray
-from rules.rule import FlatState
+from rules.rule import StoredState
 
 IntArray = npt.NDArray[np.int64]
 HOURS = 24
@@ -128,20 +126,17 @@ def prior_rates(
 
 
 @dataclass(frozen=True, slots=True)
-class Routine(FlatState):
+class Routine(StoredState):
     """Decayed events and exposure hours per bucket (empty tuples: nothing learned yet)."""
 
     events: tuple[float, ...] = ()
     exposure_h: tuple[float, ...] = ()
     decayed_at: float | None = None
 
-    @classmethod
-    def from_json(cls, raw: Mapping[str, object]) -> Self:
-        out = super(Routine, cls).from_json(raw)
+    def __post_init__(self) -> None:
         for name in ("events", "exposure_h"):
-            if len(getattr(out, name)) not in (0, BUCKETS):
-                raise TypeError(f"{name}: expected {BUCKETS} numbers")
-        return out
+            if len(getattr(self, name)) not in (0, BUCKETS):
+                raise ValueError(f"{name}: expected {BUCKETS} numbers")
 
     def arrays(self) -> tuple[FloatArray, FloatArray]:
         if not self.events:

@@ -22,21 +22,23 @@ that leaves it. A run that fired is not learned as normal flatness.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Annotated
 
 import numpy as np
+from pydantic import Field
+from pydantic.dataclasses import dataclass as pydantic_dataclass
 
 from rules.arrays import BatchView, FloatArray, Series, at_time
+from rules.kind import NOTHING, PARAMS_CONFIG, CatalogRule, Inputs, Kind, alone, param
 from rules.rule import (
     Category,
-    FlatState,
-    ParamCheck,
     RuleState,
     Severity,
     Signal,
     SignalState,
+    StoredState,
 )
 from store.i18n import N_
 
@@ -44,41 +46,63 @@ STUCK = N_("{metric} on {device} has not changed for {minutes} min (stuck at {va
 MOVING = N_("{metric} on {device} is changing again ({value})")
 
 
-@dataclass(frozen=True, slots=True)
+@pydantic_dataclass(frozen=True, slots=True, config=PARAMS_CONFIG)
 class StuckParams:
-    #: The metrics watched; empty: every metric of the rule's scope.
-    metrics: tuple[str, ...] = ()
-    hold_s: float = 3600.0
+    metrics: tuple[Annotated[str, Field(min_length=1)], ...] = param(
+        (), description="The metrics watched; empty: every metric of the rule's scope."
+    )
+    hold_s: float = param(
+        3600.0, gt=0, unit="s", description="How long a series must sit still to be stuck."
+    )
     #: Samples a run needs before it counts as flat: two readings hours apart that happen to
     #: be equal (an event-driven sensor) say little.
-    min_samples: int = 5
-    epsilon: float = 0.0
+    min_samples: int = param(
+        5,
+        ge=2,
+        description="Samples a flat run needs to count: two equal readings hours apart (an "
+        "event-driven sensor) say little.",
+    )
+    epsilon: float = param(
+        0.0,
+        ge=0,
+        unit="metric unit",
+        description="Changes within this are no change (a flat run's whole range stays within "
+        "it too).",
+    )
     #: A series that spent more of its time than this in flat runs of hold_s sits still by
     #: nature (a lamp by day, a counter at night).
-    max_flat_share: float = 0.02
+    max_flat_share: float = param(
+        0.02,
+        gt=0,
+        lt=1,
+        description="A series that spent more of its time than this in flat runs of `hold_s` "
+        "sits still by nature (a lamp by day, a counter at night) and is never stuck.",
+    )
     #: A series that changes less often than this (a battery, a smoke flag) never varied.
-    min_changes_per_h: float = 1.0
+    min_changes_per_h: float = param(
+        1.0,
+        ge=0,
+        unit="1/h",
+        description="A series that changes less often than this on average (a battery, a smoke "
+        "flag) never varied and is never stuck.",
+    )
     #: A day: the daily cycle (a lamp off all day, a counter at night) must have been seen.
-    min_history_s: float = 86_400.0
-    memory_days: float = 7.0
+    min_history_s: float = param(
+        86_400.0,
+        ge=0,
+        unit="s",
+        description="How long a series must have been seen before it can be stuck: its daily "
+        "cycle must be known.",
+    )
+    memory_days: float = param(
+        7.0, gt=0, unit="days", description="Time constant of forgetting what was learned."
+    )
     severity: Severity = Severity.WARNING
     category: Category = Category.MAINTENANCE
 
-    def __post_init__(self) -> None:
-        check = ParamCheck("stuck")
-        check.require(all(self.metrics), "metrics", "must not hold an empty name")
-        check.positive(self.hold_s, "hold_s")
-        check.require(self.min_samples >= 2, "min_samples", "must be >= 2")
-        check.non_negative(self.epsilon, "epsilon")
-        check.require(0 < self.max_flat_share < 1, "max_flat_share", "must be in (0, 1)")
-        check.non_negative(self.min_changes_per_h, "min_changes_per_h")
-        check.non_negative(self.min_history_s, "min_history_s")
-        check.positive(self.memory_days, "memory_days")
-        check.done()
-
 
 @dataclass(frozen=True, slots=True)
-class StuckState(FlatState):
+class StuckState(StoredState):
     first_ts: float | None = None
     last_ts: float | None = None
     last_value: float | None = None
@@ -106,12 +130,8 @@ class _History:
 
 
 @dataclass(frozen=True, slots=True)
-class StuckRule:
-    id: str
-    params: StuckParams
-
-    def load_state(self, raw: Mapping[str, object]) -> RuleState[StuckState]:
-        return RuleState.from_json(StuckState, raw)
+class StuckRule(CatalogRule[StuckParams, StuckState]):
+    State = StuckState
 
     def evaluate(
         self, view: BatchView, state: RuleState[StuckState], now: datetime
@@ -270,3 +290,12 @@ class StuckRule:
                 "minutes": round(length_s / 60.0, 1),
             },
         )
+
+
+KIND = Kind(
+    "stuck",
+    StuckParams,
+    alone(StuckRule),
+    lambda p: Inputs(frozenset(p.metrics) or None, NOTHING),
+    timed=True,
+)

@@ -11,16 +11,18 @@ fires, whatever the batch boundaries. One state per series: the rule fires per m
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import Literal, Self
 
 import numpy as np
+from pydantic import model_validator
+from pydantic.dataclasses import dataclass as pydantic_dataclass
 
 from rules.arrays import BatchView, BoolArray, FloatArray, at_time
 from rules.catalog.hold import HoldState, run_hold
-from rules.rule import Category, ParamCheck, RuleState, Severity, Signal, SignalState
+from rules.kind import NOTHING, PARAMS_CONFIG, CatalogRule, Inputs, Kind, alone, names, param
+from rules.rule import Category, InvalidParams, RuleState, Severity, Signal, SignalState
 from store.i18n import N_
 
 ABOVE = N_("{metric} on {device} is above {limit} ({value})")
@@ -28,44 +30,52 @@ BELOW = N_("{metric} on {device} is below {limit} ({value})")
 BACK = N_("{metric} on {device} is back to normal ({value})")
 
 
-@dataclass(frozen=True, slots=True)
+@pydantic_dataclass(frozen=True, slots=True, config=PARAMS_CONFIG)
 class ThresholdParams:
-    metric: str
-    op: Literal[">", "<"]
-    value: float
-    clear_value: float | None = None
-    hold_s: float = 0.0
-    clear_hold_s: float = 0.0
+    metric: str = param(description="The metric watched, e.g. `pressure_bar`.", min_length=1)
+    op: Literal[">", "<"] = param(
+        description="`>` fires on samples strictly above `value`, `<` strictly below it."
+    )
+    value: float = param(unit="metric unit", description="The limit.")
+    clear_value: float | None = param(
+        None,
+        unit="metric unit",
+        description="Where the alert clears: at or below it for `>`, at "
+        "or above it for `<` (a hysteresis band). Default: `value`, no band.",
+    )
+    hold_s: float = param(
+        0.0, unit="s", ge=0, description="How long the limit must be breached before it fires."
+    )
+    clear_hold_s: float = param(
+        0.0, unit="s", ge=0, description="How long the metric must be back before it clears."
+    )
     severity: Severity = Severity.WARNING
     category: Category = Category.MAINTENANCE
     #: A 0/1 reading of the same device (a pump's `running`, a street light's `on`): samples
     #: are judged only while its latest value in the batch at or before them is above 0.5.
     #: The others neither breach nor recover, so a dead lamp stays alerted through the day.
-    only_when: str | None = None
+    only_when: str | None = param(
+        None,
+        min_length=1,
+        description="A 0/1 reading of the same device (a pump's `running`): samples count only "
+        "while it is on. Default: always.",
+    )
 
-    def __post_init__(self) -> None:
-        check = ParamCheck("threshold")
-        check.require(bool(self.metric), "metric", "must not be empty")
-        check.require(self.only_when != "", "only_when", "must not be empty")
-        check.one_of(self.op, (">", "<"), "op")
-        check.finite(self.value, "value")
-        check.non_negative(self.hold_s, "hold_s")
-        check.non_negative(self.clear_hold_s, "clear_hold_s")
-        if self.clear_value is not None:
-            check.finite(self.clear_value, "clear_value")
-            if self.op == ">":
-                check.require(
-                    self.clear_value <= self.value,
-                    "clear_value",
-                    f"must be <= value ({self.value}) for op '>', got {self.clear_value}",
-                )
-            else:
-                check.require(
-                    self.clear_value >= self.value,
-                    "clear_value",
-                    f"must be >= value ({self.value}) for op '<', got {self.clear_value}",
-                )
-        check.done()
+    @model_validator(mode="after")
+    def _band(self) -> Self:
+        clear = self.clear_value
+        if clear is not None and (clear > self.value if self.op == ">" else clear < self.value):
+            side = "<=" if self.op == ">" else ">="
+            raise InvalidParams(
+                "threshold",
+                [
+                    (
+                        "clear_value",
+                        f"must be {side} value ({self.value}) for op '{self.op}', got {clear}",
+                    )
+                ],
+            )
+        return self
 
     @property
     def clear_at(self) -> float:
@@ -83,12 +93,8 @@ def gate_open(view: BatchView, site: str, device: str, gate: str, ts: FloatArray
 
 
 @dataclass(frozen=True, slots=True)
-class ThresholdRule:
-    id: str
-    params: ThresholdParams
-
-    def load_state(self, raw: Mapping[str, object]) -> RuleState[HoldState]:
-        return RuleState.from_json(HoldState, raw)
+class ThresholdRule(CatalogRule[ThresholdParams, HoldState]):
+    State = HoldState
 
     def evaluate(
         self, view: BatchView, state: RuleState[HoldState], now: datetime
@@ -138,3 +144,11 @@ class ThresholdRule:
                     )
                 )
         return signals, state.with_updates(updates)
+
+
+KIND = Kind(
+    "threshold",
+    ThresholdParams,
+    alone(ThresholdRule),
+    lambda p: Inputs(names(p.metric, p.only_when), NOTHING),
+)

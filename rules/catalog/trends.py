@@ -16,23 +16,25 @@ same limit). One series per rule: correlating with a pump's state is the engine'
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import Literal, Self
 
 import numpy as np
 import numpy.typing as npt
+from pydantic import model_validator
+from pydantic.dataclasses import dataclass as pydantic_dataclass
 
 from rules.arrays import BatchView, FloatArray, at_time
+from rules.kind import NOTHING, PARAMS_CONFIG, CatalogRule, Inputs, Kind, alone, names, param
 from rules.rule import (
     Category,
-    FlatState,
-    ParamCheck,
+    InvalidParams,
     RuleState,
     Severity,
     Signal,
     SignalState,
+    StoredState,
 )
 from store.i18n import N_
 
@@ -41,45 +43,57 @@ RISING = N_("{metric} on {device} is rising at {slope_per_h} per hour")
 STEADY = N_("{metric} on {device} is steady again ({slope_per_h} per hour)")
 
 
-@dataclass(frozen=True, slots=True)
+@pydantic_dataclass(frozen=True, slots=True, config=PARAMS_CONFIG)
 class TrendParams:
-    metric: str
-    op: Literal["<", ">"]
-    slope_per_h: float
-    window_s: float
-    clear_slope_per_h: float | None = None
-    min_samples: int = 3
-    min_coverage: float = 0.5
+    metric: str = param(description="The metric watched, e.g. `level_pct`.", min_length=1)
+    op: Literal["<", ">"] = param(
+        description="`<` fires on a slope below `slope_per_h` (falling), `>` above it (rising)."
+    )
+    slope_per_h: float = param(
+        unit="metric unit/h", description="The limit: a tank falling faster than 5 %/h is -5."
+    )
+    window_s: float = param(unit="s", gt=0, description="The span the slope is fitted over.")
+    clear_slope_per_h: float | None = param(
+        None,
+        unit="metric unit/h",
+        description="Where the alert clears (on the normal side of `slope_per_h`). "
+        "Default: `slope_per_h`.",
+    )
+    min_samples: int = param(
+        3, ge=2, description="Samples the window needs before anything is decided."
+    )
+    min_coverage: float = param(
+        0.5,
+        ge=0,
+        le=1,
+        description="Share of the window the samples must span before anything is decided.",
+    )
     #: A state bound: denser series are thinned evenly, which keeps the fit's span.
-    max_samples: int = 256
+    max_samples: int = param(
+        256,
+        description="Samples kept per series (at least `min_samples`); denser series are "
+        "thinned evenly.",
+    )
     severity: Severity = Severity.WARNING
     category: Category = Category.MAINTENANCE
 
-    def __post_init__(self) -> None:
-        check = ParamCheck("trend")
-        check.require(bool(self.metric), "metric", "must not be empty")
-        check.one_of(self.op, ("<", ">"), "op")
-        check.finite(self.slope_per_h, "slope_per_h")
-        check.positive(self.window_s, "window_s")
-        if self.clear_slope_per_h is not None:
-            ok = (
-                self.clear_slope_per_h >= self.slope_per_h
-                if self.op == "<"
-                else self.clear_slope_per_h <= self.slope_per_h
-            )
-            check.require(ok, "clear_slope_per_h", "must be on the normal side of slope_per_h")
-        check.require(self.min_samples >= 2, "min_samples", "must be >= 2 to fit a line")
-        check.require(0 <= self.min_coverage <= 1, "min_coverage", "must be in [0, 1]")
-        check.require(
-            self.max_samples >= max(self.min_samples, 2),
-            "max_samples",
-            "must be >= min_samples",
-        )
-        check.done()
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        errors = []
+        clear = self.clear_slope_per_h
+        if clear is not None and (
+            clear < self.slope_per_h if self.op == "<" else clear > self.slope_per_h
+        ):
+            errors.append(("clear_slope_per_h", "must be on the normal side of slope_per_h"))
+        if self.max_samples < self.min_samples:
+            errors.append(("max_samples", "must be >= min_samples"))
+        if errors:
+            raise InvalidParams("trend", errors)
+        return self
 
 
 @dataclass(frozen=True, slots=True)
-class TrendState(FlatState):
+class TrendState(StoredState):
     ts: tuple[float, ...] = ()
     values: tuple[float, ...] = ()
     firing: bool = False
@@ -133,12 +147,8 @@ def _window_slopes(
 
 
 @dataclass(frozen=True, slots=True)
-class TrendRule:
-    id: str
-    params: TrendParams
-
-    def load_state(self, raw: Mapping[str, object]) -> RuleState[TrendState]:
-        return RuleState.from_json(TrendState, raw)
+class TrendRule(CatalogRule[TrendParams, TrendState]):
+    State = TrendState
 
     def evaluate(
         self, view: BatchView, state: RuleState[TrendState], now: datetime
@@ -222,3 +232,6 @@ class TrendRule:
             summary_key=key,
             summary_args={"metric": p.metric, "device": device, "slope_per_h": round(slope, 2)},
         )
+
+
+KIND = Kind("trend", TrendParams, alone(TrendRule), lambda p: Inputs(names(p.metric), NOTHING))

@@ -13,20 +13,21 @@ bounded however busy the device.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
+from pydantic.dataclasses import dataclass as pydantic_dataclass
+
 from rules.arrays import BatchView, at_time, epoch_s, rising_edges, state_key
+from rules.kind import NOTHING, PARAMS_CONFIG, CatalogRule, Inputs, Kind, alone, names, param
 from rules.rule import (
     Category,
-    FlatState,
-    ParamCheck,
     RuleState,
     Severity,
     Signal,
     SignalState,
+    StoredState,
 )
 from store.i18n import N_
 
@@ -34,30 +35,23 @@ BURST = N_("{count} × {name} on {device} within {minutes} min")
 CALM = N_("{name} on {device} is back below {count} within {minutes} min")
 
 
-@dataclass(frozen=True, slots=True)
+@pydantic_dataclass(frozen=True, slots=True, config=PARAMS_CONFIG)
 class UsageParams:
-    source: Literal["event", "edge"]
-    name: str
-    count: int
-    window_s: float
+    source: Literal["event", "edge"] = param(
+        description="`event`: occurrences are events of type `name`; `edge`: 0→1 edges of the "
+        "reading `name`."
+    )
+    name: str = param(
+        description="The event type (`pump_start`) or reading (`running`) counted.", min_length=1
+    )
+    count: int = param(ge=1, le=10_000, description="Occurrences within `window_s` that fire.")
+    window_s: float = param(gt=0, unit="s", description="The sliding window occurrences count in.")
     severity: Severity = Severity.WARNING
     category: Category = Category.MAINTENANCE
 
-    def __post_init__(self) -> None:
-        check = ParamCheck("usage")
-        check.one_of(self.source, ("event", "edge"), "source")
-        check.require(bool(self.name), "name", "must not be empty")
-        check.require(
-            isinstance(self.count, int) and 1 <= self.count <= 10_000,
-            "count",
-            f"must be an integer in [1, 10000], got {self.count!r}",
-        )
-        check.positive(self.window_s, "window_s")
-        check.done()
-
 
 @dataclass(frozen=True, slots=True)
-class UsageState(FlatState):
+class UsageState(StoredState):
     recent: tuple[float, ...] = ()
     firing: bool = False
     last_value: float | None = None
@@ -65,12 +59,8 @@ class UsageState(FlatState):
 
 
 @dataclass(frozen=True, slots=True)
-class UsageRule:
-    id: str
-    params: UsageParams
-
-    def load_state(self, raw: Mapping[str, object]) -> RuleState[UsageState]:
-        return RuleState.from_json(UsageState, raw)
+class UsageRule(CatalogRule[UsageParams, UsageState]):
+    State = UsageState
 
     def evaluate(
         self, view: BatchView, state: RuleState[UsageState], now: datetime
@@ -145,3 +135,12 @@ class UsageRule:
                 "minutes": round(p.window_s / 60, 1),
             },
         )
+
+
+def _inputs(p: UsageParams) -> Inputs:
+    if p.source == "event":
+        return Inputs(NOTHING, names(p.name))
+    return Inputs(names(p.name), NOTHING)
+
+
+KIND = Kind("usage", UsageParams, alone(UsageRule), _inputs, timed=True)

@@ -9,14 +9,15 @@ from datetime import datetime
 
 import psycopg
 
-from api.services import BacktestSignal, FieldError, RuleDefinition
+from api.services import BacktestSignal, FieldError
+from store.rule_defs import RuleRecord
 
 
 class ThresholdRuleService:
     def __init__(self, url: str) -> None:
         self._url = url
 
-    def validate(self, definition: RuleDefinition) -> list[FieldError]:
+    def validate(self, definition: RuleRecord) -> list[FieldError]:
         if definition.kind != "threshold":
             return [FieldError("kind", f"unknown rule kind {definition.kind!r}")]
         problems = []
@@ -34,7 +35,7 @@ class ThresholdRuleService:
         return problems
 
     def backtest(
-        self, definition: RuleDefinition, start: datetime, end: datetime
+        self, definition: RuleRecord, start: datetime, end: datetime
     ) -> list[BacktestSignal]:
         if self.validate(definition):
             raise ValueError("the definition is invalid")

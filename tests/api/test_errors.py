@@ -7,8 +7,9 @@ from datetime import datetime
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.services import BacktestSignal, FieldError, RuleDefinition
+from api.services import BacktestSignal, FieldError
 from api.settings import ApiSettings
+from store.rule_defs import RuleRecord
 from store.settings import StoreSettings
 from tests.api.conftest import bearer
 from tests.api.world import World
@@ -41,11 +42,11 @@ def test_invalid_parameters_name_the_field(world: World, client: TestClient) -> 
 
 
 class BrokenRules:
-    def validate(self, definition: RuleDefinition) -> list[FieldError]:
+    def validate(self, definition: RuleRecord) -> list[FieldError]:
         raise RuntimeError("secret internals /etc/passwd")
 
     def backtest(
-        self, definition: RuleDefinition, start: datetime, end: datetime
+        self, definition: RuleRecord, start: datetime, end: datetime
     ) -> list[BacktestSignal]:
         raise AssertionError("not reached")
 

@@ -5,9 +5,10 @@ import math
 import numpy as np
 import orjson
 import pytest
+from pydantic import ValidationError
 
 from rules.catalog.anomaly import AnomalyParams, AnomalyRule, AnomalyState, Bucket, learn
-from rules.rule import InvalidParams, RuleState
+from rules.rule import RuleState
 from tests.rules.catalog.views import at, series, trace
 
 FLAT = AnomalyParams("current_a", k=6, clear_k=3, buckets="none", warmup_samples=20)
@@ -123,5 +124,5 @@ def test_learn_warms_up_with_exact_statistics() -> None:
     ],
 )
 def test_invalid(kwargs: dict[str, object], field: str) -> None:
-    with pytest.raises(InvalidParams, match=field):
+    with pytest.raises(ValidationError, match=field):
         AnomalyParams("m", **kwargs)  # type: ignore[arg-type]

@@ -4,10 +4,11 @@ import math
 
 import orjson
 import pytest
+from pydantic import ValidationError
 
 from rules.catalog.battery import BatteryParams, BatteryRule
 from rules.catalog.hold import HoldState
-from rules.rule import Category, InvalidParams, RuleState
+from rules.rule import Category, RuleState
 from tests.rules.catalog.views import at, series, trace
 
 RULE = BatteryRule("battery-low", BatteryParams(low_pct=15, clear_pct=30, hold_s=600))
@@ -52,5 +53,5 @@ def test_wording_and_state_across_batches() -> None:
     [({"low_pct": 0}, "low_pct"), ({"clear_pct": 10}, "clear_pct"), ({"hold_s": -1}, "hold_s")],
 )
 def test_invalid(kwargs: dict[str, float], field: str) -> None:
-    with pytest.raises(InvalidParams, match=field):
+    with pytest.raises(ValidationError, match=field):
         BatteryParams(**kwargs)  # type: ignore[arg-type]

@@ -5,6 +5,7 @@ from datetime import UTC, datetime, time
 
 import orjson
 import pytest
+from pydantic import ValidationError
 
 from rules.arrays import BatchView, view_of
 from rules.catalog.doors import (
@@ -15,7 +16,7 @@ from rules.catalog.doors import (
     QuietHoursParams,
     QuietHoursRule,
 )
-from rules.rule import Category, InvalidParams, RuleState
+from rules.rule import Category, RuleState
 from store.records import Event, Reading
 from tests.rules.catalog.views import SITE, at, events, merge, series, trace
 
@@ -173,10 +174,10 @@ def test_one_opening_seen_twice_and_edges_across_batches() -> None:
     ],
 )
 def test_invalid_quiet_hours(kwargs: dict[str, object], field: str) -> None:
-    with pytest.raises(InvalidParams, match=field):
+    with pytest.raises(ValidationError, match=field):
         QuietHoursParams(**kwargs)  # type: ignore[arg-type]
 
 
 def test_invalid_hold() -> None:
-    with pytest.raises(InvalidParams, match="hold_s"):
+    with pytest.raises(ValidationError, match="hold_s"):
         DoorHeldParams(hold_s=0)

@@ -4,10 +4,11 @@ import math
 
 import orjson
 import pytest
+from pydantic import ValidationError
 
 from rules.arrays import BatchView, EventSeries
 from rules.catalog.emergencies import EmergencyParams, EmergencyRule, EmergencyState
-from rules.rule import Category, InvalidParams, RuleState, Severity
+from rules.rule import Category, RuleState, Severity
 from store.records import Event
 from tests.rules.catalog.views import SITE, at, events, merge, series, trace
 
@@ -135,5 +136,5 @@ def test_state_round_trip_keeps_the_dedup_window() -> None:
     ],
 )
 def test_invalid(kwargs: dict[str, object], field: str) -> None:
-    with pytest.raises(InvalidParams, match=field):
+    with pytest.raises(ValidationError, match=field):
         EmergencyParams(**kwargs)  # type: ignore[arg-type]

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 import numpy as np
 import orjson
 import pytest
+from pydantic import ValidationError
 
 from rules.arrays import BatchView, EventSeries, Series, view_of
 from rules.catalog.heartbeat import (
@@ -16,7 +17,7 @@ from rules.catalog.heartbeat import (
     usual_interval_s,
 )
 from rules.directory import DeviceInfo, Directory
-from rules.rule import Category, InvalidParams, RuleState, Signal
+from rules.rule import Category, RuleState, Signal
 from store.records import Event, StatusChange
 from tests.rules.catalog.views import SITE, T0_S, at, trace
 from tests.rules.sim_feed import batches, community, devices_only
@@ -280,7 +281,7 @@ def test_many_devices_one_batch() -> None:
     ],
 )
 def test_invalid_params(kwargs: dict[str, object], field_name: str) -> None:
-    with pytest.raises(InvalidParams, match=field_name):
+    with pytest.raises(ValidationError, match=field_name):
         OfflineParams(**kwargs)  # type: ignore[arg-type]
 
 

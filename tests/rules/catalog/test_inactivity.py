@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import orjson
 import pytest
+from pydantic import ValidationError
 
 from rules.arrays import BatchView, view_of
 from rules.catalog.inactivity import (
@@ -18,7 +19,7 @@ from rules.catalog.inactivity import (
 )
 from rules.catalog.routine import BUCKETS, Routine, bucket_at, first_crossing, pieces
 from rules.directory import DeviceInfo, Directory, HouseholdInfo
-from rules.rule import Category, InvalidParams, RuleState, Severity, Signal
+from rules.rule import Category, RuleState, Severity, Signal
 from store.records import Event, Reading
 
 SITE = "court"
@@ -541,7 +542,7 @@ def test_a_silence_that_fired_is_not_learned_as_normal() -> None:
     ],
 )
 def test_invalid_params(kwargs: dict[str, object], field_name: str) -> None:
-    with pytest.raises(InvalidParams, match=field_name):
+    with pytest.raises(ValidationError, match=field_name):
         InactivityParams(**kwargs)  # type: ignore[arg-type]
 
 

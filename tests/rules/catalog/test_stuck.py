@@ -6,10 +6,11 @@ from collections.abc import Callable
 import numpy as np
 import orjson
 import pytest
+from pydantic import ValidationError
 
 from rules.arrays import BatchView, FloatArray, Series
 from rules.catalog.stuck import StuckParams, StuckRule, StuckState
-from rules.rule import Category, InvalidParams, RuleState, Signal, SignalState
+from rules.rule import Category, RuleState, Signal, SignalState
 from tests.rules.catalog.views import SITE, T0_S, at, trace
 from tests.rules.sim_feed import batches, community, devices_only
 
@@ -216,7 +217,7 @@ def test_a_run_that_fired_is_not_learned_as_normal_flatness() -> None:
     ],
 )
 def test_invalid_params(kwargs: dict[str, object], field_name: str) -> None:
-    with pytest.raises(InvalidParams, match=field_name):
+    with pytest.raises(ValidationError, match=field_name):
         StuckParams(**kwargs)  # type: ignore[arg-type]
 
 

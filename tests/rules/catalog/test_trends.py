@@ -5,6 +5,7 @@ import math
 import numpy as np
 import orjson
 import pytest
+from pydantic import ValidationError
 
 from rules.catalog.trends import (
     TrendParams,
@@ -13,7 +14,7 @@ from rules.catalog.trends import (
     _window_slopes,
     slope_per_h,
 )
-from rules.rule import InvalidParams, RuleState
+from rules.rule import RuleState
 from tests.rules.catalog.views import at, series, trace
 
 # a tank falling faster than 5 %/h over the last hour, with at least 4 samples over 30 min
@@ -114,5 +115,5 @@ def test_slope_matches_polyfit() -> None:
     ],
 )
 def test_invalid(kwargs: dict[str, object], field: str) -> None:
-    with pytest.raises(InvalidParams, match=field):
+    with pytest.raises(ValidationError, match=field):
         TrendParams("level_pct", **kwargs)  # type: ignore[arg-type]

@@ -4,10 +4,11 @@ import math
 
 import orjson
 import pytest
+from pydantic import ValidationError
 
 from rules.arrays import BatchView
 from rules.catalog.usage import UsageParams, UsageRule, UsageState
-from rules.rule import InvalidParams, RuleState
+from rules.rule import RuleState
 from tests.rules.catalog.views import at, events, series, trace
 
 DENIED = UsageRule("denied-burst", UsageParams("event", "access_denied", count=3, window_s=60))
@@ -114,5 +115,5 @@ def test_edge_across_batches_and_state_round_trip() -> None:
     ],
 )
 def test_invalid(kwargs: dict[str, object], field: str) -> None:
-    with pytest.raises(InvalidParams, match=field):
+    with pytest.raises(ValidationError, match=field):
         UsageParams(**kwargs)  # type: ignore[arg-type]
