@@ -13,6 +13,8 @@ What an outage needs from a pool, and psycopg_pool's defaults do not give:
 
 from __future__ import annotations
 
+from typing import Any
+
 import psycopg
 from psycopg.conninfo import make_conninfo
 from psycopg.rows import TupleRow
@@ -57,17 +59,10 @@ def async_pool(
     async def check(conn: psycopg.AsyncConnection[TupleRow]) -> None:
         await ping_async(conn, store.ping_timeout_s)
 
-    kwargs = {**connect_options(store, application_name or name), "autocommit": autocommit}
     return AsyncConnectionPool(
         store.url,
-        min_size=min_size,
-        max_size=max(max_size, min_size),
-        kwargs=kwargs,
-        open=False,
-        name=name,
         check=check,
-        timeout=store.pool_timeout_s,
-        reconnect_timeout=store.pool_reconnect_s,
+        **_pool_options(store, name, min_size, max_size, autocommit, application_name),
     )
 
 
@@ -85,15 +80,28 @@ def sync_pool(
     def check(conn: psycopg.Connection[TupleRow]) -> None:
         ping(conn, store.ping_timeout_s)
 
-    kwargs = {**connect_options(store, application_name or name), "autocommit": autocommit}
     return ConnectionPool(
         store.url,
-        min_size=min_size,
-        max_size=max(max_size, min_size),
-        kwargs=kwargs,
-        open=False,
-        name=name,
         check=check,
-        timeout=store.pool_timeout_s,
-        reconnect_timeout=store.pool_reconnect_s,
+        **_pool_options(store, name, min_size, max_size, autocommit, application_name),
     )
+
+
+def _pool_options(
+    store: StoreSettings,
+    name: str,
+    min_size: int,
+    max_size: int,
+    autocommit: bool,
+    application_name: str | None,
+) -> dict[str, Any]:
+    """What both kinds of pool take alike (psycopg_pool has one class per kind)."""
+    return {
+        "min_size": min_size,
+        "max_size": max(max_size, min_size),
+        "kwargs": {**connect_options(store, application_name or name), "autocommit": autocommit},
+        "open": False,
+        "name": name,
+        "timeout": store.pool_timeout_s,
+        "reconnect_timeout": store.pool_reconnect_s,
+    }
