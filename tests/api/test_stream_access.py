@@ -78,11 +78,12 @@ def _server(database_url: str, world: World, recheck_s: float) -> Iterator[str]:
 
 
 def _listening(url: str) -> bool:
-    # Past its LISTENs: from now on no change is missed.
+    # Past its LISTENs: from now on no change is missed. Only this test's database: on a shared
+    # server (COURTYARD_TEST_DATABASE_URL) other tests' API listeners run beside it.
     with psycopg.connect(url) as conn:
         row = conn.execute(
-            "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s"
-            " AND state = 'idle' AND query NOT LIKE 'LISTEN%%'",
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+            " AND application_name = %s AND state = 'idle' AND query NOT LIKE 'LISTEN%%'",
             (LISTENER_NAME,),
         ).fetchone()
     return row is not None and row[0] == 1
