@@ -183,12 +183,13 @@ def test_two_of_each_service_raise_each_expected_alert_once(
                 e: [a for a in alerts if matches(a, kinds, e)] for e in scenario.expected_alerts
             }
 
-        wait_for(
-            lambda: all(found().values()),
-            timeout_s=120,
-            interval_s=1,
-            what="every expected alert",
-        )
+        def missing() -> list[ExpectedAlert]:
+            return [e for e, alerts in found().items() if not alerts]
+
+        try:
+            wait_for(lambda: not missing(), timeout_s=120, interval_s=1, what="every alert")
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}; missing: {missing()}") from None
         raised = found()
         for engine in engines:
             assert engine.running, engine.log()
