@@ -23,7 +23,8 @@ V = "/api/v1"
 NEW_PASSWORD = "a much longer passphrase"
 
 
-def _audit(url: str) -> list[tuple[str, str, str]]:
+def account_audit(url: str) -> list[tuple[str, str, str]]:
+    """(actor, action, target) of every token revocation, deactivation and password reset."""
     with psycopg.connect(url) as conn:
         rows = conn.execute(
             "SELECT actor, action, target FROM audit_log"
@@ -68,7 +69,7 @@ def test_only_admins_manage_accounts(world: World, client: TestClient) -> None:
         for method, url, body in requests:
             response = client.request(method, url, json=body, headers=bearer(token))
             assert response.status_code == 403, (method, url, response.text)
-    assert _audit(world.url) == []
+    assert account_audit(world.url) == []
     assert client.get(f"{V}/me", headers=bearer(world.tokens["manager"])).status_code == 200
     assert _log_in(client, "operator") == 200
 
@@ -97,7 +98,7 @@ def test_an_admin_revokes_a_token_at_once(world: World, client: TestClient) -> N
     # Again: nothing changes; an unknown token is not found.
     assert client.delete(f"{V}/tokens/{token_id}", headers=admin).status_code == 204
     assert client.delete(f"{V}/tokens/999999", headers=admin).status_code == 404
-    assert _audit(world.url) == [("user:admin", "token.revoke", f"token:{token_id}")]
+    assert account_audit(world.url) == [("user:admin", "token.revoke", f"token:{token_id}")]
     listed = client.get(f"{V}/tokens", params={"user": "manager"}, headers=admin).json()
     assert listed[0]["revoked_at"] is not None
 
@@ -117,7 +118,7 @@ def test_a_deactivated_user_is_locked_out_at_once(world: World, client: TestClie
     assert client.post(f"{V}/users/nobody/deactivate", headers=admin).status_code == 404
     # An admin does not lock themselves out.
     assert client.post(f"{V}/users/admin/deactivate", headers=admin).status_code == 422
-    assert _audit(world.url) == [("user:admin", "user.deactivate", "user:manager")]
+    assert account_audit(world.url) == [("user:admin", "user.deactivate", "user:manager")]
 
 
 def test_an_admin_resets_a_password(world: World, client: TestClient) -> None:
@@ -136,7 +137,7 @@ def test_an_admin_resets_a_password(world: World, client: TestClient) -> None:
         f"{V}/users/nobody/password", json={"password": NEW_PASSWORD}, headers=admin
     )
     assert missing.status_code == 404
-    assert _audit(world.url) == [("user:admin", "user.reset_password", "user:volunteer")]
+    assert account_audit(world.url) == [("user:admin", "user.reset_password", "user:volunteer")]
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 
 from courtyard.cli import main
 from tests.api.conftest import bearer
+from tests.api.test_accounts import account_audit
 from tests.api.world import PASSWORD, World
 
 V = "/api/v1"
@@ -39,16 +40,6 @@ def courtyard(
         return code, out, err
 
     return run
-
-
-def _audit(url: str) -> list[tuple[str, str, str]]:
-    with psycopg.connect(url) as conn:
-        rows = conn.execute(
-            "SELECT actor, action, target FROM audit_log"
-            " WHERE action IN ('token.revoke', 'user.deactivate', 'user.reset_password')"
-            " ORDER BY id"
-        ).fetchall()
-    return [(str(a), str(b), str(c)) for a, b, c in rows]
 
 
 @pytest.mark.parametrize("days", ["-1", "0", "100000"])
@@ -91,7 +82,7 @@ def test_tokens_list_and_revoke(courtyard: Courtyard, world: World, client: Test
     assert "revoked" in courtyard("tokens", "list", "manager")[1]
     code, _, err = courtyard("tokens", "revoke", "999999")
     assert code == 2 and "no such token" in err
-    assert _audit(world.url) == [("system", "token.revoke", f"token:{token_id}")]
+    assert account_audit(world.url) == [("system", "token.revoke", f"token:{token_id}")]
 
 
 def test_users_list_deactivate_and_reset_password(
@@ -131,7 +122,7 @@ def test_users_list_deactivate_and_reset_password(
     assert old.status_code == 401
     fresh = client.post(f"{V}/session", json={"user_id": "volunteer", "password": new})
     assert fresh.status_code == 200
-    assert _audit(world.url) == [
+    assert account_audit(world.url) == [
         ("system", "user.deactivate", "user:manager"),
         ("system", "user.reset_password", "user:volunteer"),
     ]
