@@ -11,11 +11,12 @@ from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
-from api import errors, pages
-from api.authcache import AuthCache
+from api import errors
+from api.auth.authcache import AuthCache
+from api.auth.hash_slots import HashSlots
 from api.feed import AlertFeed
-from api.hash_slots import HashSlots
 from api.metrics import MetricsMiddleware
+from api.pages import router as pages
 from api.readcache import ReadCache
 from api.resources import Resources
 from api.routes import (

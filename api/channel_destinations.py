@@ -1,4 +1,5 @@
-"""People's notification channels are checked against store.destinations before they are saved.
+"""People's notification channels are checked against store.alerts.destinations before they are
+saved.
 
 A webhook or Apprise URL that is, or resolves to, a loopback, private or other non-public
 address is refused with 422 unless the operator allows it (COURTYARD_NOTIFY__ALLOWED_DESTINATIONS,
@@ -13,7 +14,7 @@ from collections.abc import Mapping
 
 from api.errors import invalid
 from api.settings import ApiSettings
-from store.destinations import DestinationPolicy, check_channels
+from store.alerts.destinations import DestinationPolicy, check_channels
 
 
 def refuse_unreachable(settings: ApiSettings, channels: Mapping[str, object]) -> None:

@@ -19,13 +19,13 @@ import psycopg
 from psycopg.rows import TupleRow
 
 from api import accounts
-from api.principals import Permission, Role
-from api.secrets import digest, new_token
+from api.auth.principals import Permission, Role
+from api.auth.secrets import digest, new_token
 from api.services import RuleService
 from api.settings import ApiSettings
-from store import access
-from store.access import TokenInfo, User, UserError
-from store.i18n import LANGUAGES
+from i18n.languages import LANGUAGES
+from store.access import accounts as store_accounts
+from store.access.accounts import TokenInfo, User, UserError
 from store.settings import StoreSettings
 
 T = TypeVar("T")
@@ -68,8 +68,8 @@ def add_user(
     password: str | None = None,
     language: str | None = None,
 ) -> User:
-    """Create a user (raises store.access.UserError with a message for people)."""
-    from api.passwords import hash_password
+    """Create a user (raises store.access.accounts.UserError with a message for people)."""
+    from api.auth.passwords import hash_password
 
     problem = accounts.user_id_problem(user_id) or accounts.name_problem(name, "a user's name")
     if problem is None and password is not None:
@@ -80,7 +80,7 @@ def add_user(
 
     async def run() -> User:
         async with await psycopg.AsyncConnection.connect(store.url, autocommit=True) as conn:
-            user = await access.add_user(
+            user = await store_accounts.add_user(
                 conn,
                 user_id=user_id,
                 name=name,
@@ -91,7 +91,7 @@ def add_user(
                 password_hash=password_hash,
                 language=language,
             )
-            await access.audit(
+            await store_accounts.audit(
                 conn,
                 actor="system",
                 action="user.add",
@@ -129,12 +129,12 @@ def create_token(
 
     async def run() -> TokenInfo:
         async with await psycopg.AsyncConnection.connect(store.url, autocommit=True) as conn:
-            user = await access.get_user(conn, user_id)
+            user = await store_accounts.get_user(conn, user_id)
             if user is None:
                 raise UserError(f"no such user: {user_id}")
             if user.role == Role.INTEGRATION and not scopes:
                 raise UserError("an integration token must name its scopes (--scope)")
-            info = await access.create_token(
+            info = await store_accounts.create_token(
                 conn,
                 user_id=user_id,
                 name=name,
@@ -142,7 +142,7 @@ def create_token(
                 scopes=None if scopes is None else list(scopes),
                 expires_at=datetime.now(UTC) + timedelta(days=days),
             )
-            await access.audit(
+            await store_accounts.audit(
                 conn,
                 actor="system",
                 action="token.create",
@@ -172,11 +172,11 @@ def revoke_token(store: StoreSettings, token_id: int) -> bool | None:
 
 
 def list_tokens(store: StoreSettings, user_id: str | None = None) -> list[TokenInfo]:
-    return _with_connection(store, lambda conn: access.list_tokens(conn, user_id))
+    return _with_connection(store, lambda conn: store_accounts.list_tokens(conn, user_id))
 
 
 def list_users(store: StoreSettings) -> list[User]:
-    return _with_connection(store, access.list_users)
+    return _with_connection(store, store_accounts.list_users)
 
 
 def deactivate_user(store: StoreSettings, user_id: str) -> User | None:
@@ -189,7 +189,7 @@ def deactivate_user(store: StoreSettings, user_id: str) -> User | None:
 def reset_password(store: StoreSettings, user_id: str, password: str) -> bool:
     """Set a user's password and end their sessions (raises UserError for a weak password);
     False: no such user."""
-    from api.passwords import hash_password
+    from api.auth.passwords import hash_password
 
     problem = accounts.password_problem(password)
     if problem is not None:

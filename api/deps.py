@@ -14,9 +14,9 @@ from fastapi import Depends, Request, Security
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 from psycopg.rows import TupleRow
 
-from api.authn import SESSION_COOKIE, authenticate
+from api.auth.authn import SESSION_COOKIE, authenticate
+from api.auth.principals import Permission, Principal
 from api.errors import forbidden
-from api.principals import Permission, Principal
 from api.resources import Resources
 
 # Declared so that OpenAPI documents both ways in; `authenticate` does the checking.

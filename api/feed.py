@@ -26,10 +26,10 @@ from psycopg.rows import TupleRow
 from psycopg_pool import AsyncConnectionPool
 
 from api import metrics
-from store import api_alerts
-from store.access import ACCESS_CHANNEL
-from store.alert_records import Alert, AlertChange
-from store.api_scope import Visibility
+from store.access.accounts import ACCESS_CHANNEL
+from store.access.visibility import Visibility
+from store.alerts import alert_reads
+from store.alerts.records import Alert, AlertChange
 from store.pool import conninfo
 from store.settings import StoreSettings
 
@@ -208,10 +208,10 @@ class AlertFeed:
         listening connection itself, before it waits for notifications: no pool involved while
         the process is still starting."""
         if self._last_change_id is None:
-            self._last_change_id = await api_alerts.last_change_id(conn)
+            self._last_change_id = await alert_reads.last_change_id(conn)
             return
         while True:
-            rows = await api_alerts.changes_with_alerts(conn, after_id=self._last_change_id)
+            rows = await alert_reads.changes_with_alerts(conn, after_id=self._last_change_id)
             for change, alert in rows:
                 self._fan_out(FeedItem(change, alert))
             if len(rows) < 1000:
@@ -234,7 +234,7 @@ class AlertFeed:
             self._last_change_id = max(self._last_change_id or 0, change_id)
             return  # nobody here may see it: no need to load it
         async with self._pool.connection() as conn:
-            rows = await api_alerts.changes_with_alerts(conn, change_ids=[change_id])
+            rows = await alert_reads.changes_with_alerts(conn, change_ids=[change_id])
         for change, alert in rows:
             self._fan_out(FeedItem(change, alert))
 

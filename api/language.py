@@ -1,5 +1,5 @@
 """The caller's language: their own setting, else the browser's Accept-Language, else their
-site's default (store.i18n.choose). Pages and the API's human texts (alert summaries, labels)
+site's default (i18n.languages.choose). Pages and the API's human texts (alert summaries, labels)
 follow it; codes (status, category, severity) stay the same English identifiers for everyone.
 """
 
@@ -9,9 +9,9 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from api.auth.principals import Principal
 from api.deps import CurrentUser, StreamUser
-from api.principals import Principal
-from store.i18n import choose
+from i18n.languages import choose
 
 
 def request_language(request: Request, user: Principal | None) -> str:

@@ -8,8 +8,9 @@ import psycopg
 from psycopg.rows import TupleRow
 
 from api import metrics
-from api.principals import Permission, Principal
-from store import access, api_places
+from api.auth.principals import Permission, Principal
+from store.access import accounts
+from store.places import place_reads
 
 
 async def audited_contact(
@@ -25,7 +26,7 @@ async def audited_contact(
     if not user.can(Permission.RESIDENTS_READ):
         return None
     async with conn.transaction():
-        await access.audit(
+        await accounts.audit(
             conn,
             actor=user.actor,
             action="household.contact.read",
@@ -33,6 +34,6 @@ async def audited_contact(
             site_id=site_id,
             details={"via": via},
         )
-        contact = await api_places.household_contact(conn, site_id, household_id)
+        contact = await place_reads.household_contact(conn, site_id, household_id)
     metrics.CONTACT_READS.inc()
     return contact

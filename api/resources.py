@@ -8,9 +8,9 @@ import psycopg
 from psycopg.rows import TupleRow
 from psycopg_pool import AsyncConnectionPool, ConnectionPool
 
-from api.authcache import AuthCache
+from api.auth.authcache import AuthCache
+from api.auth.hash_slots import HashSlots
 from api.feed import AlertFeed
-from api.hash_slots import HashSlots
 from api.readcache import ReadCache
 from api.services import RuleService
 from api.settings import ApiSettings

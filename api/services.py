@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal, Protocol
 
-from store.rule_defs import RuleRecord
+from store.rules.rule_defs import RuleRecord
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
-from store.destinations import DestinationPolicy
+from store.alerts.destinations import DestinationPolicy
 
 
 class ApiSettings(BaseModel):
@@ -54,7 +54,7 @@ class ApiSettings(BaseModel):
     #: public (api.channel_destinations). Filled from COURTYARD_NOTIFY__ALLOWED_DESTINATIONS.
     notify_allowed_destinations: str = ""
     #: Login throttling, on the dashboard's form and POST /api/v1/session alike (see
-    #: api/login_throttle.py). A lockout starts after this many failed logins in a row for one
+    #: api/auth/login_throttle.py). A lockout starts after this many failed logins in a row for one
     #: account, or from one client address (more: an office or a NAT shares one).
     login_account_lockout_after: int = Field(default=5, ge=1)
     login_client_lockout_after: int = Field(default=30, ge=1)

@@ -36,7 +36,8 @@ from paho.mqtt.enums import CallbackAPIVersion
 from psycopg import sql
 
 from courtyard.embedded import EmbeddedMosquitto, EmbeddedPostgres, service_account
-from store import migrate, places
+from store import migrate
+from store.places import provisioning
 
 SITE = "bench-court"
 SECRET = "bench-secret"
@@ -103,14 +104,16 @@ def fresh_database(server_url: str, webhook: str, households: int) -> str:
     url = server_url.rsplit("/", 1)[0] + "/" + name
     migrate.run(url)
     with psycopg.connect(url) as conn:
-        places.upsert_site(conn, SITE, "Bench Court", "Asia/Shanghai")
-        places.upsert_person(conn, "mgr", "Manager", "manager", channels={"webhook": webhook})
-        places.assign(conn, "mgr", SITE, "manager")
-        places.upsert_person(conn, "vol", "Volunteer", "volunteer", channels={"webhook": webhook})
+        provisioning.upsert_site(conn, SITE, "Bench Court", "Asia/Shanghai")
+        provisioning.upsert_person(conn, "mgr", "Manager", "manager", channels={"webhook": webhook})
+        provisioning.assign(conn, "mgr", SITE, "manager")
+        provisioning.upsert_person(
+            conn, "vol", "Volunteer", "volunteer", channels={"webhook": webhook}
+        )
         for i in range(households):
-            places.upsert_household(conn, SITE, f"hh-{i}", f"Room {i}")
-            places.set_household_devices(conn, SITE, f"hh-{i}", [f"hh-{i}-sos"])
-            places.assign(conn, "vol", SITE, "primary", f"hh-{i}")
+            provisioning.upsert_household(conn, SITE, f"hh-{i}", f"Room {i}")
+            provisioning.set_household_devices(conn, SITE, f"hh-{i}", [f"hh-{i}-sos"])
+            provisioning.assign(conn, "vol", SITE, "primary", f"hh-{i}")
     return url
 
 

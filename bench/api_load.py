@@ -23,7 +23,8 @@ at 200 req/s.
 
 The rollup rows are laid out as the writer leaves them: hour after hour, every series of an
 hour next to each other, so one series' year is spread over thousands of heap pages. Its closed
-weeks are then packed for charts, as ingest's hourly maintenance does (store/hourly_packs.py).
+weeks are then packed for charts, as ingest's hourly maintenance does
+(store/readings/hourly_packs.py).
 
     python bench/api_load.py [--scale 0.1] [--rate 200] [--seconds 15] [--workers 2]
                              [--load-processes 2]
@@ -53,8 +54,11 @@ from psycopg import sql
 
 from api import cli
 from courtyard.embedded import EmbeddedPostgres, service_account
-from store import api_alerts, api_devices, api_readings, hourly_packs, migrate
-from store.api_scope import Visibility
+from store import migrate
+from store.access.visibility import Visibility
+from store.alerts import alert_reads
+from store.devices import device_reads
+from store.readings import charts, hourly_packs
 from store.settings import StoreSettings
 
 NOW = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
@@ -179,7 +183,7 @@ def _fill(url: str, sizes: Sizes) -> None:
         )
         conn.commit()
         # Closed weeks of the rollup packed for charts, as ingest's maintenance does within
-        # the hour (store/hourly_packs.py); timed, since a store's first packing is this.
+        # the hour (store/readings/hourly_packs.py); timed, since a store's first packing is this.
         packing = time.perf_counter()
         weeks = hourly_packs.pack(conn)
         packing_s = time.perf_counter() - packing
@@ -229,36 +233,36 @@ def _kinds(history: list[tuple[int, int]]) -> list[Kind]:
         Kind(
             "site overview (5,000 devices)",
             [f"/api/v1/sites/{site}/overview"],
-            lambda conn, i: api_devices.overview(conn, everything, site),
+            lambda conn, i: device_reads.overview(conn, everything, site),
         ),
         Kind(
             "one-year hourly chart, same",
             [chart.format(first_device)],
-            lambda conn, i: api_readings.chart(
+            lambda conn, i: charts.chart(
                 conn, everything, first_device, "level_pct", start, end, 3600
             ),
         ),
         Kind(
             f"one-year hourly chart, {len(history)} rot.",
             [chart.format(device) for device, _ in history],
-            lambda conn, i: api_readings.chart(
+            lambda conn, i: charts.chart(
                 conn, everything, history[i % len(history)][0], "level_pct", start, end, 3600
             ),
         ),
         Kind(
             f"one-year daily chart, {len(history)} rot.",
             [daily.format(device) for device, _ in history],
-            lambda conn, i: api_readings.chart(
+            lambda conn, i: charts.chart(
                 conn, everything, history[i % len(history)][0], "level_pct", start, end, 86400
             ),
         ),
         Kind(
             "open alerts, first page of 50",
             [f"/api/v1/alerts?site={site}&status=open&limit=50"],
-            lambda conn, i: api_alerts.list_alerts(
+            lambda conn, i: alert_reads.list_alerts(
                 conn,
                 everything,
-                api_alerts.AlertFilter(statuses=["open"], site_id=site),
+                alert_reads.AlertFilter(statuses=["open"], site_id=site),
                 limit=51,
             ),
         ),

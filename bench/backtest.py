@@ -8,8 +8,8 @@ On an embedded PostgreSQL, in one run:
              the hourly rollup, as the writer would have kept it while storing them;
   baseline   one binary `COPY (SELECT series_id, ts, value ...) TO STDOUT` of the whole window,
              bytes read and dropped: what merely getting the rows out of the store costs;
-  backtests  `rules.backtest.backtest` of each rule over the same window (rollup, planned reads,
-             views, evaluation, in-memory lifecycle); with --raw also every reading of the
+  backtests  `rules.backtest.replay.backtest` of each rule over the same window (rollup, planned
+             reads, views, evaluation, in-memory lifecycle); with --raw also every reading of the
              window (`reads="raw"`), checked to list the same alerts.
 
 Times are printed with their ratio to the baseline measured in the same run (the machines are
@@ -37,10 +37,11 @@ import psycopg
 from psycopg import sql
 
 from courtyard.embedded import EmbeddedPostgres, service_account
-from rules.backtest import backtest
+from rules.backtest.replay import backtest
 from rules.definitions import parse_rules
 from rules.directory import Directory
-from store import binary_copy, migrate
+from store import migrate
+from store.readings import binary_copy
 
 SITE = "bench-court"
 METRIC = "temperature_c"
@@ -140,8 +141,8 @@ def load(url: str, n_series: int, days: int) -> int:
 
 
 def roll_up(url: str) -> None:
-    """The plain-PostgreSQL hourly rollup of everything loaded (store.writer's arithmetic: UTC
-    hours, count, sum, min, max), which the writer keeps current as it stores readings."""
+    """The plain-PostgreSQL hourly rollup of everything loaded (store.readings.writer's arithmetic:
+    UTC hours, count, sum, min, max), which the writer keeps current as it stores readings."""
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("SET synchronous_commit = off")
         conn.execute(

@@ -213,7 +213,7 @@ def _apply_locale_defaults(settings: Settings) -> None:
     """The platform's default language and time zone, from settings into the database."""
     import psycopg
 
-    from store import languages
+    from store.access import languages
 
     with psycopg.connect(settings.store.url) as conn:
         languages.apply_defaults(conn, settings.locale)

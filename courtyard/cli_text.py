@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from store.i18n import terminal_language, translations
+from i18n.languages import terminal_language, translations
 
 
 def _(message: str) -> str:

@@ -49,7 +49,7 @@ from datetime import UTC, datetime, timedelta
 import psycopg
 
 from api import cli as api_cli
-from api.passwords import hash_password
+from api.auth.passwords import hash_password
 from courtyard.cli_text import _
 from courtyard.provision import Person, provision
 from courtyard.settings import Settings
@@ -58,11 +58,11 @@ from device_sims.publisher import MqttSink, PublishError
 from device_sims.runner import run as run_scenario
 from device_sims.scenario import Scenario, load_scenario
 from device_sims.sinks import Sink
+from i18n.languages import terminal_language
 from rules.clock import Clock, clock_for
 from rules.settings import RulesSettings
-from store import access
-from store.access import UserError
-from store.i18n import terminal_language
+from store.access import accounts
+from store.access.accounts import UserError
 from store.settings import StoreSettings
 
 logger = logging.getLogger(__name__)
@@ -239,15 +239,15 @@ def _ensure_user(
 
 async def _reset_password(store: StoreSettings, user_id: str) -> bool:
     async with await psycopg.AsyncConnection.connect(store.url, autocommit=True) as conn:
-        return await access.set_password(conn, user_id, hash_password(DEMO_PASSWORD))
+        return await accounts.set_password(conn, user_id, hash_password(DEMO_PASSWORD))
 
 
 async def _revoke_demo_tokens(store: StoreSettings, user_id: str) -> None:
     async with await psycopg.AsyncConnection.connect(store.url, autocommit=True) as conn:
         now = datetime.now(UTC)
-        for token in await access.tokens_of(conn, user_id):
+        for token in await accounts.tokens_of(conn, user_id):
             if token.name == TOKEN_NAME and token.revoked_at is None:
-                await access.revoke_token(conn, token.id, now)
+                await accounts.revoke_token(conn, token.id, now)
 
 
 class SimulatorStopped(Exception):

@@ -18,7 +18,7 @@ from device_sims.encode import OutputFormat
 from device_sims.households.home_kit import kit_sensors
 from device_sims.scenario import Scenario
 from ingest.decoders.zigbee2mqtt import derived_device_id
-from store import places
+from store.places import provisioning
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,17 +50,19 @@ def provision(
     transaction. Scenarios name buildings by id only: the id is their name too."""
     site = scenario.site.id
     with conn.transaction():
-        places.upsert_site(conn, site, scenario.site_name, scenario.site.tz.key)
+        provisioning.upsert_site(conn, site, scenario.site_name, scenario.site.tz.key)
         for building in scenario.buildings:
-            places.upsert_building(conn, site, building.id, building.id, building.floors)
+            provisioning.upsert_building(conn, site, building.id, building.id, building.floors)
         devices = household_devices(scenario)
         for spec in scenario.households:
-            places.upsert_household(conn, site, spec.id, spec.label, building_id=spec.building)
-            places.set_household_devices(conn, site, spec.id, devices[spec.id])
+            provisioning.upsert_household(
+                conn, site, spec.id, spec.label, building_id=spec.building
+            )
+            provisioning.set_household_devices(conn, site, spec.id, devices[spec.id])
         for person in people:
-            places.upsert_person(
+            provisioning.upsert_person(
                 conn, person.id, person.name, person.kind,
                 language=person.language, channels=person.channels,
             )  # fmt: skip
             for role, household in person.roles:
-                places.assign(conn, person.id, site, role, household)
+                provisioning.assign(conn, person.id, site, role, household)

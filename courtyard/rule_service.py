@@ -12,10 +12,11 @@ from datetime import datetime
 import psycopg
 
 from api.services import BacktestSignal, FieldError
-from rules import backtest, directory
+from rules import directory
+from rules.backtest import replay
 from rules.definitions import RuleDefinition as Definition
 from rules.definitions import check_record
-from store.rule_defs import RuleRecord
+from store.rules.rule_defs import RuleRecord
 from store.settings import StoreSettings
 
 
@@ -38,10 +39,11 @@ class RulesForApi:
     def _signals(
         self, definition: Definition, start: datetime, end: datetime
     ) -> list[BacktestSignal]:
-        # Autocommit: on TimescaleDB the backtest refreshes the rollup first (rules.backtest).
+        # Autocommit: on TimescaleDB the backtest refreshes the rollup first
+        # (rules.backtest.replay).
         with psycopg.connect(self._store.url, autocommit=True) as conn:
             places = directory.load(conn, definition.scope.sites or None)
-            report = backtest.backtest(conn, definition, start, end, places)
+            report = replay.backtest(conn, definition, start, end, places)
         signals: list[BacktestSignal] = []
         for a in report.alerts:
             signals.append(

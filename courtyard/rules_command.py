@@ -75,7 +75,7 @@ def _check(path: Path) -> int:
 
 
 def _list(settings: Settings) -> int:
-    from store import rule_defs
+    from store.rules import rule_defs
 
     with psycopg.connect(settings.store.url) as conn:
         rules = rule_defs.list_all(conn)
@@ -103,15 +103,16 @@ def _run_engine(settings: Settings, rules_file: Path | None) -> int:
 
 
 def _backtest(args: argparse.Namespace, settings: Settings, rules_file: Path | None) -> int:
-    from rules import backtest, directory
+    from rules import directory
+    from rules.backtest import replay
     from rules.definitions import RuleDefinition, from_records, load_rules_file
-    from store import rule_defs
+    from store.rules import rule_defs
 
     end = args.end or datetime.now(UTC)
     start = args.start or end - timedelta(days=7)
     if start >= end:
         raise ConfigError("--from must be before --to")
-    # Autocommit: on TimescaleDB the backtest refreshes the rollup first (rules.backtest).
+    # Autocommit: on TimescaleDB the backtest refreshes the rollup first (rules.backtest.replay).
     with psycopg.connect(settings.store.url, autocommit=True) as conn:
         definition: RuleDefinition | None = None
         if rules_file is not None:
@@ -126,12 +127,12 @@ def _backtest(args: argparse.Namespace, settings: Settings, rules_file: Path | N
             known = ", ".join(r.id for r in rule_defs.list_all(conn)) or "none"
             raise ConfigError(f"no rule {args.rule!r} (the database has: {known})")
         places = directory.load(conn, definition.scope.sites or None)
-        report = backtest.backtest(
+        report = replay.backtest(
             conn, definition, start, end, places, reads="raw" if args.raw else "auto"
         )
     site = args.site or (definition.scope.sites[0] if definition.scope.sites else None)
     zone = places.timezone_of(site) if site else places.timezone_of("")
-    sys.stdout.write(backtest.format_report(report, zone) + "\n")
+    sys.stdout.write(replay.format_report(report, zone) + "\n")
     return 0
 
 

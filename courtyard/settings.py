@@ -15,10 +15,10 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from api.settings import ApiSettings
 from courtyard.embedded import default_data_dir
+from i18n.settings import LocaleSettings
 from ingest.settings import IngestSettings, check_mqtt_url
 from rules.notify.settings import NotifySettings
 from rules.settings import RulesSettings
-from store.locale_settings import LocaleSettings
 from store.settings import StoreSettings, check_postgres_url
 
 ENV_PREFIX = "COURTYARD_"

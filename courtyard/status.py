@@ -30,7 +30,8 @@ from api.feed import LISTENER_NAME as API_LISTENER_SESSION
 from courtyard.cli_text import _
 from courtyard.settings import ConfigError, Settings
 from rules.ownership import SITE_CLASS, SLOT_CLASS
-from store import feed, outbox
+from store.alerts import outbox
+from store.readings import feed
 
 #: The application names the services give their sessions (ingest/batcher.py, rules/service.py).
 INGEST_SESSION = "courtyard-ingest"

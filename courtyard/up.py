@@ -38,7 +38,8 @@ from ingest.service import IngestService
 from rules import ruleset
 from rules.definitions import RuleFileError
 from rules.service import RulesService
-from store import languages, migrate
+from store import migrate
+from store.access import languages
 
 logger = logging.getLogger(__name__)
 

@@ -35,10 +35,10 @@ from ingest.decoders.result import DecodeContext, Rejected
 from ingest.inbound import Inbound
 from ingest.intake import PAYLOAD_PREFIX_BYTES, rejected, to_message
 from ingest.settings import IngestSettings
-from store import in_flight
 from store.errors import is_store_fault, is_transient
+from store.readings import in_flight
+from store.readings.writer import BatchWriter, WriteResult
 from store.records import CommittedBatch, Message
-from store.writer import BatchWriter, WriteResult
 
 logger = logging.getLogger(__name__)
 

@@ -3,8 +3,8 @@
 A message that kills the process (a crash in a C extension, memory exhausted, an OOM kill) gets
 no exception handler's turn: the worker dies before it can reject it, the broker redelivers it
 unacknowledged, and the restarted worker would die on it again, at every restart. So the batcher
-commits the fingerprints of every batch before it tries to store it (store/in_flight.py), and a
-restart reads back what was in flight:
+commits the fingerprints of every batch before it tries to store it (store/readings/in_flight.py),
+and a restart reads back what was in flight:
 
 - a batch: each of its messages, when redelivered, is a *suspect*. It is stored on its own, the
   record naming it alone first; like any message stored alone, a failure makes it a reject.
@@ -26,7 +26,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from ingest.inbound import Inbound
-from store.in_flight import FINGERPRINT_BYTES, InFlight
+from store.readings.in_flight import FINGERPRINT_BYTES, InFlight
 
 CONVICTED_REASON = (
     "ingest stopped twice while storing this message, the second time with this message alone "

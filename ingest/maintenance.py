@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import psycopg
 
-from store import feed, hourly_packs, late_hours, retention
+from store import retention
+from store.readings import feed, hourly_packs, late_hours
 from store.settings import StoreSettings
 
 #: Late readings reach the rollup within about this long (TimescaleDB; a no-op elsewhere).

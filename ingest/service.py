@@ -24,7 +24,7 @@ from ingest.inbound import Inbound
 from ingest.json_bounds import JsonLimits
 from ingest.settings import IngestSettings
 from ingest.subscriber import Subscriber
-from store.devices import load_aliases
+from store.devices.aliases import load_aliases
 from store.settings import StoreSettings
 
 logger = logging.getLogger(__name__)

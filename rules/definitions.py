@@ -43,7 +43,7 @@ from rules.policy import NotifyPolicy
 from rules.registry import KINDS, validate_params
 from rules.rule import Category, InvalidParams, Severity
 from rules.scope import Scope
-from store.rule_defs import RuleRecord, scope_with_site
+from store.rules.rule_defs import RuleRecord, scope_with_site
 
 ID_PATTERN = r"^[a-z0-9][a-z0-9_.-]{0,63}$"
 #: Validation context key: the loader checks params itself (to report them beside the other

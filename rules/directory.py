@@ -14,7 +14,7 @@ from datetime import time
 import psycopg
 from psycopg.rows import TupleRow
 
-from store import directory as store_directory
+from store.places import directory as store_directory
 
 DEFAULT_TIMEZONE = "Asia/Shanghai"
 

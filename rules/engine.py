@@ -29,9 +29,10 @@ from rules.feed_view import FeedNames, data_epochs, view_of_feed
 from rules.lifecycle import Outcome
 from rules.policy import NotifyPolicy
 from rules.rule import RuleState, Signal
-from store import feed, rule_state
-from store.feed import FeedBatch
+from store.readings import feed
+from store.readings.feed import FeedBatch
 from store.records import StatusChange
+from store.rules import rule_state
 
 logger = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""store.feed batches -> BatchView, per site, without one Python object per reading.
+"""store.readings.feed batches -> BatchView, per site, without one Python object per reading.
 
 Feed readings arrive as parallel arrays keyed by series id; grouping them per series is one
 stable argsort. Names (series id -> site, device, metric) are cached and fetched on a miss:
@@ -16,8 +16,8 @@ import psycopg
 from psycopg.rows import TupleRow
 
 from rules.arrays import BatchView, EventSeries, Key, Series
-from store import feed
-from store.feed import FeedBatch
+from store.readings import feed
+from store.readings.feed import FeedBatch
 from store.records import Event
 
 

@@ -27,8 +27,8 @@ from psycopg.rows import TupleRow
 
 from rules.registry import NEVER_RESOLVES
 from rules.rule import Signal, SignalState
-from store import alerts
-from store.alert_records import Alert, AlertChange, ChangeKind
+from store.alerts import transitions
+from store.alerts.records import Alert, AlertChange, ChangeKind
 
 #: Signal metrics (emergency kinds: sos, fall) that never resolve by themselves, whatever the
 #: caller allows: someone has to check on the person. Their kind declares them and sends no
@@ -90,7 +90,7 @@ def apply(
     for signal in sorted(signals, key=lambda s: s.at):
         action = decide(signal.state, may_auto_resolve(signal, auto_resolve))
         if action is Action.RAISE_OR_REPEAT:
-            alert, change = alerts.raise_or_repeat(
+            alert, change = transitions.raise_or_repeat(
                 conn,
                 dedup_key=signal.dedup_key,
                 rule_id=signal.rule,
@@ -108,7 +108,7 @@ def apply(
             )
             outcomes.append(Outcome(signal, alert, change))
         elif action is Action.AUTO_RESOLVE:
-            resolved = alerts.resolve_by_dedup_key(
+            resolved = transitions.resolve_by_dedup_key(
                 conn, signal.dedup_key, actor=actor_of(signal), at=signal.at
             )
             if resolved is not None:

@@ -7,8 +7,9 @@ A rule is a pure function of a `BatchView`, its previous `RuleState` and `now` (
 It does no I/O and keeps nothing on `self` between calls. Whatever must survive a batch (a hold's
 pending-since time, a learned baseline, recent event times) is in the returned `RuleState`, a
 mapping of per-key states (a key names a series or a subject) that the engine saves with
-`store.rule_state.save(conn, rule.id, state.to_json())`, only for the keys that changed
-(`state.changed_since(old)`), and loads back with `rule.load_state(store.rule_state.load(...))`.
+`store.rules.rule_state.save(conn, rule.id, state.to_json())`, only for the keys that changed
+(`state.changed_since(old)`), and loads back with
+`rule.load_state(store.rules.rule_state.load(...))`.
 
 Params are frozen pydantic dataclasses (rules.kind.param fields with their limits and units);
 a check across fields raises `InvalidParams`, naming each field it finds wrong.
@@ -27,8 +28,8 @@ from pydantic import TypeAdapter, ValidationError
 from rules.arrays import BatchView
 
 # The alert codes are the store's; rules re-export them for the catalogue.
-from store.alert_records import Category as Category
-from store.alert_records import Severity as Severity
+from store.alerts.records import Category as Category
+from store.alerts.records import Severity as Severity
 
 #: What `to_json()` may return: orjson-friendly primitives only.
 JsonValue = str | int | float | bool | None | list["JsonValue"] | dict[str, "JsonValue"]

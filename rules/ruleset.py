@@ -18,7 +18,7 @@ from psycopg.rows import TupleRow
 from rules.definitions import RuleDefinition, from_records, load_rules_file, parse_rules, to_record
 from rules.directory import Directory
 from rules.registry import CompiledRule, compile_rules
-from store import rule_defs
+from store.rules import rule_defs
 
 logger = logging.getLogger(__name__)
 

@@ -44,9 +44,10 @@ from rules.ownership import SiteOwnership
 from rules.policy import NotifyPolicy
 from rules.ruleset import StoredRules
 from rules.settings import RulesSettings
-from store import feed, outbox
-from store.directory import sites as list_sites
+from store.alerts import outbox
+from store.places.directory import sites as list_sites
 from store.pool import conninfo
+from store.readings import feed
 from store.settings import StoreSettings
 
 logger = logging.getLogger(__name__)

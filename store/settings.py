@@ -36,8 +36,8 @@ class StoreSettings(BaseModel):
     #: when it is missing (production deployments that must not silently fall back).
     timescaledb: Literal["auto", "on", "off"] = "auto"
     application_name: str = "courtyard"
-    #: Committed batches wait this long in the feed (store.feed) for a rules engine that is down;
-    #: consumed batches go as soon as every site's engine has passed them.
+    #: Committed batches wait this long in the feed (store.readings.feed) for a rules engine that
+    #: is down; consumed batches go as soon as every site's engine has passed them.
     feed_keep_h: float = Field(default=24.0, gt=0)
 
     @field_validator("url")

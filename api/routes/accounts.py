@@ -14,14 +14,14 @@ from fastapi import APIRouter, Depends, Path, Query, Response
 from starlette.concurrency import run_in_threadpool
 
 from api import accounts
+from api.auth.passwords import hash_password
+from api.auth.principals import Permission, Principal, Role
 from api.deps import CurrentUser, DbConn, Res
 from api.errors import forbidden, invalid, not_found
-from api.passwords import hash_password
-from api.principals import Permission, Principal, Role
 from api.schemas.accounts import PasswordBody, TokenPublic, UserPublic
 from api.schemas.common import MAX_ID, error_responses
-from store import access
-from store.access import TokenInfo, User
+from store.access import accounts as store_accounts
+from store.access.accounts import TokenInfo, User
 
 router = APIRouter(tags=["accounts"], responses=error_responses(400, 401, 403, 422))
 
@@ -67,7 +67,7 @@ def token_public(token: TokenInfo) -> TokenPublic:
 @router.get("/users", response_model=list[UserPublic])
 async def list_users(conn: DbConn, admin: AccountsAdmin) -> list[UserPublic]:
     """Every user: role, sites, linked person, whether active."""
-    return [user_public(u) for u in await access.list_users(conn)]
+    return [user_public(u) for u in await store_accounts.list_users(conn)]
 
 
 @router.post(
@@ -95,7 +95,7 @@ async def reset_password(
     problem = accounts.password_problem(body.password)
     if problem is not None:
         raise invalid("body.password", problem)
-    if await access.get_user(conn, user_id) is None:
+    if await store_accounts.get_user(conn, user_id) is None:
         raise not_found("User")
     # argon2 takes tens of milliseconds of CPU: off the event loop.
     password_hash = await run_in_threadpool(hash_password, body.password)
@@ -113,7 +113,7 @@ async def list_tokens(
     ] = None,
 ) -> list[TokenPublic]:
     """Every token, revoked and expired ones too (never a secret)."""
-    return [token_public(t) for t in await access.list_tokens(conn, user)]
+    return [token_public(t) for t in await store_accounts.list_tokens(conn, user)]
 
 
 @router.delete("/tokens/{token_id}", status_code=204, responses=error_responses(404))

@@ -1,7 +1,8 @@
 """Alerts: filtered lists, one alert with its history, and the actions people take.
 
-Actions go through store.alerts (the same functions the rules engine uses) on a worker thread,
-with the caller as the actor; the trigger announces each change to every API process's stream.
+Actions go through store.alerts.transitions (the same functions the rules engine uses) on a worker
+thread, with the caller as the actor; the trigger announces each change to every API process's
+stream.
 """
 
 from __future__ import annotations
@@ -16,11 +17,11 @@ from psycopg.rows import TupleRow
 from starlette.concurrency import run_in_threadpool
 
 from api import pagination
+from api.auth.principals import Principal
 from api.deps import AlertsReader, AlertsWriter, DbConn, Res
 from api.errors import ApiError, invalid, not_found
 from api.language import Language
 from api.params import AlertId, Cursor, HouseholdFilter, PageSize, SiteFilter
-from api.principals import Principal
 from api.schemas.alerts import (
     ActionResult,
     AlertChangePublic,
@@ -36,17 +37,18 @@ from api.schemas.alerts import (
     Status,
 )
 from api.schemas.common import error_responses
-from store import alerts as store_alerts
-from store import api_alerts, labels, summaries
-from store.alert_records import (
+from i18n import labels, summaries
+from i18n.labels import code_label
+from i18n.languages import SOURCE_LANGUAGE, is_translated, translations
+from store.alerts import alert_reads
+from store.alerts import transitions as store_alerts
+from store.alerts.records import (
     Alert,
     AlertChange,
     AlertNotFound,
     InvalidTransition,
     PersonNotFound,
 )
-from store.i18n import SOURCE_LANGUAGE, is_translated, translations
-from store.labels import code_label
 
 router = APIRouter(prefix="/alerts", tags=["alerts"], responses=error_responses(400, 401, 403, 422))
 _ACT_ERRORS = error_responses(404, 409)
@@ -118,10 +120,10 @@ async def list_alerts(
     if cursor is not None:
         (before_id,) = pagination.decode(cursor, [int])
         before = int(str(before_id))
-    rows = await api_alerts.list_alerts(
+    rows = await alert_reads.list_alerts(
         conn,
         user.visibility,
-        api_alerts.AlertFilter(
+        alert_reads.AlertFilter(
             statuses=status,
             category=category,
             severity=severity,
@@ -137,7 +139,7 @@ async def list_alerts(
 
 
 async def _visible_alert(conn: DbConn, user: Principal, alert_id: int) -> Alert:
-    alert = await api_alerts.get_alert(conn, user.visibility, alert_id)
+    alert = await alert_reads.get_alert(conn, user.visibility, alert_id)
     if alert is None:
         raise not_found("Alert")
     return alert
@@ -149,7 +151,7 @@ async def get_alert(
 ) -> AlertDetail:
     """One alert with every change recorded on it, oldest first."""
     alert = await _visible_alert(conn, user, alert_id)
-    history = await api_alerts.history(conn, alert_id)
+    history = await alert_reads.history(conn, alert_id)
     return AlertDetail(
         **alert_public(alert, language).model_dump(), history=[change_public(c) for c in history]
     )

@@ -16,8 +16,9 @@ from api.params import SiteFilter, SiteId
 from api.routes.households import household_public
 from api.schemas.common import ID_PATTERN, error_responses
 from api.schemas.places import BuildingBody, BuildingDetail, BuildingPublic
-from store import access, api_places, places
-from store.api_places import BuildingRow
+from store.access import accounts
+from store.places import place_reads, provisioning
+from store.places.place_reads import BuildingRow
 
 BuildingId = Annotated[str, Path(pattern=ID_PATTERN, description="A building id (per site).")]
 
@@ -41,7 +42,7 @@ async def list_buildings(
     conn: DbConn, user: PlacesReader, site: SiteFilter = None
 ) -> list[BuildingPublic]:
     """Buildings the caller may see: a manager's sites' buildings, a volunteer's households'."""
-    rows = await api_places.list_buildings(conn, user.visibility, site_id=site)
+    rows = await place_reads.list_buildings(conn, user.visibility, site_id=site)
     return [building_public(r) for r in rows]
 
 
@@ -53,10 +54,10 @@ async def get_building(
 ) -> BuildingDetail:
     """One building, with those of its households the caller may see (labels and sensors; no
     contact details)."""
-    row = await api_places.get_building(conn, user.visibility, site_id, building_id)
+    row = await place_reads.get_building(conn, user.visibility, site_id, building_id)
     if row is None:
         raise not_found("Building")
-    households = await api_places.list_households(
+    households = await place_reads.list_households(
         conn, user.visibility, site_id=site_id, building_id=building_id
     )
     return BuildingDetail(
@@ -82,23 +83,23 @@ async def put_building(
     """Create a building in a site the caller manages, or replace its name and floors."""
     if not user.visibility.allows_site(site_id) or user.visibility.households is not None:
         raise not_found("Site")
-    if not await api_places.site_exists(conn, site_id):
+    if not await place_reads.site_exists(conn, site_id):
         raise not_found("Site")
-    existed = await api_places.building_exists(conn, site_id, building_id)
+    existed = await place_reads.building_exists(conn, site_id, building_id)
 
     def write() -> None:
         with res.action_pool.connection() as c:
-            places.upsert_building(c, site_id, building_id, body.name, body.floors)
+            provisioning.upsert_building(c, site_id, building_id, body.name, body.floors)
 
     await run_in_threadpool(write)
-    await access.audit(
+    await accounts.audit(
         conn,
         actor=user.actor,
         action="building.write",
         target=f"building:{site_id}/{building_id}",
         site_id=site_id,
     )
-    row = await api_places.get_building(conn, user.visibility, site_id, building_id)
+    row = await place_reads.get_building(conn, user.visibility, site_id, building_id)
     assert row is not None
     if not existed:
         response.status_code = 201

@@ -10,10 +10,10 @@ import orjson
 from fastapi import APIRouter, Query, Response
 
 from api import pagination
+from api.auth.principals import Principal
 from api.deps import DbConn, DevicesReader, Res
 from api.errors import invalid, not_found
 from api.params import Cursor, DeviceId, End, HouseholdFilter, Metric, PageSize, SiteFilter, Start
-from api.principals import Principal
 from api.schemas.common import ID_PATTERN, error_responses
 from api.schemas.devices import (
     Aggregates,
@@ -27,8 +27,9 @@ from api.schemas.devices import (
     ReadingPublic,
     SeriesPublic,
 )
-from store import api_devices, api_readings
-from store.api_devices import DeviceRow
+from store.devices import device_reads
+from store.devices.device_reads import DeviceRow
+from store.readings import charts
 
 router = APIRouter(
     prefix="/devices", tags=["devices"], responses=error_responses(400, 401, 403, 422)
@@ -66,7 +67,7 @@ def device_public(row: DeviceRow) -> DevicePublic:
 
 
 async def _device(conn: DbConn, user: Principal, device_id: int) -> DeviceRow:
-    row = await api_devices.get_device(conn, user.visibility, device_id)
+    row = await device_reads.get_device(conn, user.visibility, device_id)
     if row is None:
         raise not_found("Device")
     return row
@@ -91,7 +92,7 @@ async def list_devices(
     if cursor is not None:
         site_after, key_after = pagination.decode(cursor, [str, str])
         after = (str(site_after), str(key_after))
-    rows = await api_devices.list_devices(
+    rows = await device_reads.list_devices(
         conn,
         user.visibility,
         site_id=site,
@@ -111,7 +112,7 @@ async def list_devices(
 async def get_device(conn: DbConn, user: DevicesReader, device_id: DeviceId) -> DeviceDetail:
     """One device with the metrics it reports."""
     row = await _device(conn, user, device_id)
-    series = await api_devices.series_of(conn, device_id)
+    series = await device_reads.series_of(conn, device_id)
     return DeviceDetail(
         **device_public(row).model_dump(),
         metrics=[SeriesPublic(id=s.id, metric=s.metric) for s in series],
@@ -128,7 +129,7 @@ async def latest_values(conn: DbConn, user: DevicesReader, device_id: DeviceId) 
         device_key=device.device_key,
         values=[
             LatestValue(metric=v.metric, series_id=v.series_id, ts=v.ts, value=v.value)
-            for v in await api_devices.latest_values(conn, device_id)
+            for v in await device_reads.latest_values(conn, device_id)
         ],
     )
 
@@ -163,11 +164,11 @@ async def readings(
         (after_ts,) = pagination.decode(cursor, [datetime])
         assert isinstance(after_ts, datetime)
         after = after_ts
-    series = await api_readings.series_id(conn, device_id, metric)
+    series = await charts.series_id(conn, device_id, metric)
     rows = (
         []
         if series is None
-        else await api_readings.raw(conn, series, start, end, after=after, limit=limit + 1)
+        else await charts.raw(conn, series, start, end, after=after, limit=limit + 1)
     )
     items = [ReadingPublic(ts=r.ts, value=r.value) for r in rows[:limit]]
     next_cursor = pagination.encode([items[-1].ts]) if len(rows) > limit else None
@@ -212,7 +213,7 @@ async def aggregates(
 
     async def compute() -> object:
         # The device check, the site's zone, the series and its buckets in one round trip.
-        chart = await api_readings.chart(conn, user.visibility, device_id, metric, start, end, size)
+        chart = await charts.chart(conn, user.visibility, device_id, metric, start, end, size)
         if chart is None:
             raise not_found("Device")
         columns = chart.columns
@@ -222,7 +223,7 @@ async def aggregates(
             device_key=chart.device_key,
             metric=metric,
             bucket_s=size,
-            source="hourly" if size >= api_readings.HOUR_S else "raw",
+            source="hourly" if size >= charts.HOUR_S else "raw",
             timezone=chart.timezone,
             buckets=Buckets(start=[], avg=[], min=[], max=[], count=[]),
         ).model_dump(mode="json")

@@ -12,7 +12,7 @@ from api.deps import DbConn, DevicesReader
 from api.params import Cursor, End, HouseholdFilter, PageSize, SiteFilter, Start
 from api.schemas.common import MAX_ID, error_responses
 from api.schemas.devices import EventPage, EventPublic
-from store import api_events
+from store.readings import event_reads
 
 router = APIRouter(prefix="/events", tags=["events"], responses=error_responses(400, 401, 403, 422))
 
@@ -41,7 +41,7 @@ async def list_events(
         ts, dev, kind, subject = pagination.decode(cursor, [datetime, int, str, str])
         assert isinstance(ts, datetime)
         before = (ts, int(str(dev)), str(kind), str(subject))
-    rows = await api_events.list_events(
+    rows = await event_reads.list_events(
         conn,
         user.visibility,
         site_id=site,

@@ -18,8 +18,9 @@ from api.params import HouseholdId, SiteFilter, SiteId
 from api.resident_contact import audited_contact
 from api.schemas.common import error_responses
 from api.schemas.places import HouseholdBody, HouseholdDetail, HouseholdPublic
-from store import access, api_places, places
-from store.api_places import HouseholdRow
+from store.access import accounts
+from store.places import place_reads, provisioning
+from store.places.place_reads import HouseholdRow
 
 router = APIRouter(
     prefix="/households", tags=["places"], responses=error_responses(400, 401, 403, 422)
@@ -44,7 +45,7 @@ async def list_households(
     conn: DbConn, user: PlacesReader, site: SiteFilter = None
 ) -> list[HouseholdPublic]:
     """Households the caller may see (labels and sensors; no contact details)."""
-    rows = await api_places.list_households(conn, user.visibility, site_id=site)
+    rows = await place_reads.list_households(conn, user.visibility, site_id=site)
     return [household_public(r) for r in rows]
 
 
@@ -56,7 +57,7 @@ async def get_household(
 ) -> HouseholdDetail:
     """One household, with the resident's contact details for those allowed them (the read
     is audited)."""
-    row = await api_places.get_household(conn, user.visibility, site_id, household_id)
+    row = await place_reads.get_household(conn, user.visibility, site_id, household_id)
     if row is None:
         raise not_found("Household")
     contact = await audited_contact(conn, user, site_id, household_id, via=user.via)
@@ -81,11 +82,11 @@ async def put_household(
     and the device ids of its sensors (a device listed here leaves any other household)."""
     if not user.visibility.allows_site(site_id) or user.visibility.households is not None:
         raise not_found("Site")
-    if not await api_places.site_exists(conn, site_id):
+    if not await place_reads.site_exists(conn, site_id):
         raise not_found("Site")
     if (body.quiet_start is None) != (body.quiet_end is None):
         raise invalid("body.quiet_end", "quiet_start and quiet_end go together")
-    if body.building_id is not None and not await api_places.building_exists(
+    if body.building_id is not None and not await place_reads.building_exists(
         conn, site_id, body.building_id
     ):
         raise invalid("body.building_id", "no such building in this site")
@@ -95,14 +96,14 @@ async def put_household(
         )
         if await cur.fetchone() is None:
             raise invalid("body.timezone", "not an IANA time zone the database knows")
-    existed = await api_places.get_household(conn, user.visibility, site_id, household_id)
+    existed = await place_reads.get_household(conn, user.visibility, site_id, household_id)
     quiet: tuple[time, time] | None = None
     if body.quiet_start is not None and body.quiet_end is not None:
         quiet = (body.quiet_start, body.quiet_end)
 
     def write() -> None:
         with res.action_pool.connection() as c:
-            places.upsert_household(
+            provisioning.upsert_household(
                 c,
                 site_id,
                 household_id,
@@ -112,17 +113,17 @@ async def put_household(
                 contact=body.contact,
                 building_id=body.building_id,
             )
-            places.set_household_devices(c, site_id, household_id, body.devices)
+            provisioning.set_household_devices(c, site_id, household_id, body.devices)
 
     await run_in_threadpool(write)
-    await access.audit(
+    await accounts.audit(
         conn,
         actor=user.actor,
         action="household.write",
         target=f"household:{site_id}/{household_id}",
         site_id=site_id,
     )
-    row = await api_places.get_household(conn, user.visibility, site_id, household_id)
+    row = await place_reads.get_household(conn, user.visibility, site_id, household_id)
     assert row is not None
     if existed is None:
         response.status_code = 201

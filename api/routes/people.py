@@ -14,11 +14,11 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 from starlette.concurrency import run_in_threadpool
 
+from api.auth.principals import Permission, Principal
 from api.channel_destinations import refuse_unreachable
 from api.deps import DbConn, PlacesReader, PlacesWriter, Res
 from api.errors import invalid, not_found
 from api.params import AssignmentId, HouseholdFilter, PersonId, SiteFilter
-from api.principals import Permission, Principal
 from api.schemas.common import ID_PATTERN, error_responses
 from api.schemas.places import (
     AssignmentBody,
@@ -28,8 +28,9 @@ from api.schemas.places import (
     PersonBody,
     PersonPublic,
 )
-from store import access, api_places, places
-from store.api_places import AssignmentRow, PersonRow
+from store.access import accounts
+from store.places import place_reads, provisioning
+from store.places.place_reads import AssignmentRow, PersonRow
 
 router = APIRouter(tags=["places"], responses=error_responses(400, 401, 403, 422))
 
@@ -58,13 +59,13 @@ def assignment_public(row: AssignmentRow) -> AssignmentPublic:
 @router.get("/people", response_model=list[PersonPublic])
 async def list_people(conn: DbConn, user: PlacesReader) -> list[PersonPublic]:
     """People assigned at the sites (or, for volunteers, the households) the caller sees."""
-    return [person_public(r, user) for r in await api_places.list_people(conn, user.visibility)]
+    return [person_public(r, user) for r in await place_reads.list_people(conn, user.visibility)]
 
 
 @router.get("/people/{person_id}", response_model=PersonPublic, responses=error_responses(404))
 async def get_person(conn: DbConn, user: PlacesReader, person_id: PersonId) -> PersonPublic:
     """One person."""
-    row = await api_places.get_person(conn, user.visibility, person_id)
+    row = await place_reads.get_person(conn, user.visibility, person_id)
     if row is None:
         raise not_found("Person")
     return person_public(row, user)
@@ -75,11 +76,11 @@ def _write_person(
 ) -> None:
     refuse_unreachable(res.settings, body.channels)  # 422: a URL aimed inside the network
     with res.action_pool.connection() as c:
-        places.upsert_person(
+        provisioning.upsert_person(
             c, person_id, body.name, body.kind, language=body.language, channels=body.channels
         )
         if first is not None:
-            places.assign(c, person_id, first.site_id, first.role, first.household_id)
+            provisioning.assign(c, person_id, first.site_id, first.role, first.household_id)
 
 
 def _changed_channels(before: dict[str, object], after: dict[str, object]) -> list[str]:
@@ -100,7 +101,7 @@ async def create_person(
         await _check_assignment(conn, user, first)
     person_id = f"p-{secrets.token_hex(6)}"
     await run_in_threadpool(_write_person, res, person_id, body, first)
-    await access.audit(
+    await accounts.audit(
         conn,
         actor=user.actor,
         action="person.create",
@@ -124,18 +125,18 @@ async def update_person(
     conn: DbConn, res: Res, user: PlacesWriter, person_id: PersonId, body: PersonBody
 ) -> PersonPublic:
     """Change a person the caller sees (name, kind, language, notification channels)."""
-    before = await api_places.get_person(conn, user.visibility, person_id)
+    before = await place_reads.get_person(conn, user.visibility, person_id)
     if before is None:
         raise not_found("Person")
     await run_in_threadpool(_write_person, res, person_id, body)
-    await access.audit(
+    await accounts.audit(
         conn,
         actor=user.actor,
         action="person.write",
         target=f"person:{person_id}",
         details={"channels_changed": _changed_channels(before.channels, body.channels)},
     )
-    row = await api_places.get_person(conn, user.visibility, person_id)
+    row = await place_reads.get_person(conn, user.visibility, person_id)
     assert row is not None
     return person_public(row, user)
 
@@ -152,7 +153,7 @@ async def list_assignments(
 ) -> list[AssignmentPublic]:
     """Who looks after what: volunteers (primary, backup) of households, staff and managers
     of sites. Filter by site, household or person."""
-    rows = await api_places.list_assignments(
+    rows = await place_reads.list_assignments(
         conn, user.visibility, site_id=site, household_id=household, person_id=person
     )
     return [assignment_public(r) for r in rows]
@@ -173,10 +174,10 @@ async def create_assignment(
     await _check_assignment(conn, user, body)
     # The same answer as for an id that does not exist: nothing tells a person of another
     # site from no person at all.
-    if await api_places.get_person(conn, user.visibility, body.person_id) is None:
+    if await place_reads.get_person(conn, user.visibility, body.person_id) is None:
         raise invalid("body.person_id", "no such person")
     async with conn.transaction():
-        row = await api_places.create_assignment(
+        row = await place_reads.create_assignment(
             conn, body.person_id, body.site_id, body.household_id, body.role
         )
         await _audit_assignment(conn, user, "assignment.create", body.person_id, body, row.id)
@@ -186,14 +187,14 @@ async def create_assignment(
 async def _check_assignment(conn: DbConn, user: Principal, body: FirstAssignment) -> None:
     """A site the caller manages, and a household of it for the household roles."""
     site_ok = user.visibility.allows_site(body.site_id) and user.visibility.households is None
-    if not site_ok or not await api_places.site_exists(conn, body.site_id):
+    if not site_ok or not await place_reads.site_exists(conn, body.site_id):
         raise invalid("body.site_id", "no such site")
     household_role = body.role in ("primary", "backup")
     if household_role != (body.household_id is not None):
         raise invalid("body.household_id", "required for primary and backup, absent otherwise")
     if (
         body.household_id is not None
-        and await api_places.get_household(conn, user.visibility, body.site_id, body.household_id)
+        and await place_reads.get_household(conn, user.visibility, body.site_id, body.household_id)
         is None
     ):
         raise invalid("body.household_id", "no such household at this site")
@@ -207,7 +208,7 @@ async def _audit_assignment(
     body: FirstAssignment | AssignmentRow,
     assignment_id: int | None = None,
 ) -> None:
-    await access.audit(
+    await accounts.audit(
         conn,
         actor=user.actor,
         action=action,
@@ -226,10 +227,10 @@ async def delete_assignment(
     conn: DbConn, user: PlacesWriter, assignment_id: AssignmentId
 ) -> Response:
     """Remove an assignment at a site the caller manages."""
-    row = await api_places.get_assignment(conn, user.visibility, assignment_id)
+    row = await place_reads.get_assignment(conn, user.visibility, assignment_id)
     if row is None or user.visibility.households is not None:
         raise not_found("Assignment")
     async with conn.transaction():
-        await api_places.delete_assignment(conn, assignment_id)
+        await place_reads.delete_assignment(conn, assignment_id)
         await _audit_assignment(conn, user, "assignment.delete", row.person_id, row, row.id)
     return Response(status_code=204)

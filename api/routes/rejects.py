@@ -12,7 +12,7 @@ from api.deps import DbConn, RejectsReader
 from api.params import Cursor, End, PageSize, SiteFilter, Start
 from api.schemas.common import error_responses
 from api.schemas.rejects import ReasonCount, RejectPage, RejectPublic
-from store import api_rejects
+from store.readings import reject_reads
 
 router = APIRouter(
     prefix="/rejects", tags=["rejects"], responses=error_responses(400, 401, 403, 422)
@@ -29,7 +29,7 @@ async def counts(
 ) -> list[ReasonCount]:
     """How many messages were rejected for each reason (the 100 commonest), with the time of
     the latest."""
-    rows = await api_rejects.counts_by_reason(
+    rows = await reject_reads.counts_by_reason(
         conn, user.visibility, site_id=site, start=start, end=end
     )
     return [ReasonCount(reason=r.reason, count=r.count, last_at=r.last_at) for r in rows]
@@ -53,7 +53,7 @@ async def list_rejects(
     if cursor is not None:
         (before_id,) = pagination.decode(cursor, [int])
         before = int(str(before_id))
-    rows = await api_rejects.list_rejects(
+    rows = await reject_reads.list_rejects(
         conn,
         user.visibility,
         site_id=site,

@@ -13,10 +13,10 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 from starlette.concurrency import run_in_threadpool
 
+from api.auth.principals import Principal
 from api.deps import DbConn, Res, RulesReader, RulesWriter
 from api.errors import ApiError, invalid, not_found
 from api.params import RuleId, SiteFilter
-from api.principals import Principal
 from api.schemas.common import ID_PATTERN, error_responses
 from api.schemas.rules import (
     BacktestRequest,
@@ -27,8 +27,9 @@ from api.schemas.rules import (
     RulePublic,
 )
 from api.services import RuleService
-from store import api_places, api_rules
-from store.rule_defs import RuleRecord, StoredRule
+from store.places import place_reads
+from store.rules import rule_edits
+from store.rules.rule_defs import RuleRecord, StoredRule
 
 router = APIRouter(prefix="/rules", tags=["rules"], responses=error_responses(400, 401, 403, 422))
 
@@ -63,7 +64,7 @@ def _service(res: Res) -> RuleService:
 
 
 async def _visible_rule(conn: DbConn, user: Principal, rule_id: str) -> StoredRule:
-    row = await api_rules.get_rule(conn, user.visibility, rule_id)
+    row = await rule_edits.get_rule(conn, user.visibility, rule_id)
     if row is None:
         raise not_found("Rule")
     return row
@@ -84,7 +85,7 @@ async def list_rules(
     enabled: bool | None = None,
 ) -> list[RulePublic]:
     """Rule definitions the caller may see, by id."""
-    rows = await api_rules.list_rules(
+    rows = await rule_edits.list_rules(
         conn, user.visibility, site_id=site, kind=kind, enabled=enabled
     )
     return [rule_public(r) for r in rows]
@@ -108,8 +109,8 @@ async def put_rule(
     in a rules file), not the value stored before, and `enabled` is set too. The rules engine
     validates it first: a problem answers 422 naming the field (`body.params.above`,
     `body.notify.escalate_after_s`). Engines pick changes up on their next reload."""
-    existing = await api_rules.get_rule(conn, user.visibility, rule_id)
-    if existing is None and await api_rules.exists(conn, rule_id):
+    existing = await rule_edits.get_rule(conn, user.visibility, rule_id)
+    if existing is None and await rule_edits.exists(conn, rule_id):
         raise not_found("Rule")  # someone else's: as if it did not exist, but not writable
     if existing is not None and not _may_change(user, existing.site_id):
         raise not_found("Rule")
@@ -117,7 +118,7 @@ async def put_rule(
         if body.site_id is None:
             raise invalid("body.site_id", "only a caller who sees every site may set no site")
         raise invalid("body.site_id", "no such site")
-    if body.site_id is not None and not await api_places.site_exists(conn, body.site_id):
+    if body.site_id is not None and not await place_reads.site_exists(conn, body.site_id):
         raise invalid("body.site_id", "no such site")
     record = RuleRecord(
         id=rule_id,
@@ -139,7 +140,7 @@ async def put_rule(
             "The rule definition is invalid.",
             fields=[(f"body.{p.field}", p.message) for p in problems],
         )
-    row, created = await api_rules.put_rule(conn, record)
+    row, created = await rule_edits.put_rule(conn, record)
     if created:
         response.status_code = 201
     return rule_public(row)
@@ -149,7 +150,7 @@ async def _set_enabled(conn: DbConn, user: Principal, rule_id: str, enabled: boo
     row = await _visible_rule(conn, user, rule_id)
     if not _may_change(user, row.site_id):
         raise not_found("Rule")
-    await api_rules.set_enabled(conn, rule_id, enabled)
+    await rule_edits.set_enabled(conn, rule_id, enabled)
     return rule_public(await _visible_rule(conn, user, rule_id))
 
 
@@ -171,7 +172,7 @@ async def delete_rule(conn: DbConn, user: RulesWriter, rule_id: RuleId) -> Respo
     row = await _visible_rule(conn, user, rule_id)
     if not _may_change(user, row.site_id):
         raise not_found("Rule")
-    await api_rules.delete_rule(conn, rule_id)
+    await rule_edits.delete_rule(conn, rule_id)
     return Response(status_code=204)
 
 

@@ -6,15 +6,15 @@ from datetime import UTC, datetime
 
 from fastapi import APIRouter, Request, Response
 
-from api import sessions
+from api.auth import sessions
+from api.auth.login_throttle import Throttled
+from api.auth.principals import Principal, principal_from
+from api.auth.secrets import digest
 from api.deps import CurrentUser, DbConn, Res
 from api.errors import ApiError
-from api.login_throttle import Throttled
-from api.principals import Principal, principal_from
 from api.schemas.common import error_responses
 from api.schemas.session import LoginRequest, Me
-from api.secrets import digest
-from store import access
+from store.access import accounts
 
 router = APIRouter(tags=["session"], responses=error_responses(400))
 
@@ -70,7 +70,7 @@ async def log_in(
         )
     if outcome is sessions.Refused.WRONG:
         raise ApiError(401, "Wrong user id or password.", code="login_failed")
-    identity = await access.identity_by_session(
+    identity = await accounts.identity_by_session(
         conn, digest(outcome.session_id), datetime.now(UTC), res.settings.session_idle_s
     )
     if identity is None:  # deactivated between the password check and now

@@ -11,9 +11,10 @@ from api.params import SiteId
 from api.schemas.common import error_responses
 from api.schemas.devices import AlertCount, AttentionDevice, SiteOverview, StateCount
 from api.schemas.places import SiteBody, SitePublic
-from store import api_devices, api_places, places
-from store.api_places import SiteRow
-from store.api_scope import Visibility
+from store.access.visibility import Visibility
+from store.devices import device_reads
+from store.places import place_reads, provisioning
+from store.places.place_reads import SiteRow
 
 router = APIRouter(prefix="/sites", tags=["places"], responses=error_responses(400, 401, 403, 422))
 
@@ -32,13 +33,13 @@ def site_public(row: SiteRow) -> SitePublic:
 @router.get("", response_model=list[SitePublic])
 async def list_sites(conn: DbConn, user: PlacesReader) -> list[SitePublic]:
     """The sites the caller may see, with how many devices and households each has."""
-    return [site_public(r) for r in await api_places.list_sites(conn, user.visibility)]
+    return [site_public(r) for r in await place_reads.list_sites(conn, user.visibility)]
 
 
 @router.get("/{site_id}", response_model=SitePublic, responses=error_responses(404))
 async def get_site(conn: DbConn, user: PlacesReader, site_id: SiteId) -> SitePublic:
     """One site."""
-    row = await api_places.get_site(conn, user.visibility, site_id)
+    row = await place_reads.get_site(conn, user.visibility, site_id)
     if row is None:
         raise not_found("Site")
     return site_public(row)
@@ -58,7 +59,7 @@ async def put_site(
     response: Response,
 ) -> SitePublic:
     """Create a site (callers who see every site) or update one's name and time zone."""
-    exists = await api_places.site_exists(conn, site_id)
+    exists = await place_reads.site_exists(conn, site_id)
     if not user.visibility.allows_site(site_id) or user.visibility.households is not None:
         raise not_found("Site")
     if not exists and not user.visibility.all_sites:
@@ -67,10 +68,10 @@ async def put_site(
 
     def write() -> None:
         with res.action_pool.connection() as c:
-            places.upsert_site(c, site_id, body.name, body.timezone)
+            provisioning.upsert_site(c, site_id, body.name, body.timezone)
 
     await run_in_threadpool(write)
-    row = await api_places.get_site(conn, user.visibility, site_id)
+    row = await place_reads.get_site(conn, user.visibility, site_id)
     assert row is not None
     if not exists:
         response.status_code = 201
@@ -93,7 +94,7 @@ async def overview(conn: DbConn, res: Res, user: DevicesReader, site_id: SiteId)
 
     async def compute() -> object:
         # Inside the cache, so a repeat costs no query at all (a 404 is not cached).
-        if not await api_places.site_exists(conn, site_id):
+        if not await place_reads.site_exists(conn, site_id):
             raise not_found("Site")
         answer = await _overview(conn, user.visibility, site_id)
         return answer.model_dump_json().encode()
@@ -104,7 +105,7 @@ async def overview(conn: DbConn, res: Res, user: DevicesReader, site_id: SiteId)
 
 
 async def _overview(conn: DbConn, visibility: Visibility, site_id: str) -> SiteOverview:
-    states, alerts, attention = await api_devices.overview(conn, visibility, site_id)
+    states, alerts, attention = await device_reads.overview(conn, visibility, site_id)
     return SiteOverview(
         site_id=site_id,
         devices=sum(s.count for s in states),

@@ -21,17 +21,17 @@ from fastapi import APIRouter, Header, Request
 from psycopg_pool import PoolTimeout
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
-from api.authn import current_principal
+from api.auth.authn import current_principal
+from api.auth.principals import Permission, Principal
 from api.deps import Res, StreamUser
 from api.errors import ApiError, forbidden
 from api.feed import FeedItem
 from api.language import StreamLanguage
-from api.principals import Permission, Principal
 from api.resources import Resources
 from api.routes.alerts import alert_public, change_public
 from api.schemas.alerts import AlertChanged
 from api.schemas.common import MAX_ID, error_responses
-from store import api_alerts
+from store.alerts import alert_reads
 
 logger = logging.getLogger(__name__)
 
@@ -84,7 +84,7 @@ async def stream(
             replayed = 0
             if resume_after is not None:
                 async with res.pool.connection() as conn:
-                    missed = await api_alerts.changes_with_alerts(
+                    missed = await alert_reads.changes_with_alerts(
                         conn,
                         after_id=resume_after,
                         visibility=user.visibility,

@@ -28,6 +28,7 @@ import numpy.typing as npt
 from pydantic import model_validator
 from pydantic.dataclasses import dataclass as pydantic_dataclass
 
+from i18n.languages import N_
 from rules.arrays import BatchView, FloatArray, Series, at_time
 from rules.catalog.hold import HoldState, run_hold
 from rules.directory import Directory
@@ -52,7 +53,6 @@ from rules.rule import (
     SignalState,
     StoredState,
 )
-from store.i18n import N_
 
 UNUSUAL = N_("{metric} on {device} is unusual: {value} where {median} is normal")
 USUAL = N_("{metric} on {device} is back to normal ({value})")

@@ -15,12 +15,12 @@ from typing import Self
 from pydantic import model_validator
 from pydantic.dataclasses import dataclass as pydantic_dataclass
 
+from i18n.languages import N_
 from rules.arrays import BatchView
 from rules.catalog.hold import HoldState
 from rules.catalog.thresholds import ThresholdParams, ThresholdRule
 from rules.kind import NOTHING, PARAMS_CONFIG, CatalogRule, Inputs, Kind, alone, names, param
 from rules.rule import Category, InvalidParams, RuleState, Severity, Signal, SignalState
-from store.i18n import N_
 
 LOW = N_("Battery of {device} is low ({value} %)")
 REPLACED = N_("Battery of {device} is back to {value} %")

@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 from pydantic import model_validator
 from pydantic.dataclasses import dataclass as pydantic_dataclass
 
+from i18n.languages import N_
 from rules.arrays import BatchView, at_time, epoch_s, rising_edges, state_key
 from rules.directory import Directory
 from rules.kind import (
@@ -47,7 +48,6 @@ from rules.rule import (
     SignalState,
     StoredState,
 )
-from store.i18n import N_
 
 HELD = N_("Door {device} has been open for more than {minutes} min")
 CLOSED = N_("Door {device} is closed again")
@@ -187,7 +187,8 @@ class OpeningState(StoredState):
 
 @pydantic_dataclass(frozen=True, slots=True, config=PARAMS_CONFIG)
 class QuietHoursParams:
-    #: The household's IANA zone, e.g. "Asia/Shanghai" (store.people gives the effective one).
+    #: The household's IANA zone, e.g. "Asia/Shanghai" (store.alerts.receivers gives the effective
+    #: one).
     timezone: TimeZone
     start: time = time(22, 0)
     end: time = time(6, 0)

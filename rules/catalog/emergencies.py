@@ -25,6 +25,7 @@ from datetime import datetime
 from pydantic import field_validator
 from pydantic.dataclasses import dataclass as pydantic_dataclass
 
+from i18n.languages import N_
 from rules.arrays import BatchView, at_time, falling_edges, rising_edges, state_key
 from rules.kind import PARAMS_CONFIG, CatalogRule, Inputs, alone, param
 from rules.kind import Kind as RuleKind
@@ -36,7 +37,6 @@ from rules.rule import (
     SignalState,
     StoredState,
 )
-from store.i18n import N_
 
 
 @dataclass(frozen=True, slots=True)

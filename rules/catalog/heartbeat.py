@@ -35,6 +35,7 @@ import numpy.typing as npt
 from pydantic import Field
 from pydantic.dataclasses import dataclass as pydantic_dataclass
 
+from i18n.languages import N_
 from rules.arrays import BatchView, FloatArray, at_time, epoch_s, state_key
 from rules.directory import Directory
 from rules.kind import PARAMS_CONFIG, CatalogRule, Kind, param
@@ -46,7 +47,6 @@ from rules.rule import (
     SignalState,
     StoredState,
 )
-from store.i18n import N_
 from store.records import StatusChange
 
 SILENT = N_("{device} has sent nothing for {minutes} min (it usually reports within {usual} min)")

@@ -35,6 +35,7 @@ import numpy as np
 from pydantic import field_validator, model_validator
 from pydantic.dataclasses import dataclass as pydantic_dataclass
 
+from i18n.languages import N_
 from rules.arrays import BatchView, FloatArray, at_time, epoch_s, state_key
 from rules.catalog.moments import ACT, DOOR, LIE, Sources, collect, household_sources, rest_devices
 from rules.catalog.routine import Routine, first_crossing, prior_rates
@@ -49,7 +50,6 @@ from rules.rule import (
     SignalState,
     StoredState,
 )
-from store.i18n import N_
 
 SILENT = N_("No activity at {household} for {hours} h, unusual for this time of day")
 STILL = N_("No movement at {household} for {hours} h since lying or sitting down")

@@ -30,6 +30,7 @@ import numpy as np
 from pydantic import Field
 from pydantic.dataclasses import dataclass as pydantic_dataclass
 
+from i18n.languages import N_
 from rules.arrays import BatchView, FloatArray, Series, at_time
 from rules.kind import NOTHING, PARAMS_CONFIG, CatalogRule, Inputs, Kind, alone, param
 from rules.rule import (
@@ -40,7 +41,6 @@ from rules.rule import (
     SignalState,
     StoredState,
 )
-from store.i18n import N_
 
 STUCK = N_("{metric} on {device} has not changed for {minutes} min (stuck at {value})")
 MOVING = N_("{metric} on {device} is changing again ({value})")

@@ -19,11 +19,11 @@ import numpy as np
 from pydantic import model_validator
 from pydantic.dataclasses import dataclass as pydantic_dataclass
 
+from i18n.languages import N_
 from rules.arrays import BatchView, BoolArray, FloatArray, at_time
 from rules.catalog.hold import HoldState, run_hold
 from rules.kind import NOTHING, PARAMS_CONFIG, CatalogRule, Inputs, Kind, alone, names, param
 from rules.rule import Category, InvalidParams, RuleState, Severity, Signal, SignalState
-from store.i18n import N_
 
 ABOVE = N_("{metric} on {device} is above {limit} ({value})")
 BELOW = N_("{metric} on {device} is below {limit} ({value})")

@@ -25,6 +25,7 @@ import numpy.typing as npt
 from pydantic import model_validator
 from pydantic.dataclasses import dataclass as pydantic_dataclass
 
+from i18n.languages import N_
 from rules.arrays import BatchView, FloatArray, at_time
 from rules.kind import NOTHING, PARAMS_CONFIG, CatalogRule, Inputs, Kind, alone, names, param
 from rules.rule import (
@@ -36,7 +37,6 @@ from rules.rule import (
     SignalState,
     StoredState,
 )
-from store.i18n import N_
 
 FALLING = N_("{metric} on {device} is falling at {slope_per_h} per hour")
 RISING = N_("{metric} on {device} is rising at {slope_per_h} per hour")

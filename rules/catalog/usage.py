@@ -19,6 +19,7 @@ from typing import Literal
 
 from pydantic.dataclasses import dataclass as pydantic_dataclass
 
+from i18n.languages import N_
 from rules.arrays import BatchView, at_time, epoch_s, rising_edges, state_key
 from rules.kind import NOTHING, PARAMS_CONFIG, CatalogRule, Inputs, Kind, alone, names, param
 from rules.rule import (
@@ -29,7 +30,6 @@ from rules.rule import (
     SignalState,
     StoredState,
 )
-from store.i18n import N_
 
 BURST = N_("{count} × {name} on {device} within {minutes} min")
 CALM = N_("{name} on {device} is back below {count} within {minutes} min")

@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from store.outbox import Notification
+from store.alerts.outbox import Notification
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,7 +6,7 @@ outbox row covers the list: a URL Apprise cannot use fails the row permanently (
 heal by waiting); a delivery that fails for any URL retries the row, so the URLs that did get it
 may get it again: delivery is at least once, as everywhere in the outbox.
 
-Destinations (store.destinations): before Apprise runs, the hosts a URL connects to (its own
+Destinations (store.alerts.destinations): before Apprise runs, the hosts a URL connects to (its own
 host where the plugin takes one, mail's SMTP relay) are resolved and a loopback, private or
 other non-public address fails the row permanently, unless the operator allows it. Apprise
 then resolves the name again itself: a name whose answer changes between the two lookups (DNS
@@ -25,13 +25,13 @@ import apprise
 from apprise.plugins import N_MGR
 
 from rules.notify import SendResult
-from store.destinations import (
+from store.alerts.destinations import (
     PUBLIC_ONLY,
     DestinationPolicy,
     DestinationRefused,
     vet_host,
 )
-from store.outbox import Notification
+from store.alerts.outbox import Notification
 
 APP_ID = "Courtyard"
 #: Apprise's message kinds, by the payload's codes: the colour or icon chat services show.

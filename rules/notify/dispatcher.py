@@ -1,8 +1,8 @@
 """Outbox → channels: claim due rows, send each outside the transaction, record the outcome.
 
 Each round claims due rows per channel, at most as many as the channel has free workers, in one
-short transaction (the claim is the row's lease, see store.outbox), then hands each row to its
-channel's bounded thread pool. A worker sends, then records sent or failed in a transaction of
+short transaction (the claim is the row's lease, see store.alerts.outbox), then hands each row to
+its channel's bounded thread pool. A worker sends, then records sent or failed in a transaction of
 its own. So a slow or failing channel fills only its own workers: its rows wait unclaimed in the
 outbox while the other channels keep sending.
 
@@ -32,10 +32,10 @@ from rules.notify import Sender, SendResult
 from rules.notify.apprise_channel import AppriseSender
 from rules.notify.settings import NotifySettings
 from rules.notify.webhook import WebhookSender
-from store import outbox, people
-from store.alerts import CHANGES_CHANNEL
+from store.alerts import outbox, receivers
+from store.alerts.outbox import Notification
+from store.alerts.transitions import CHANGES_CHANNEL
 from store.errors import is_transient
-from store.outbox import Notification
 from store.pool import conninfo as conninfo_of
 from store.pool import sync_pool
 from store.settings import StoreSettings
@@ -214,7 +214,7 @@ class Dispatcher:
                         max_attempts=s.max_attempts,
                         channels=[channel],
                     )
-            contacts = people.channels_of(conn, {n.receiver for n in claimed}) if claimed else {}
+            contacts = receivers.channels_of(conn, {n.receiver for n in claimed}) if claimed else {}
         # The claims are committed: from here each row is a worker's until its lease runs out.
         futures = []
         for n in claimed:

@@ -1,7 +1,7 @@
 """Escalation tick: unacknowledged care alerts go to the next tier; open alerts are reminded.
 
 `tick` runs in the caller's transaction, on a schedule (the engine's scheduler calls it every
-few seconds with its clock's `now`). The due alerts are locked by `store.escalations` with
+few seconds with its clock's `now`). The due alerts are locked by `store.alerts.escalations` with
 FOR UPDATE SKIP LOCKED until the caller commits, so two engines ticking at once split the due
 alerts between them and never move one alert up twice; an alert acknowledged meanwhile is no
 longer due (acknowledging clears its escalation time) and `escalate` refuses it anyway.
@@ -34,8 +34,9 @@ from rules.notify.fanout import (
     notify,
 )
 from rules.policy import NotifyPolicy
-from store import escalations, people
-from store.alert_records import MAX_ESCALATION_TIER, Alert
+from store.alerts import escalations
+from store.alerts import receivers as alert_receivers
+from store.alerts.records import MAX_ESCALATION_TIER, Alert
 
 logger = logging.getLogger(__name__)
 
@@ -156,5 +157,5 @@ def _remind(
         return
     current, change = reminded
     tally.reminded.append(alert.id)
-    receivers = people.receivers_for(conn, current)
+    receivers = alert_receivers.receivers_for(conn, current)
     tally.queued += notify(conn, current, change, receivers, audience, due)

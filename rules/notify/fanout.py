@@ -34,9 +34,10 @@ from psycopg.rows import TupleRow
 from rules.lifecycle import Outcome
 from rules.notify.messages import Place, payload, render
 from rules.policy import NotifyPolicy
-from store import alerts, escalations, outbox, people
-from store.alert_records import MAX_ESCALATION_TIER, Alert, AlertChange, Category, ChangeKind
-from store.people import Receiver
+from store.alerts import escalations, outbox, transitions
+from store.alerts import receivers as alert_receivers
+from store.alerts.receivers import Receiver
+from store.alerts.records import MAX_ESCALATION_TIER, Alert, AlertChange, Category, ChangeKind
 
 logger = logging.getLogger(__name__)
 
@@ -88,17 +89,17 @@ def enqueue_for_change(
     if kind == ChangeKind.RAISED:
         return _raised(conn, alert, change, policy, now)
     if kind == ChangeKind.REPEATED:
-        before = alerts.previous_severity(conn, alert.id, change.id)
+        before = transitions.previous_severity(conn, alert.id, change.id)
         if before is None or _SEVERITY_RANK[alert.severity] <= _SEVERITY_RANK[before]:
             return 0
         audience = audience_of(conn, alert)
-        receivers = people.receivers_for(conn, alert)
+        receivers = alert_receivers.receivers_for(conn, alert)
         return notify(
             conn, alert, change, receivers, audience, due_at(alert, policy, audience, now)
         )
     if kind in (ChangeKind.AUTO_RESOLVED, ChangeKind.RESOLVED):
         audience = audience_of(conn, alert)
-        receivers = people.told_about(conn, alert.id)
+        receivers = alert_receivers.told_about(conn, alert.id)
         return notify(
             conn, alert, change, receivers, audience, due_at(alert, policy, audience, now)
         )
@@ -157,7 +158,7 @@ def first_tier_with_receivers(
 ) -> tuple[int, list[Receiver]] | None:
     """The first tier at or above `from_tier` that somebody holds, with its receivers."""
     for tier in range(from_tier, MAX_ESCALATION_TIER + 1):
-        receivers = people.receivers_for(conn, alert, tier)
+        receivers = alert_receivers.receivers_for(conn, alert, tier)
         if receivers:
             return tier, receivers
     return None
@@ -170,14 +171,14 @@ def escalates(alert: Alert) -> bool:
 
 def audience_of(conn: psycopg.Connection[TupleRow], alert: Alert) -> Audience:
     if alert.household_id is not None:
-        household = people.household(conn, alert.site_id, alert.household_id)
+        household = alert_receivers.household(conn, alert.site_id, alert.household_id)
         if household is not None:
             return Audience(
                 Place(household.timezone, household.label),
                 household.quiet_start,
                 household.quiet_end,
             )
-    zone = people.site_timezone(conn, alert.site_id) or FALLBACK_TIMEZONE
+    zone = alert_receivers.site_timezone(conn, alert.site_id) or FALLBACK_TIMEZONE
     return Audience(Place(zone))
 
 
@@ -244,6 +245,6 @@ def _raised(
             next_escalation = None if last else after(due, policy.escalate_after_s)
         escalations.set_next_escalation(conn, alert.id, next_escalation)
     else:
-        receivers = people.receivers_for(conn, alert)
+        receivers = alert_receivers.receivers_for(conn, alert)
     escalations.set_next_reminder(conn, alert.id, after(due, policy.remind_every_s))
     return notify(conn, alert, change, receivers, audience, due)

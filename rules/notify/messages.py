@@ -1,11 +1,11 @@
 """An alert change as a receiver reads it: title and body in local time, and the payload sent.
 
 The templates are English `str.format` strings with named placeholders: they are the gettext
-msgids of the `courtyard` domain (store.i18n). `render` looks each up in the receiver's language
+msgids of the `courtyard` domain (i18n.languages). `render` looks each up in the receiver's language
 and falls back to the English msgid; `Message.language` says which language the text really is
 in, so a receiver is never told a text is Chinese when it is not. Times are the place's local
 time with the zone's name (summer and winter time told apart), numbers and values with their
-units are written the receiver's way (store.localformat).
+units are written the receiver's way (i18n.localformat).
 
 The payload keeps the machine part in stable English codes and UTC ISO times, beside the human
 title and body, so a receiver can route on codes and show the text as it is.
@@ -19,11 +19,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from store import summaries
-from store.alert_records import Alert, AlertChange, ChangeKind
-from store.i18n import N_, SOURCE_LANGUAGE, is_translated, normalize, translations
-from store.labels import CHANGE, SEVERITY_WORD, code_label, label
-from store.localformat import local_datetime, measurement, number, zone_name
+from i18n import summaries
+from i18n.labels import CHANGE, SEVERITY_WORD, code_label, label
+from i18n.languages import N_, SOURCE_LANGUAGE, is_translated, normalize, translations
+from i18n.localformat import local_datetime, measurement, number, zone_name
+from store.alerts.records import Alert, AlertChange, ChangeKind
 
 #: Version of the payload's shape; bumped when a field changes meaning or goes away.
 PAYLOAD_VERSION = 1
@@ -176,7 +176,7 @@ def summary_of(alert: Alert, tr: gettext.NullTranslations | None = None) -> str:
 
     A template that does not match its arguments (a rule changed its wording) shows the
     placeholders it could not fill rather than losing the notification. Readers get
-    `store.summaries.render`, which also writes numbers and units their way.
+    `i18n.summaries.render`, which also writes numbers and units their way.
     """
     template = alert.summary_key if tr is None else tr.gettext(alert.summary_key)
     try:

@@ -1,4 +1,4 @@
-"""An httpx transport that connects only to addresses store.destinations allows.
+"""An httpx transport that connects only to addresses store.alerts.destinations allows.
 
 The check happens where the connection is made: the URL's host is resolved once, every address
 is vetted, and the socket connects to a vetted address itself, so no second lookup can answer
@@ -19,7 +19,7 @@ import httpcore
 import httpx
 from httpcore import NetworkStream, SyncBackend
 
-from store.destinations import DestinationPolicy, vet_host
+from store.alerts.destinations import DestinationPolicy, vet_host
 
 SocketOption = (
     tuple[int, int, int] | tuple[int, int, bytes | bytearray] | tuple[int, int, None, int]

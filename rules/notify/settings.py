@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 
-from store import outbox
-from store.destinations import DestinationPolicy
+from store.alerts import outbox
+from store.alerts.destinations import DestinationPolicy
 
 
 class NotifySettings(BaseModel):

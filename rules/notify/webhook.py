@@ -12,7 +12,7 @@ Outcome: 2xx delivered; 408 and 429 retried (the receiver asked for it); any oth
 permanent (the request is wrong and will stay wrong); 3xx, 5xx, timeouts and connection errors
 are retried with the outbox's backoff. A receiver whose host is (or resolves to) a loopback,
 private or other non-public address fails permanently unless the operator allows it
-(store.destinations; checked on the address connected to, see rules.notify.pinned).
+(store.alerts.destinations; checked on the address connected to, see rules.notify.pinned).
 """
 
 from __future__ import annotations
@@ -27,8 +27,8 @@ import orjson
 
 from rules.notify import SendResult
 from rules.notify.pinned import PinnedTransport
-from store.destinations import PUBLIC_ONLY, DestinationPolicy, DestinationRefused
-from store.outbox import Notification
+from store.alerts.destinations import PUBLIC_ONLY, DestinationPolicy, DestinationRefused
+from store.alerts.outbox import Notification
 
 TIMESTAMP_HEADER = "X-Courtyard-Timestamp"
 SIGNATURE_HEADER = "X-Courtyard-Signature"

@@ -10,7 +10,7 @@ from datetime import datetime
 import psycopg
 
 from api.services import BacktestSignal, FieldError
-from store.rule_defs import RuleRecord
+from store.rules.rule_defs import RuleRecord
 
 
 class ThresholdRuleService:

@@ -17,7 +17,7 @@ from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.page_routing import PageRoute
+from api.pages.routing import PageRoute
 from api.settings import ApiSettings
 from store.settings import StoreSettings
 from tests.api.conftest import bearer

@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api import cli
-from api.secrets import digest
+from api.auth.secrets import digest
 from store.settings import StoreSettings
 from tests.api.conftest import bearer
 from tests.api.world import World

@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from api.services import BacktestSignal, FieldError
 from api.settings import ApiSettings
-from store.rule_defs import RuleRecord
+from store.rules.rule_defs import RuleRecord
 from store.settings import StoreSettings
 from tests.api.conftest import bearer
 from tests.api.world import World

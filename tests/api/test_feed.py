@@ -15,8 +15,8 @@ from psycopg_pool import AsyncConnectionPool
 
 from api import feed as feed_module
 from api.feed import LISTENER_NAME, AlertFeed, FeedItem
-from store import alerts
-from store.api_scope import Visibility
+from store.access.visibility import Visibility
+from store.alerts import transitions
 from store.settings import StoreSettings
 from tests.api.world import NOW, World
 
@@ -113,7 +113,9 @@ def test_changes_committed_while_the_listener_was_away_are_caught_up(
                     (LISTENER_NAME,),
                 )
                 with conn.transaction():
-                    alerts.comment(conn, alert_id, text="back soon", actor="user:admin", at=NOW)
+                    transitions.comment(
+                        conn, alert_id, text="back soon", actor="user:admin", at=NOW
+                    )
             await _within(30, lambda: collecting)
             await feed.stop()
             return received

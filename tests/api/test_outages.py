@@ -18,7 +18,7 @@ from api import cli as api_cli
 from api.app import create_app
 from api.settings import ApiSettings
 from courtyard.embedded import EmbeddedPostgres
-from store import places
+from store.places import provisioning
 from store.settings import StoreSettings
 from tests.api.live import serve_in_thread
 from tests.support.outages import OUTAGE_S, migrated_database, own_postgres, signal_server
@@ -42,7 +42,7 @@ def own_server(server_dir: Path) -> Iterator[EmbeddedPostgres]:
 def store(own_server: EmbeddedPostgres) -> StoreSettings:
     url = migrated_database(own_server)
     with psycopg.connect(url) as conn:
-        places.upsert_site(conn, SITE, "Outage Court", "UTC")
+        provisioning.upsert_site(conn, SITE, "Outage Court", "UTC")
     return StoreSettings(url=url)
 
 

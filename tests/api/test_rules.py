@@ -19,7 +19,7 @@ from rules import directory
 from rules.definitions import to_record
 from rules.policy import NotifyPolicy as EngineNotifyPolicy
 from rules.ruleset import StoredRules, default_definitions
-from store import rule_defs
+from store.rules import rule_defs
 from store.settings import StoreSettings
 from tests.api.conftest import bearer
 from tests.api.world import World

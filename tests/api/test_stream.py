@@ -1,5 +1,6 @@
-"""SSE across processes: two API processes, alert changes committed through store.alerts (as the
-rules engine commits them), each subscriber of either process gets exactly what it may see.
+"""SSE across processes: two API processes, alert changes committed through
+store.alerts.transitions (as the rules engine commits them), each subscriber of either process gets
+exactly what it may see.
 
 Changes are committed one after another, so each process hears them in commit order and each
 subscriber's queue keeps it: every subscriber's last expected change is committed after changes
@@ -22,7 +23,7 @@ import psycopg
 import pytest
 
 from api import cli
-from store import alerts
+from store.alerts import transitions
 from store.settings import StoreSettings
 from tests.api.world import NOW, World
 from tests.support.processes import courtyard_env
@@ -115,7 +116,7 @@ def processes(database_url: str, world: World, tmp_path: Path) -> Iterator[list[
 def _raise(url: str, site: str, subject: str, household: str | None, category: str) -> int:
     """One alert change, committed on its own, as the rules engine commits one."""
     with psycopg.connect(url) as conn:
-        alert, change = alerts.raise_or_repeat(
+        alert, change = transitions.raise_or_repeat(
             conn,
             dedup_key=f"stream-test:{site}:{subject}",
             rule_id="stream-test",
@@ -186,7 +187,7 @@ def test_reconnect_with_last_event_id_catches_up(
             "SELECT id FROM alerts WHERE dedup_key = 'stream-test:alpha:alpha-mine'"
         ).fetchone()
         assert mine is not None
-        missed = alerts.comment(
+        missed = transitions.comment(
             conn, mine[0], text="seen from the window", actor="user:admin", at=NOW
         ).id
     headers = {

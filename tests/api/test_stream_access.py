@@ -18,7 +18,7 @@ from api import cli
 from api.app import create_app
 from api.feed import LISTENER_NAME
 from api.settings import ApiSettings
-from store import alerts
+from store.alerts import transitions
 from store.settings import StoreSettings
 from tests.api.conftest import bearer
 from tests.api.live import serve_in_thread
@@ -99,7 +99,7 @@ def _open(base: str, headers: dict[str, str], cookies: dict[str, str]) -> Stream
 
 def _raise_alpha_alert(url: str) -> int:
     with psycopg.connect(url) as conn:
-        _, change = alerts.raise_or_repeat(
+        _, change = transitions.raise_or_repeat(
             conn,
             dedup_key="stream-access:alpha-facility-pump",
             rule_id="stream-access",

@@ -17,10 +17,11 @@ from datetime import UTC, datetime, timedelta
 import psycopg
 
 from api import cli
-from api.passwords import hash_password
+from api.auth.passwords import hash_password
 from rules.catalog import heartbeat, inactivity
-from store import alerts, places
+from store.alerts import transitions
 from store.backend import Backend, backend_of
+from store.places import provisioning
 from store.settings import StoreSettings
 
 NOW = datetime.now(UTC).replace(microsecond=0)
@@ -121,7 +122,7 @@ def _alert(
     category: str,
     rule: str,
 ) -> int:
-    alert, _ = alerts.raise_or_repeat(
+    alert, _ = transitions.raise_or_repeat(
         conn,
         dedup_key=f"{rule}:{site}:{subject}",
         rule_id=rule,
@@ -147,7 +148,7 @@ def build(url: str) -> World:
     world = World(url)
     with psycopg.connect(url) as conn:
         for site in ("alpha", "beta"):
-            places.upsert_site(conn, site, f"{site} court", "Asia/Shanghai")
+            provisioning.upsert_site(conn, site, f"{site} court", "Asia/Shanghai")
             conn.execute(
                 "INSERT INTO rejected_messages (received_at, topic, payload_prefix, payload_size,"
                 " reason, fingerprint) VALUES (%s, %s, %s, 3, %s, %s)",
@@ -159,20 +160,22 @@ def build(url: str) -> World:
                     site.encode(),
                 ),
             )
-        places.upsert_person(conn, "alpha-facility-manager", "Alpha Manager", "manager")
-        places.assign(conn, "alpha-facility-manager", "alpha", "manager")
-        places.upsert_person(conn, "beta-facility-manager", "Beta Manager", "manager")
-        places.assign(conn, "beta-facility-manager", "beta", "manager")
+        provisioning.upsert_person(conn, "alpha-facility-manager", "Alpha Manager", "manager")
+        provisioning.assign(conn, "alpha-facility-manager", "alpha", "manager")
+        provisioning.upsert_person(conn, "beta-facility-manager", "Beta Manager", "manager")
+        provisioning.assign(conn, "beta-facility-manager", "beta", "manager")
         households = {
             "mine": ("alpha", "alpha-mine", "alpha-mine-volunteer"),
             "theirs": ("alpha", "alpha-theirs", "alpha-theirs-volunteer"),
             "beta": ("beta", "beta-home", "beta-volunteer"),
         }
-        places.upsert_building(conn, "alpha", "alpha-facility-block", "Plant alpha-facility", 2)
+        provisioning.upsert_building(
+            conn, "alpha", "alpha-facility-block", "Plant alpha-facility", 2
+        )
         for marker, (site, household, person) in households.items():
             building = f"{household}-block" if marker != "beta" else "beta-block"
-            places.upsert_building(conn, site, building, f"Block {building}", 18)
-            places.upsert_household(
+            provisioning.upsert_building(conn, site, building, f"Block {building}", 18)
+            provisioning.upsert_household(
                 conn,
                 site,
                 household,
@@ -181,10 +184,10 @@ def build(url: str) -> World:
                 building_id=building,
             )
             device_key = f"{household}-motion"
-            places.set_household_devices(conn, site, household, [device_key])
+            provisioning.set_household_devices(conn, site, household, [device_key])
             device_id = _device(conn, site, device_key, "motion_sensor", True)
-            places.upsert_person(conn, person, f"Volunteer {household}", "volunteer")
-            places.assign(conn, person, site, "primary", household)
+            provisioning.upsert_person(conn, person, f"Volunteer {household}", "volunteer")
+            provisioning.assign(conn, person, site, "primary", household)
             assignment = conn.execute(
                 "SELECT id FROM assignments WHERE person_id = %s", (person,)
             ).fetchone()

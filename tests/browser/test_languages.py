@@ -9,9 +9,9 @@ from datetime import UTC, datetime
 import psycopg
 from playwright.sync_api import Browser, ViewportSize, expect
 
+from i18n.languages import translations
 from rules.catalog.inactivity import STILL
-from store import alerts
-from store.i18n import translations
+from store.alerts import transitions
 from tests.api.world import World
 from tests.browser.conftest import Screenshot
 from tests.browser.dashboard import PASSWORD, fits_the_screen, wait_until_live, watch_errors
@@ -23,7 +23,7 @@ ZH = translations("zh-CN").gettext
 def _raise_still_alert(url: str) -> int:
     """A care alert with a rule's own title, committed as the rules engine commits one."""
     with psycopg.connect(url) as conn:
-        alert, _ = alerts.raise_or_repeat(
+        alert, _ = transitions.raise_or_repeat(
             conn,
             dedup_key="inactivity:alpha/alpha-mine",
             rule_id="inactivity",

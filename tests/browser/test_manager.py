@@ -13,7 +13,7 @@ from playwright.sync_api import Browser, expect
 
 from rules.definitions import to_record
 from rules.ruleset import StoredRules, default_definitions
-from store import rule_defs
+from store.rules import rule_defs
 from tests.api.world import World
 from tests.browser.conftest import Screenshot
 from tests.browser.dashboard import log_in, wait_until_live, watch_errors

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import psycopg
 from playwright.sync_api import Browser, ViewportSize, expect
 
-from store import alerts
+from store.alerts import transitions
 from tests.api.world import World
 from tests.browser.conftest import Screenshot
 from tests.browser.dashboard import fits_the_screen, log_in, wait_until_live, watch_errors
@@ -19,7 +19,7 @@ PHONE: ViewportSize = {"width": 390, "height": 844}
 def _raise_care_alert(url: str) -> int:
     """A care alert for the volunteer's household, committed as the rules engine commits one."""
     with psycopg.connect(url) as conn:
-        alert, _ = alerts.raise_or_repeat(
+        alert, _ = transitions.raise_or_repeat(
             conn,
             dedup_key="browser-inactivity:alpha:alpha-mine",
             rule_id="browser-inactivity",

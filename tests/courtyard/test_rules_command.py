@@ -13,8 +13,8 @@ import psycopg
 import pytest
 
 from rules.definitions import parse_rules
+from store.readings.writer import BatchWriter
 from store.records import Message, Reading
-from store.writer import BatchWriter
 from tests.support.processes import courtyard_env
 
 T0 = datetime(2026, 11, 1, 8, 0, tzinfo=UTC)

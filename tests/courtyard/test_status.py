@@ -24,7 +24,7 @@ from courtyard.up import ApiServer
 from ingest.service import IngestService
 from rules import ruleset
 from rules.service import RulesService
-from store import places
+from store.places import provisioning
 from tests.support.mqtt import Publisher
 from tests.support.processes import courtyard_env
 from tests.support.waiting import wait_for
@@ -68,13 +68,13 @@ def test_status_shows_services_sites_backlogs_alerts_and_rejects(settings: Setti
     with psycopg.connect(settings.store.url) as conn:
         ruleset.install(conn, None)
         for site in SITES:
-            places.upsert_site(conn, site, site, "Asia/Shanghai")
+            provisioning.upsert_site(conn, site, site, "Asia/Shanghai")
             # Reachable by nobody: with the outbox not delivered, its notification stays queued.
-            places.upsert_person(
+            provisioning.upsert_person(
                 conn, f"mgr-{site}", "Manager", "manager",
                 channels={"apprise": ["json://127.0.0.1:9/unreachable"]},
             )  # fmt: skip
-            places.assign(conn, f"mgr-{site}", site, "manager")
+            provisioning.assign(conn, f"mgr-{site}", site, "manager")
     nothing = collect(settings)
     assert (nothing.ingest, nothing.rules, nothing.api) == ([], [], [])
 

@@ -22,7 +22,7 @@ import psycopg
 import pytest
 
 from api import cli as api_cli
-from api.passwords import verify_password
+from api.auth.passwords import verify_password
 from courtyard import demo
 from courtyard.embedded import EmbeddedMosquitto
 from courtyard.ports import free_port
@@ -30,7 +30,7 @@ from device_sims.emissions import Outgoing
 from device_sims.scenario import load_scenario
 from device_sims.sinks import MemorySink
 from rules.settings import RulesSettings
-from store import places
+from store.places import provisioning
 from store.settings import StoreSettings
 from tests.courtyard.up_support import Api, UpProcess, english
 from tests.support.mqtt import Publisher
@@ -63,7 +63,7 @@ def test_up_runs_ingest_rules_and_api_in_one_process_and_stops_them_in_reverse(
 ) -> None:
     store = StoreSettings(url=database_url)
     with psycopg.connect(database_url) as conn:
-        places.upsert_site(conn, SITE, "Up Court", "Asia/Shanghai")
+        provisioning.upsert_site(conn, SITE, "Up Court", "Asia/Shanghai")
     api_cli.add_user(store, user_id="mgr", name="Manager", role="manager", sites=[SITE])
     token, _info = api_cli.create_token(store, user_id="mgr", name="test", days=1)
     port = free_port()

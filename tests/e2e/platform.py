@@ -19,7 +19,7 @@ from device_sims.scenario import ExpectedAlert, Scenario, load_scenario
 from device_sims.summary import RunSummary
 from rules.service import RuleCompiler, RulesService
 from rules.settings import RulesSettings
-from store import feed
+from store.readings import feed
 from store.settings import StoreSettings
 from tests.support.ingest import RunningIngest
 from tests.support.waiting import wait_for

@@ -14,7 +14,7 @@ import orjson
 import psycopg
 import pytest
 
-from store import places
+from store.places import provisioning
 from tests.rules.notify.receivers import documented_receiver
 from tests.support.ingest import RunningIngest
 from tests.support.mqtt import Publisher
@@ -61,11 +61,11 @@ def test_sigkill_of_the_rules_engine_loses_and_doubles_nothing(
     rules_file.write_text(RULES)
     with ExitStack() as cleanup, documented_receiver(SECRET) as receiver:
         with psycopg.connect(database_url) as conn:
-            places.upsert_site(conn, SITE, "Crash Court", "Asia/Shanghai")
-            places.upsert_person(
+            provisioning.upsert_site(conn, SITE, "Crash Court", "Asia/Shanghai")
+            provisioning.upsert_person(
                 conn, "mgr-1", "Manager", "manager", channels={"webhook": receiver.url}
             )
-            places.assign(conn, "mgr-1", SITE, "manager")
+            provisioning.assign(conn, "mgr-1", SITE, "manager")
         engine = CourtyardProcess(
             ["rules", "--rules-file", str(rules_file)],
             courtyard_env(

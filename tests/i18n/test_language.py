@@ -12,11 +12,7 @@ from device_sims import text as sims_text
 from device_sims.devices import KINDS as SIMULATED
 from device_sims.engine import simulate
 from device_sims.scenario import load_scenario
-from ingest import kinds as ingest_kinds
-from ingest.decoders import DecodeContext, Decoded, decode
-from ingest.inbound import Inbound
-from store.i18n import accepted, choose, normalize, terminal_language, translations
-from store.labels import (
+from i18n.labels import (
     CODES,
     CONTACT_FIELDS,
     KINDS,
@@ -26,8 +22,12 @@ from store.labels import (
     kind_label,
     label,
 )
-from store.localformat import measurement, measurement_pattern
-from store.summaries import render
+from i18n.languages import accepted, choose, normalize, terminal_language, translations
+from i18n.localformat import measurement, measurement_pattern
+from i18n.summaries import render
+from ingest import kinds as ingest_kinds
+from ingest.decoders import DecodeContext, Decoded, decode
+from ingest.inbound import Inbound
 
 
 @pytest.mark.parametrize(

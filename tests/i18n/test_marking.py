@@ -13,7 +13,7 @@ import jinja2
 import pytest
 from jinja2 import nodes
 
-from api.page_templates import TEMPLATES_DIR, templates
+from api.pages.templates import TEMPLATES_DIR, templates
 from tests.i18n.catalogs import KEYWORDS, ROOT, extracted
 from tests.i18n.visible_text import visible_text
 
@@ -54,7 +54,7 @@ def _unmarked_strings(tree: ast.Module) -> Iterator[ast.Constant]:
 def test_module_level_sentences_are_marked(path: Path) -> None:
     tree = ast.parse(path.read_text(encoding="utf-8"))
     unmarked = [n.value for n in _unmarked_strings(tree) if SENTENCE.search(n.value)]
-    assert unmarked == [], f"wrap these in N_() (store.i18n): {unmarked}"
+    assert unmarked == [], f"wrap these in N_() (i18n.languages): {unmarked}"
 
 
 def _signal_summaries(tree: ast.Module) -> Iterator[ast.expr]:

@@ -15,8 +15,8 @@ import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
-from api.page_alerts import Done, Problem
-from api.page_devices import RANGES
+from api.pages.alerts import Done, Problem
+from api.pages.devices import RANGES
 from tests.api.pages.browser_session import PASSWORD, csrf_of, log_in, login_token
 from tests.api.world import World
 from tests.i18n.visible_text import visible_text

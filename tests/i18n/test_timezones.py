@@ -10,13 +10,13 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pytest
 
-from api import page_language
+from api.pages import language as pages_language
+from i18n.localformat import local_datetime
 from rules.catalog.doors import QuietHoursParams
 from rules.catalog.routine import HOURS, Routine, bucket_at
 from rules.notify.fanout import quiet_until
 from rules.notify.messages import Place, render
-from store.alert_records import Alert, AlertChange
-from store.localformat import local_datetime
+from store.alerts.records import Alert, AlertChange
 
 SHANGHAI = "Asia/Shanghai"
 BERLIN = "Europe/Berlin"
@@ -196,8 +196,8 @@ def test_the_repeated_hour_of_the_autumn_night_reads_differently() -> None:
 def test_dashboard_times_are_on_the_households_clock(
     zone: str, at: datetime, language: str, shown: str
 ) -> None:
-    with page_language.speaking(language):
-        assert page_language.localtime(at, zone) == shown
+    with pages_language.speaking(language):
+        assert pages_language.localtime(at, zone) == shown
 
 
 def test_a_time_in_the_spring_gap_does_not_exist_on_the_clock() -> None:

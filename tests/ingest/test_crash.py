@@ -19,7 +19,7 @@ import pytest
 
 from courtyard.embedded import EmbeddedMosquitto, EmbeddedPostgres
 from ingest import wire
-from store import late_hours
+from store.readings import late_hours
 from tests.support.mqtt import Publisher
 from tests.support.processes import CourtyardProcess, courtyard_env
 from tests.support.waiting import wait_for

@@ -16,7 +16,7 @@ from courtyard.embedded import EmbeddedMosquitto
 from ingest.crash_guard import CONVICTED_REASON, CrashGuard, delivery
 from ingest.inbound import Inbound
 from ingest.wire import format_timestamp
-from store.in_flight import InFlight
+from store.readings.in_flight import InFlight
 from tests.support.mqtt import Publisher
 from tests.support.processes import CourtyardProcess, courtyard_env
 from tests.support.waiting import wait_for

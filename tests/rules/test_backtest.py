@@ -1,5 +1,5 @@
-"""rules.backtest: the in-memory lifecycle, views from columns, backtests over a real database,
-and the default rules replayed over the simulators' incident scenarios."""
+"""rules.backtest.replay: the in-memory lifecycle, views from columns, backtests over a real
+database, and the default rules replayed over the simulators' incident scenarios."""
 
 from __future__ import annotations
 
@@ -14,14 +14,14 @@ from psycopg.rows import TupleRow
 
 from device_sims.scenario import load_scenario
 from rules.arrays import FloatArray
-from rules.backtest import AlertBook, backtest, format_report, replay, view_from_columns
+from rules.backtest.replay import AlertBook, backtest, format_report, replay, view_from_columns
 from rules.catalog.anomaly import AnomalyParams, AnomalyRule, Bucket, learn, learn_bulk
 from rules.definitions import RuleDefinition, load_rules_file, parse_rules
 from rules.directory import Directory
 from rules.registry import KINDS, compile_rule
 from rules.rule import Category, Severity, Signal, SignalState
+from store.readings.writer import BatchWriter
 from store.records import Event, Message, Reading
-from store.writer import BatchWriter
 from tests.rules.sim_feed import batches, directory_of
 
 T0 = datetime(2025, 3, 3, 0, 0, tzinfo=UTC)  # 08:00 in Shanghai

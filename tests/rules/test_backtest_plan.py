@@ -1,4 +1,4 @@
-"""rules.backtest_plan on hand-made rollups: which hours a threshold reads, which series the
+"""rules.backtest.plan on hand-made rollups: which hours a threshold reads, which series the
 anomaly screen reads, and runs of hours as time ranges."""
 
 from __future__ import annotations
@@ -8,10 +8,10 @@ import math
 import numpy as np
 import pytest
 
-from rules.backtest_plan import HOUR_S, anomaly_suspects, hour_grid, ranges_of, threshold_hours
+from rules.backtest.plan import HOUR_S, anomaly_suspects, hour_grid, ranges_of, threshold_hours
 from rules.catalog.anomaly import AnomalyParams
 from rules.catalog.thresholds import ThresholdParams
-from store.backtest_reads import HourlyRollup
+from store.readings.hourly_rollup import HourlyRollup
 
 H0 = 1_767_225_600.0  # 2026-01-01 00:00 UTC
 HOT = ThresholdParams("t", ">", 33.0, clear_value=30.0, hold_s=300)

@@ -15,11 +15,11 @@ import psycopg
 import pytest
 from psycopg.rows import TupleRow
 
-from rules.backtest import SCREENED, BacktestReport, backtest, format_report
+from rules.backtest.replay import SCREENED, BacktestReport, backtest, format_report
 from rules.definitions import RuleDefinition, parse_rules
 from rules.directory import Directory
+from store.readings.writer import BatchWriter
 from store.records import Message, Reading
-from store.writer import BatchWriter
 
 T0 = datetime(2026, 1, 5, tzinfo=UTC)
 SITE = "bench-court"

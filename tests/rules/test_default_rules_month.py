@@ -15,7 +15,7 @@ from collections import Counter
 import pytest
 
 from rules import ruleset
-from rules.backtest import AlertBook
+from rules.backtest.replay import AlertBook
 from rules.registry import compile_rules
 from tests.rules.sim_feed import batches, community, directory_of, households_only
 

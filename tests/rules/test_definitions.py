@@ -23,7 +23,7 @@ from rules.policy import NotifyPolicy
 from rules.registry import params_of
 from rules.rule import Category, Severity
 from rules.scope import Scope
-from store.rule_defs import RuleRecord
+from store.rules.rule_defs import RuleRecord
 
 GOOD = """\
 rules:

@@ -14,8 +14,8 @@ from psycopg.rows import TupleRow
 from rules import lifecycle
 from rules.lifecycle import Action, Outcome
 from rules.rule import Category, Severity, Signal, SignalState
-from store import alerts
-from store.alert_records import ChangeKind, Status
+from store.alerts import transitions
+from store.alerts.records import ChangeKind, Status
 from tests.support.waiting import wait_for
 
 T0 = datetime(2026, 11, 28, 8, 0, tzinfo=UTC)
@@ -108,24 +108,24 @@ def test_firing_twice_is_one_alert_seen_twice(conn: Conn) -> None:
     second = lifecycle.apply(conn, [signal(at=T0 + timedelta(minutes=1), value=10.0)])
     assert kinds(first) == [ChangeKind.RAISED]
     assert kinds(second) == [ChangeKind.REPEATED]
-    alert = alerts.get(conn, first[0].alert.id)
+    alert = transitions.get(conn, first[0].alert.id)
     assert (alert.occurrences, alert.value, alert.last_seen) == (2, 10.0, T0 + timedelta(minutes=1))
     assert alert.dedup_key == "level-low:court/tank-1:level_pct"
     assert second[0].alert.id == alert.id
-    assert [c.actor for c in alerts.history(conn, alert.id)] == ["rule:level-low"] * 2
+    assert [c.actor for c in transitions.history(conn, alert.id)] == ["rule:level-low"] * 2
 
 
 def test_firing_then_clear_auto_resolves(conn: Conn) -> None:
     later = T0 + timedelta(minutes=5)
     outcomes = lifecycle.apply(conn, [signal(), signal(CLEAR, at=later)])
     assert kinds(outcomes) == [ChangeKind.RAISED, ChangeKind.AUTO_RESOLVED]
-    alert = alerts.get(conn, outcomes[0].alert.id)
+    alert = transitions.get(conn, outcomes[0].alert.id)
     assert (alert.status, alert.resolved_at, alert.resolved_by) == (
         Status.RESOLVED,
         later,
         "rule:level-low",
     )
-    resolved = alerts.history(conn, alert.id)[-1]
+    resolved = transitions.history(conn, alert.id)[-1]
     assert (resolved.change, resolved.actor, resolved.at) == (
         ChangeKind.AUTO_RESOLVED,
         "rule:level-low",
@@ -158,7 +158,7 @@ def test_firing_after_resolve_opens_a_new_alert(conn: Conn) -> None:
     assert kinds(again) == [ChangeKind.RAISED]
     assert again[0].alert.id != first[0].alert.id
     assert again[0].alert.occurrences == 1
-    assert alerts.get(conn, first[0].alert.id).status == Status.RESOLVED
+    assert transitions.get(conn, first[0].alert.id).status == Status.RESOLVED
     rows = conn.execute("SELECT status FROM alerts ORDER BY id").fetchall()
     assert rows == [("resolved",), ("open",)]
 
@@ -196,7 +196,7 @@ def test_sos_and_fall_never_auto_resolve(conn: Conn, kind: str) -> None:
     cleared = dataclasses.replace(raised, state=CLEAR, at=T0 + timedelta(minutes=1))
     outcomes = lifecycle.apply(conn, [raised, cleared], auto_resolve=True)
     assert kinds(outcomes) == [ChangeKind.RAISED]
-    assert alerts.get(conn, outcomes[0].alert.id).status == Status.OPEN
+    assert transitions.get(conn, outcomes[0].alert.id).status == Status.OPEN
 
 
 def test_clear_is_ignored_where_the_caller_forbids_auto_resolve(conn: Conn) -> None:
@@ -204,7 +204,7 @@ def test_clear_is_ignored_where_the_caller_forbids_auto_resolve(conn: Conn) -> N
         conn, [signal(), signal(CLEAR, at=T0 + timedelta(minutes=1))], auto_resolve=False
     )
     assert kinds(outcomes) == [ChangeKind.RAISED]
-    assert alerts.get(conn, outcomes[0].alert.id).status == Status.OPEN
+    assert transitions.get(conn, outcomes[0].alert.id).status == Status.OPEN
 
 
 def test_household_of_links_the_alert(conn: Conn) -> None:

@@ -1,4 +1,5 @@
-"""store.alerts: one open alert per dedup key under races, transitions, history, NOTIFY."""
+"""store.alerts.transitions: one open alert per dedup key under races, transitions, history,
+NOTIFY."""
 
 from __future__ import annotations
 
@@ -11,8 +12,8 @@ import psycopg
 import pytest
 from psycopg.rows import TupleRow
 
-from store import alerts, escalations
-from store.alerts import Alert, AlertChange
+from store.alerts import escalations, transitions
+from store.alerts.transitions import Alert, AlertChange
 
 T0 = datetime(2026, 11, 28, 8, 0, tzinfo=UTC)
 Conn = psycopg.Connection[TupleRow]
@@ -43,7 +44,7 @@ def raise_alert(
     site: str = "court",
     **extra: datetime | None,
 ) -> tuple[Alert, AlertChange]:
-    return alerts.raise_or_repeat(
+    return transitions.raise_or_repeat(
         conn,
         dedup_key=key,
         rule_id=key.split(":")[0],
@@ -88,7 +89,7 @@ def test_concurrent_raises_of_one_key_leave_one_open_alert(conn: Conn, database_
         "SELECT id, status, occurrences FROM alerts WHERE dedup_key = 'pump-starts:p1'"
     ).fetchall()
     assert [(status, n) for _, status, n in rows] == [("open", 2 * rounds)]
-    changes = alerts.history(conn, rows[0][0])
+    changes = transitions.history(conn, rows[0][0])
     assert [c.change for c in changes] == ["raised"] + ["repeated"] * (2 * rounds - 1)
     assert all(c.actor == "rule:pump-starts" and c.at == T0 for c in changes)
 
@@ -113,7 +114,9 @@ def test_raises_racing_auto_resolves_never_leave_two_open(conn: Conn, database_u
         threading.Thread(target=run, args=(lambda c: raise_alert(c, "level:t1"),)),
         threading.Thread(
             target=run,
-            args=(lambda c: alerts.resolve_by_dedup_key(c, "level:t1", actor="system", at=T0),),
+            args=(
+                lambda c: transitions.resolve_by_dedup_key(c, "level:t1", actor="system", at=T0),
+            ),
         ),
     ]
     for thread in threads:
@@ -130,8 +133,8 @@ def test_raises_racing_auto_resolves_never_leave_two_open(conn: Conn, database_u
 def test_removing_a_household_keeps_its_alerts(conn: Conn) -> None:
     alert, _ = raise_alert(conn)
     conn.execute("DELETE FROM households WHERE id = 'h1'")
-    kept = alerts.get(conn, alert.id)
-    assert (kept.household_id, kept.site_id, len(alerts.history(conn, alert.id))) == (
+    kept = transitions.get(conn, alert.id)
+    assert (kept.household_id, kept.site_id, len(transitions.history(conn, alert.id))) == (
         None,
         "court",
         1,
@@ -143,11 +146,11 @@ def test_a_raise_after_resolve_opens_a_new_alert(conn: Conn) -> None:
     again, repeated = raise_alert(conn, at=T0 + timedelta(minutes=5))
     assert (raised.change, repeated.change) == ("raised", "repeated")
     assert again.id == first.id and again.occurrences == 2
-    alerts.resolve(conn, first.id, actor="user:ana", at=T0 + timedelta(minutes=10))
+    transitions.resolve(conn, first.id, actor="user:ana", at=T0 + timedelta(minutes=10))
     new, change = raise_alert(conn, at=T0 + timedelta(minutes=20))
     assert new.id != first.id
     assert (new.status, new.occurrences, change.change) == ("open", 1, "raised")
-    assert alerts.get(conn, first.id).status == "resolved"
+    assert transitions.get(conn, first.id).status == "resolved"
 
 
 def test_a_repeat_keeps_the_higher_severity_and_the_newest_details(conn: Conn) -> None:
@@ -166,17 +169,17 @@ def test_a_repeat_keeps_the_higher_severity_and_the_newest_details(conn: Conn) -
 def test_a_whole_lifecycle_is_recorded_with_actor_and_time(conn: Conn) -> None:
     alert, _ = raise_alert(conn, category="maintenance", severity="critical")
     at = [T0 + timedelta(minutes=m) for m in range(6)]
-    alerts.acknowledge(conn, alert.id, actor="user:mgr", at=at[1])
-    again, none = alerts.acknowledge(conn, alert.id, actor="user:mgr", at=at[2])
+    transitions.acknowledge(conn, alert.id, actor="user:mgr", at=at[1])
+    again, none = transitions.acknowledge(conn, alert.id, actor="user:mgr", at=at[2])
     assert none is None and again.acknowledged_at == at[1]
-    alerts.assign(conn, alert.id, assignee="ana", actor="user:mgr", at=at[2])
-    assert alerts.assign(conn, alert.id, assignee="ana", actor="user:mgr", at=at[3])[1] is None
-    alerts.comment(conn, alert.id, text="pump replaced", actor="user:ana", at=at[3])
-    done, _ = alerts.resolve(conn, alert.id, actor="user:ana", at=at[4])
-    alerts.comment(conn, alert.id, text="checked a day later", actor="user:mgr", at=at[5])
+    transitions.assign(conn, alert.id, assignee="ana", actor="user:mgr", at=at[2])
+    assert transitions.assign(conn, alert.id, assignee="ana", actor="user:mgr", at=at[3])[1] is None
+    transitions.comment(conn, alert.id, text="pump replaced", actor="user:ana", at=at[3])
+    done, _ = transitions.resolve(conn, alert.id, actor="user:ana", at=at[4])
+    transitions.comment(conn, alert.id, text="checked a day later", actor="user:mgr", at=at[5])
     assert (done.status, done.resolved_at, done.resolved_by) == ("resolved", at[4], "user:ana")
     assert done.acknowledged_by == "user:mgr" and done.assignee == "ana"
-    history = [(c.change, c.actor, c.at) for c in alerts.history(conn, alert.id)]
+    history = [(c.change, c.actor, c.at) for c in transitions.history(conn, alert.id)]
     assert history == [
         ("raised", "rule:inactivity", T0),
         ("acknowledged", "user:mgr", at[1]),
@@ -185,7 +188,7 @@ def test_a_whole_lifecycle_is_recorded_with_actor_and_time(conn: Conn) -> None:
         ("resolved", "user:ana", at[4]),
         ("commented", "user:mgr", at[5]),
     ]
-    assert alerts.history(conn, alert.id)[2].details == {"assignee": "ana", "previous": None}
+    assert transitions.history(conn, alert.id)[2].details == {"assignee": "ana", "previous": None}
 
 
 Call = Callable[[Conn, int], object]
@@ -194,38 +197,38 @@ Call = Callable[[Conn, int], object]
 @pytest.mark.parametrize(
     ("name", "call"),
     [
-        ("acknowledge", lambda c, i: alerts.acknowledge(c, i, actor="user:ana", at=T0)),
-        ("assign", lambda c, i: alerts.assign(c, i, assignee="ana", actor="user:ana", at=T0)),
+        ("acknowledge", lambda c, i: transitions.acknowledge(c, i, actor="user:ana", at=T0)),
+        ("assign", lambda c, i: transitions.assign(c, i, assignee="ana", actor="user:ana", at=T0)),
         (
             "outcome",
-            lambda c, i: alerts.record_outcome(
+            lambda c, i: transitions.record_outcome(
                 c, i, outcome="resident_fine", actor="user:ana", at=T0
             ),
         ),
-        ("resolve", lambda c, i: alerts.resolve(c, i, actor="user:ana", at=T0)),
+        ("resolve", lambda c, i: transitions.resolve(c, i, actor="user:ana", at=T0)),
     ],
 )
 def test_resolved_is_final(conn: Conn, name: str, call: Call) -> None:
     alert, _ = raise_alert(conn)
-    alerts.resolve(conn, alert.id, actor="user:ana", at=T0)
-    with pytest.raises(alerts.InvalidTransition, match=f"alert {alert.id} is resolved"):
+    transitions.resolve(conn, alert.id, actor="user:ana", at=T0)
+    with pytest.raises(transitions.InvalidTransition, match=f"alert {alert.id} is resolved"):
         call(conn, alert.id)
-    assert [c.change for c in alerts.history(conn, alert.id)] == ["raised", "resolved"]
+    assert [c.change for c in transitions.history(conn, alert.id)] == ["raised", "resolved"]
 
 
 @pytest.mark.parametrize(
     "call",
     [
-        lambda c, i: alerts.get(c, i),
-        lambda c, i: alerts.history(c, i),
-        lambda c, i: alerts.acknowledge(c, i, actor="user:ana", at=T0),
-        lambda c, i: alerts.comment(c, i, text="hello", actor="user:ana", at=T0),
-        lambda c, i: alerts.resolve(c, i, actor="user:ana", at=T0),
+        lambda c, i: transitions.get(c, i),
+        lambda c, i: transitions.history(c, i),
+        lambda c, i: transitions.acknowledge(c, i, actor="user:ana", at=T0),
+        lambda c, i: transitions.comment(c, i, text="hello", actor="user:ana", at=T0),
+        lambda c, i: transitions.resolve(c, i, actor="user:ana", at=T0),
         lambda c, i: escalations.escalate(c, i, to_tier=2, at=T0),
     ],
 )
 def test_unknown_alerts_are_reported(conn: Conn, call: Call) -> None:
-    with pytest.raises(alerts.AlertNotFound, match="no alert with id 999"):
+    with pytest.raises(transitions.AlertNotFound, match="no alert with id 999"):
         call(conn, 999)
 
 
@@ -242,20 +245,20 @@ def test_changes_need_an_actor_and_an_aware_time(
 ) -> None:
     alert, _ = raise_alert(conn)
     with pytest.raises(ValueError, match=message):
-        alerts.acknowledge(conn, alert.id, **kwargs)  # type: ignore[arg-type]
+        transitions.acknowledge(conn, alert.id, **kwargs)  # type: ignore[arg-type]
 
 
 def test_assigning_to_an_unknown_person_and_empty_comments_are_refused(conn: Conn) -> None:
     alert, _ = raise_alert(conn)
-    with pytest.raises(alerts.PersonNotFound, match="'bob'"):
-        alerts.assign(conn, alert.id, assignee="bob", actor="user:ana", at=T0)
+    with pytest.raises(transitions.PersonNotFound, match="'bob'"):
+        transitions.assign(conn, alert.id, assignee="bob", actor="user:ana", at=T0)
     with pytest.raises(ValueError, match="needs some text"):
-        alerts.comment(conn, alert.id, text="  ", actor="user:ana", at=T0)
+        transitions.comment(conn, alert.id, text="  ", actor="user:ana", at=T0)
 
 
 def test_care_outcome_acknowledges_and_is_for_care_alerts_only(conn: Conn) -> None:
     care, _ = raise_alert(conn, next_escalation_at=T0 + timedelta(minutes=15))
-    updated, change = alerts.record_outcome(
+    updated, change = transitions.record_outcome(
         conn, care.id, outcome="no_answer", actor="user:ana", at=T0, note="rang twice"
     )
     assert change is not None
@@ -266,11 +269,11 @@ def test_care_outcome_acknowledges_and_is_for_care_alerts_only(conn: Conn) -> No
         None,
     )
     assert (
-        alerts.record_outcome(conn, care.id, outcome="no_answer", actor="user:ana", at=T0)[1]
+        transitions.record_outcome(conn, care.id, outcome="no_answer", actor="user:ana", at=T0)[1]
         is None
     )
-    alerts.record_outcome(conn, care.id, outcome="resident_fine", actor="user:ana", at=T0)
-    changes = [(c.change, c.details.get("outcome")) for c in alerts.history(conn, care.id)]
+    transitions.record_outcome(conn, care.id, outcome="resident_fine", actor="user:ana", at=T0)
+    changes = [(c.change, c.details.get("outcome")) for c in transitions.history(conn, care.id)]
     assert changes == [
         ("raised", None),
         ("acknowledged", None),
@@ -278,11 +281,11 @@ def test_care_outcome_acknowledges_and_is_for_care_alerts_only(conn: Conn) -> No
         ("outcome", "resident_fine"),
     ]
     with pytest.raises(ValueError, match="'fine'"):
-        alerts.record_outcome(conn, care.id, outcome="fine", actor="user:ana", at=T0)
+        transitions.record_outcome(conn, care.id, outcome="fine", actor="user:ana", at=T0)
 
     pump, _ = raise_alert(conn, "pressure:p1", category="maintenance")
-    with pytest.raises(alerts.NotCareAlert, match="maintenance alert; outcomes are recorded"):
-        alerts.record_outcome(conn, pump.id, outcome="resident_fine", actor="user:ana", at=T0)
+    with pytest.raises(transitions.NotCareAlert, match="maintenance alert; outcomes are recorded"):
+        transitions.record_outcome(conn, pump.id, outcome="resident_fine", actor="user:ana", at=T0)
     conn.commit()
     # The database refuses it too, whoever writes.
     with pytest.raises(psycopg.errors.CheckViolation):
@@ -290,17 +293,17 @@ def test_care_outcome_acknowledges_and_is_for_care_alerts_only(conn: Conn) -> No
 
 
 def test_auto_resolve_by_dedup_key(conn: Conn) -> None:
-    assert alerts.resolve_by_dedup_key(conn, "level:t1", actor="rule:level", at=T0) is None
+    assert transitions.resolve_by_dedup_key(conn, "level:t1", actor="rule:level", at=T0) is None
     alert, _ = raise_alert(conn, "level:t1", category="maintenance")
-    resolved = alerts.resolve_by_dedup_key(conn, "level:t1", actor="rule:level", at=T0)
+    resolved = transitions.resolve_by_dedup_key(conn, "level:t1", actor="rule:level", at=T0)
     assert resolved is not None
     assert (resolved[0].id, resolved[0].status, resolved[1].change) == (
         alert.id,
         "resolved",
         "auto_resolved",
     )
-    assert alerts.resolve_by_dedup_key(conn, "level:t1", actor="rule:level", at=T0) is None
-    _, change = alerts.resolve(
+    assert transitions.resolve_by_dedup_key(conn, "level:t1", actor="rule:level", at=T0) is None
+    _, change = transitions.resolve(
         conn, raise_alert(conn, "level:t2")[0].id, actor="rule:level", at=T0, auto=True
     )
     assert change.change == "auto_resolved"
@@ -325,7 +328,7 @@ def test_escalation_is_due_until_acknowledged(conn: Conn) -> None:
     with pytest.raises(ValueError, match="2..3"):
         escalations.escalate(conn, alert.id, to_tier=4, at=due_at)
 
-    alerts.acknowledge(conn, alert.id, actor="user:ana", at=due_at + timedelta(minutes=1))
+    transitions.acknowledge(conn, alert.id, actor="user:ana", at=due_at + timedelta(minutes=1))
     assert escalations.due_for_escalation(conn, due_at + timedelta(hours=1), 10) == []
     assert escalations.escalate(conn, alert.id, to_tier=3, at=due_at + timedelta(hours=1)) is None
 
@@ -343,7 +346,7 @@ def test_two_engines_never_pick_the_same_due_escalation(conn: Conn, database_url
 
 def test_reminders_while_unresolved(conn: Conn) -> None:
     alert, _ = raise_alert(conn, next_reminder_at=T0 + timedelta(hours=1))
-    alerts.acknowledge(conn, alert.id, actor="user:ana", at=T0)
+    transitions.acknowledge(conn, alert.id, actor="user:ana", at=T0)
     later = T0 + timedelta(hours=1)
     assert [a.id for a in escalations.due_for_reminder(conn, later, 10)] == [alert.id]
     reminded = escalations.remind(
@@ -351,7 +354,7 @@ def test_reminders_while_unresolved(conn: Conn) -> None:
     )
     assert reminded is not None and reminded[1].change == "reminded"
     assert escalations.due_for_reminder(conn, later, 10) == []
-    alerts.resolve(conn, alert.id, actor="user:ana", at=later)
+    transitions.resolve(conn, alert.id, actor="user:ana", at=later)
     assert escalations.due_for_reminder(conn, later + timedelta(days=1), 10) == []
     assert escalations.remind(conn, alert.id, at=later, next_reminder_at=None) is None
 
@@ -361,13 +364,13 @@ def test_open_alerts_filters(conn: Conn) -> None:
     pump, _ = raise_alert(conn, "pressure:p1", category="maintenance", at=T0 + timedelta(1))
     gate, _ = raise_alert(conn, "gate:g1", category="security", site="river")
     done, _ = raise_alert(conn, "level:t1", category="maintenance")
-    alerts.resolve(conn, done.id, actor="user:ana", at=T0)
-    assert [a.id for a in alerts.open_alerts(conn)] == [pump.id, gate.id, care.id]
-    assert [a.id for a in alerts.open_alerts(conn, site_id="court")] == [pump.id, care.id]
-    assert [a.id for a in alerts.open_alerts(conn, category="care")] == [care.id]
-    volunteer = alerts.open_alerts(conn, household_ids=[("court", "h1")])
+    transitions.resolve(conn, done.id, actor="user:ana", at=T0)
+    assert [a.id for a in transitions.open_alerts(conn)] == [pump.id, gate.id, care.id]
+    assert [a.id for a in transitions.open_alerts(conn, site_id="court")] == [pump.id, care.id]
+    assert [a.id for a in transitions.open_alerts(conn, category="care")] == [care.id]
+    volunteer = transitions.open_alerts(conn, household_ids=[("court", "h1")])
     assert [a.id for a in volunteer] == [care.id]
-    assert alerts.open_alerts(conn, household_ids=[]) == []
+    assert transitions.open_alerts(conn, household_ids=[]) == []
 
 
 def test_a_listener_hears_each_change_at_commit(conn: Conn, database_url: str) -> None:
@@ -377,7 +380,7 @@ def test_a_listener_hears_each_change_at_commit(conn: Conn, database_url: str) -
         assert list(listener.notifies(timeout=0.2)) == []  # not before the commit
         conn.commit()
         heard = list(listener.notifies(timeout=5, stop_after=1))
-        alerts.acknowledge(conn, alert.id, actor="user:ana", at=T0)
+        transitions.acknowledge(conn, alert.id, actor="user:ana", at=T0)
         conn.rollback()
         assert list(listener.notifies(timeout=0.2)) == []  # never for a rolled-back change
     assert [n.channel for n in heard] == ["courtyard_alert_changes"]

@@ -1,4 +1,4 @@
-"""Chart buckets (store.api_readings.buckets) from readings stored by the writer: the columns
+"""Chart buckets (store.readings.charts.buckets) from readings stored by the writer: the columns
 come back as binary arrays decoded by numpy, so check every column, and its dtype and layout,
 against sums by hand."""
 
@@ -13,10 +13,10 @@ import psycopg
 import pytest
 from psycopg.rows import TupleRow
 
-from store import api_readings, hourly_packs
-from store.api_scope import Visibility
+from store.access.visibility import Visibility
+from store.readings import charts, hourly_packs
+from store.readings.writer import BatchWriter
 from store.records import Message, Reading
-from store.writer import BatchWriter
 
 # 15:00 UTC: 23:00 in Shanghai, so the second hour of readings is the next local day.
 T0 = datetime(2026, 11, 28, 15, 0, tzinfo=UTC)
@@ -54,7 +54,7 @@ class Columns:
     count: list[int]
 
 
-def _plain(got: api_readings.BucketColumns) -> Columns:
+def _plain(got: charts.BucketColumns) -> Columns:
     for column in (got.start, got.avg, got.min, got.max, got.count):
         # What orjson's OPT_SERIALIZE_NUMPY accepts.
         assert column.flags.c_contiguous and column.dtype.isnative
@@ -69,10 +69,10 @@ def _plain(got: api_readings.BucketColumns) -> Columns:
 def _buckets(
     url: str, series: int, start: datetime, end: datetime, bucket_s: int, zone: str = ZONE
 ) -> Columns:
-    async def read() -> api_readings.BucketColumns:
+    async def read() -> charts.BucketColumns:
         conn: psycopg.AsyncConnection[TupleRow]
         async with await psycopg.AsyncConnection.connect(url) as conn:
-            return await api_readings.buckets(conn, series, start, end, bucket_s, zone)
+            return await charts.buckets(conn, series, start, end, bucket_s, zone)
 
     return _plain(asyncio.run(read()))
 
@@ -115,10 +115,10 @@ def test_short_buckets_read_raw_readings_and_an_empty_range_is_empty(
 def _chart(
     url: str, device_id: int, metric: str, bucket_s: int, visibility: Visibility | None = None
 ) -> tuple[str, str, Columns] | None:
-    async def read() -> api_readings.Chart | None:
+    async def read() -> charts.Chart | None:
         conn: psycopg.AsyncConnection[TupleRow]
         async with await psycopg.AsyncConnection.connect(url) as conn:
-            return await api_readings.chart(
+            return await charts.chart(
                 conn,
                 visibility or Visibility.everything(),
                 device_id,

@@ -1,4 +1,4 @@
-"""store.destinations: which addresses notifications may reach, as tables of cases."""
+"""store.alerts.destinations: which addresses notifications may reach, as tables of cases."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import ipaddress
 
 import pytest
 
-from store.destinations import (
+from store.alerts.destinations import (
     PUBLIC_ONLY,
     DestinationPolicy,
     DestinationRefused,

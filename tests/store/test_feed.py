@@ -1,4 +1,5 @@
-"""store.feed: every committed batch is in the feed, in commit order; cursors and pruning."""
+"""store.readings.feed: every committed batch is in the feed, in commit order; cursors and
+pruning."""
 
 from __future__ import annotations
 
@@ -10,9 +11,9 @@ import psycopg
 import pytest
 from psycopg.rows import TupleRow
 
-from store import feed
+from store.readings import feed
+from store.readings.writer import BatchWriter
 from store.records import Event, Message, Reading, StatusChange
-from store.writer import BatchWriter
 from tests.support.waiting import wait_for
 
 T0 = datetime(2026, 11, 28, 8, 0, tzinfo=UTC)

@@ -1,4 +1,5 @@
-"""store.history: stored readings come back as columns, events as records, chunk by chunk."""
+"""store.readings.history: stored readings come back as columns, events as records, chunk by
+chunk."""
 
 from __future__ import annotations
 
@@ -9,9 +10,9 @@ import numpy as np
 import psycopg
 from psycopg.rows import TupleRow
 
-from store import history
+from store.readings import history
+from store.readings.writer import BatchWriter
 from store.records import Event, Message, Reading
-from store.writer import BatchWriter
 
 T0 = datetime(2025, 3, 3, 0, 0, tzinfo=UTC)
 

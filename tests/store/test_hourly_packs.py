@@ -1,5 +1,5 @@
-"""Packed weeks of the hourly rollup (store.hourly_packs): a chart read through the packs is the
-chart of the rollup itself, before and after packing, across late writes, a forgotten window
+"""Packed weeks of the hourly rollup (store.readings.hourly_packs): a chart read through the packs
+is the chart of the rollup itself, before and after packing, across late writes, a forgotten window
 and a late write racing a pack."""
 
 from __future__ import annotations
@@ -13,10 +13,10 @@ import psycopg
 import pytest
 from psycopg.rows import TupleRow
 
-from store import api_readings, hourly_packs
-from store.api_scope import Visibility
+from store.access.visibility import Visibility
+from store.readings import charts, hourly_packs
+from store.readings.writer import BatchWriter
 from store.records import Message, Reading
-from store.writer import BatchWriter
 
 NOW = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
 #: Six weeks of history: five closed periods or so, and the last days still open.
@@ -48,11 +48,11 @@ def device(database_url: str) -> int:
     return int(row[0])
 
 
-def _chart(url: str, device: int, start: datetime, end: datetime) -> api_readings.BucketColumns:
-    async def read() -> api_readings.Chart | None:
+def _chart(url: str, device: int, start: datetime, end: datetime) -> charts.BucketColumns:
+    async def read() -> charts.Chart | None:
         conn: psycopg.AsyncConnection[TupleRow]
         async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
-            return await api_readings.chart(
+            return await charts.chart(
                 conn, Visibility.everything(), device, "level_pct", start, end, 3600
             )
 
@@ -76,7 +76,7 @@ def _rollup(url: str, start: datetime, end: datetime) -> list[tuple[int, float, 
     return [(int(t), float(a), float(lo), float(hi), int(n)) for t, a, lo, hi, n in rows]
 
 
-def _as_rows(columns: api_readings.BucketColumns) -> list[tuple[int, float, float, float, int]]:
+def _as_rows(columns: charts.BucketColumns) -> list[tuple[int, float, float, float, int]]:
     return list(
         zip(
             columns.start.tolist(),

@@ -1,4 +1,4 @@
-"""Tests for store/in_flight.py: what a worker records is what its restart reads back."""
+"""Tests for store/readings/in_flight.py: what a worker records is what its restart reads back."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import hashlib
 
 import psycopg
 
-from store import in_flight
+from store.readings import in_flight
 
 
 def digest(n: int) -> bytes:

@@ -12,9 +12,9 @@ from psycopg.rows import TupleRow
 
 from ingest import maintenance
 from store.backend import Backend, backend_of
+from store.readings.writer import BatchWriter
 from store.records import Message, Reading
 from store.settings import StoreSettings
-from store.writer import BatchWriter
 
 NOW = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
 

@@ -1,4 +1,4 @@
-"""store.outbox: idempotent enqueue, disjoint claims, leases, capped backoff, giving up."""
+"""store.alerts.outbox: idempotent enqueue, disjoint claims, leases, capped backoff, giving up."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import psycopg
 import pytest
 from psycopg.rows import TupleRow
 
-from store import alerts, outbox
+from store.alerts import outbox, transitions
 
 T0 = datetime(2026, 11, 28, 8, 0, tzinfo=UTC)
 Conn = psycopg.Connection[TupleRow]
@@ -29,8 +29,8 @@ def conn(database_url: str) -> Iterator[Conn]:
         yield connection
 
 
-def change(conn: Conn, key: str = "leak:l1") -> alerts.AlertChange:
-    _, raised = alerts.raise_or_repeat(
+def change(conn: Conn, key: str = "leak:l1") -> transitions.AlertChange:
+    _, raised = transitions.raise_or_repeat(
         conn,
         dedup_key=key,
         rule_id="leak",
@@ -49,7 +49,9 @@ def change(conn: Conn, key: str = "leak:l1") -> alerts.AlertChange:
     return raised
 
 
-def enqueue(conn: Conn, raised: alerts.AlertChange, receiver: str = "ana", **kw: object) -> bool:
+def enqueue(
+    conn: Conn, raised: transitions.AlertChange, receiver: str = "ana", **kw: object
+) -> bool:
     return outbox.enqueue(
         conn,
         alert_change_id=raised.id,

@@ -1,4 +1,4 @@
-"""store.people: who receives an alert at each escalation tier; households' local time."""
+"""store.alerts.receivers: who receives an alert at each escalation tier; households' local time."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ import psycopg
 import pytest
 from psycopg.rows import TupleRow
 
-from store import alerts, escalations, people
+from store.alerts import escalations, transitions
+from store.alerts import receivers as alert_receivers
 
 T0 = datetime(2026, 11, 28, 8, 0, tzinfo=UTC)
 Conn = psycopg.Connection[TupleRow]
@@ -45,8 +46,8 @@ def conn(database_url: str) -> Iterator[Conn]:
         yield connection
 
 
-def alert(conn: Conn, category: str, household: str | None = "h1") -> alerts.Alert:
-    raised, _ = alerts.raise_or_repeat(
+def alert(conn: Conn, category: str, household: str | None = "h1") -> transitions.Alert:
+    raised, _ = transitions.raise_or_repeat(
         conn,
         dedup_key=f"{category}:{household}",
         rule_id=category,
@@ -80,13 +81,13 @@ def alert(conn: Conn, category: str, household: str | None = "h1") -> alerts.Ale
 def test_receivers_by_tier(
     conn: Conn, category: str, household: str | None, tier: int, expected: list[str]
 ) -> None:
-    receivers = people.receivers_for(conn, alert(conn, category, household), tier)
+    receivers = alert_receivers.receivers_for(conn, alert(conn, category, household), tier)
     assert [r.person_id for r in receivers] == expected
 
 
 def test_receivers_default_to_the_alerts_tier_and_carry_their_channels(conn: Conn) -> None:
     care = alert(conn, "care")
-    [ana] = people.receivers_for(conn, care)
+    [ana] = alert_receivers.receivers_for(conn, care)
     assert (ana.language, ana.channels, ana.role) == (
         "en",
         {"webhook": "https://a.example/hook"},
@@ -94,18 +95,18 @@ def test_receivers_default_to_the_alerts_tier_and_carry_their_channels(conn: Con
     )
     escalated = escalations.escalate(conn, care.id, to_tier=2, at=T0)
     assert escalated is not None
-    assert [r.person_id for r in people.receivers_for(conn, escalated[0])] == ["bo"]
+    assert [r.person_id for r in alert_receivers.receivers_for(conn, escalated[0])] == ["bo"]
     with pytest.raises(ValueError, match="1..3"):
-        people.receivers_for(conn, care, 4)
+        alert_receivers.receivers_for(conn, care, 4)
 
 
 def test_household_local_time(conn: Conn) -> None:
-    h1 = people.household(conn, "court", "h1")
-    h2 = people.household(conn, "court", "h2")
+    h1 = alert_receivers.household(conn, "court", "h1")
+    h2 = alert_receivers.household(conn, "court", "h2")
     assert h1 is not None and h2 is not None
     assert (h1.timezone, h1.quiet_start, h1.quiet_end) == ("Asia/Shanghai", time(22), time(7))
     assert (h2.timezone, h2.quiet_start) == ("Europe/Berlin", None)
-    assert people.household(conn, "court", "nope") is None
+    assert alert_receivers.household(conn, "court", "nope") is None
 
 
 @pytest.mark.parametrize(

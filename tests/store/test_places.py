@@ -1,4 +1,5 @@
-"""store.places: buildings and the household's building, as provisioning and the API write them."""
+"""store.places.provisioning: buildings and the household's building, as provisioning and the API
+write them."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import psycopg
 import pytest
 from psycopg.rows import TupleRow
 
-from store import places
+from store.places import provisioning
 
 Conn = psycopg.Connection[TupleRow]
 
@@ -16,8 +17,8 @@ Conn = psycopg.Connection[TupleRow]
 @pytest.fixture
 def conn(database_url: str) -> Iterator[Conn]:
     with psycopg.connect(database_url, autocommit=True) as connection:
-        places.upsert_site(connection, "court", "Court", "Asia/Shanghai")
-        places.upsert_site(connection, "river", "River", "UTC")
+        provisioning.upsert_site(connection, "court", "Court", "Asia/Shanghai")
+        provisioning.upsert_site(connection, "river", "River", "UTC")
         yield connection
 
 
@@ -32,46 +33,48 @@ def _building_of(conn: Conn, household: str) -> object:
 
 
 def test_upsert_building_creates_then_replaces(conn: Conn) -> None:
-    places.upsert_building(conn, "court", "b01", "Building 1", 18)
-    places.upsert_building(conn, "river", "b01", "River 1")  # ids are per site
+    provisioning.upsert_building(conn, "court", "b01", "Building 1", 18)
+    provisioning.upsert_building(conn, "river", "b01", "River 1")  # ids are per site
     assert _buildings(conn) == [
         ("court", "b01", "Building 1", 18),
         ("river", "b01", "River 1", None),
     ]
-    places.upsert_building(conn, "court", "b01", "Tower 1", 32)
-    places.upsert_building(conn, "river", "b01", "River 1")
+    provisioning.upsert_building(conn, "court", "b01", "Tower 1", 32)
+    provisioning.upsert_building(conn, "river", "b01", "River 1")
     assert _buildings(conn) == [("court", "b01", "Tower 1", 32), ("river", "b01", "River 1", None)]
 
 
 def test_building_needs_its_site_and_positive_floors(conn: Conn) -> None:
     with pytest.raises(psycopg.errors.ForeignKeyViolation):
-        places.upsert_building(conn, "nowhere", "b01", "Building 1")
+        provisioning.upsert_building(conn, "nowhere", "b01", "Building 1")
     with pytest.raises(psycopg.errors.CheckViolation):
-        places.upsert_building(conn, "court", "b01", "Building 1", 0)
+        provisioning.upsert_building(conn, "court", "b01", "Building 1", 0)
     assert _buildings(conn) == []
 
 
 def test_household_building_is_kept_replaced_and_cleared(conn: Conn) -> None:
-    places.upsert_building(conn, "court", "b01", "Building 1")
-    places.upsert_building(conn, "court", "b02", "Building 2")
-    places.upsert_household(conn, "court", "h1", "Unit 1-101", building_id="b01")
-    places.upsert_household(conn, "court", "h2", "Unit 2-101")  # callers without a building
+    provisioning.upsert_building(conn, "court", "b01", "Building 1")
+    provisioning.upsert_building(conn, "court", "b02", "Building 2")
+    provisioning.upsert_household(conn, "court", "h1", "Unit 1-101", building_id="b01")
+    provisioning.upsert_household(conn, "court", "h2", "Unit 2-101")  # callers without a building
     assert (_building_of(conn, "h1"), _building_of(conn, "h2")) == ("b01", None)
-    places.upsert_household(conn, "court", "h1", "Unit 2-102", building_id="b02")
+    provisioning.upsert_household(conn, "court", "h1", "Unit 2-102", building_id="b02")
     assert _building_of(conn, "h1") == "b02"
-    places.upsert_household(conn, "court", "h1", "Unit 2-102")  # an upsert replaces every field
+    provisioning.upsert_household(
+        conn, "court", "h1", "Unit 2-102"
+    )  # an upsert replaces every field
     assert _building_of(conn, "h1") is None
 
 
 def test_household_building_belongs_to_the_same_site(conn: Conn) -> None:
-    places.upsert_building(conn, "river", "b01", "River 1")
+    provisioning.upsert_building(conn, "river", "b01", "River 1")
     with pytest.raises(psycopg.errors.ForeignKeyViolation):
-        places.upsert_household(conn, "court", "h1", "Unit 1-101", building_id="b01")
+        provisioning.upsert_household(conn, "court", "h1", "Unit 1-101", building_id="b01")
 
 
 def test_removing_a_building_keeps_its_households(conn: Conn) -> None:
-    places.upsert_building(conn, "court", "b01", "Building 1")
-    places.upsert_household(conn, "court", "h1", "Unit 1-101", building_id="b01")
+    provisioning.upsert_building(conn, "court", "b01", "Building 1")
+    provisioning.upsert_household(conn, "court", "h1", "Unit 1-101", building_id="b01")
     conn.execute("DELETE FROM buildings WHERE site_id = 'court' AND id = 'b01'")
     assert _building_of(conn, "h1") is None
     label = conn.execute("SELECT label FROM households WHERE id = 'h1'").fetchone()

@@ -1,5 +1,5 @@
-"""store.rule_defs: sync reports inserted/updated/unchanged, keeps people's enabled switch; the
-row shape is the table; a site binding is a rule's only site."""
+"""store.rules.rule_defs: sync reports inserted/updated/unchanged, keeps people's enabled switch;
+the row shape is the table; a site binding is a rule's only site."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ import dataclasses
 import psycopg
 import pytest
 
-from store import places, rule_defs
-from store.rule_defs import RuleRecord, StoredRule, SyncReport, scope_with_site
+from store.places import provisioning
+from store.rules import rule_defs
+from store.rules.rule_defs import RuleRecord, StoredRule, SyncReport, scope_with_site
 
 PUMP = RuleRecord(
     id="pump-pressure-low",
@@ -97,7 +98,7 @@ def test_the_row_shape_is_the_table(database_url: str) -> None:
 def test_site_id_is_written_and_a_file_without_it_unbinds(database_url: str) -> None:
     bound = dataclasses.replace(PUMP, site_id="sunny-court")
     with psycopg.connect(database_url) as conn:
-        places.upsert_site(conn, "sunny-court", "Sunny Court", "Asia/Shanghai")
+        provisioning.upsert_site(conn, "sunny-court", "Sunny Court", "Asia/Shanghai")
         assert rule_defs.sync(conn, [bound]) == SyncReport(inserted=(PUMP.id,))
         stored = rule_defs.get(conn, PUMP.id)
         assert stored is not None and stored.site_id == "sunny-court"

@@ -1,10 +1,11 @@
-"""store.rule_state: state survives a new connection (an engine restart); upserts and deletes."""
+"""store.rules.rule_state: state survives a new connection (an engine restart); upserts and
+deletes."""
 
 from __future__ import annotations
 
 import psycopg
 
-from store import rule_state
+from store.rules import rule_state
 
 
 def test_state_round_trips_across_connections(database_url: str) -> None:

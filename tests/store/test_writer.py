@@ -9,6 +9,7 @@ import psycopg
 import pytest
 from psycopg.rows import TupleRow
 
+from store.readings.writer import BatchWriter, WriteResult
 from store.records import (
     Alias,
     DeviceRef,
@@ -19,7 +20,6 @@ from store.records import (
     Reject,
     StatusChange,
 )
-from store.writer import BatchWriter, WriteResult
 from tests.support.waiting import wait_for
 
 T0 = datetime(2026, 11, 28, 8, 0, tzinfo=UTC)

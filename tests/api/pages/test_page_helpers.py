@@ -7,11 +7,11 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from api.page_access import home_of, sections
-from api.page_devices import chart_range
-from api.page_routing import safe_next
-from api.principals import Principal, Role, permissions_for
-from store.api_scope import Visibility
+from api.auth.principals import Principal, Role, permissions_for
+from api.pages.access import home_of, sections
+from api.pages.devices import chart_range
+from api.pages.routing import safe_next
+from store.access.visibility import Visibility
 
 
 @pytest.mark.parametrize(

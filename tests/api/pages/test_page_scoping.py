@@ -18,7 +18,7 @@ import pytest
 from fastapi.routing import iter_route_contexts
 from fastapi.testclient import TestClient
 
-from api import pages
+from api.pages import router as pages
 from tests.api.pages.browser_session import log_in
 from tests.api.world import World
 

@@ -10,8 +10,8 @@ import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
-from api import pages
 from api.app import create_app
+from api.pages import router as pages
 from api.settings import ApiSettings
 from store.settings import StoreSettings
 from tests.api.pages.browser_session import PASSWORD, csrf_of, log_in, login_token

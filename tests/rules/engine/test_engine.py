@@ -14,9 +14,10 @@ from rules.clock import EventClock
 from rules.directory import Directory
 from rules.engine import Engine
 from rules.lifecycle import Outcome
-from store import feed, rule_state
+from store.readings import feed
+from store.readings.writer import BatchWriter
 from store.records import Message, Reading
-from store.writer import BatchWriter
+from store.rules import rule_state
 from tests.rules.engine.compiled import HIGH_CURRENT
 
 T0 = datetime(2026, 11, 28, 8, 0, tzinfo=UTC)

@@ -20,9 +20,9 @@ from typing import Any
 from rules.notify import Sender
 from rules.notify.dispatcher import Dispatcher
 from rules.notify.settings import NotifySettings
-from store import outbox
-from store.destinations import DestinationPolicy
-from store.outbox import Notification
+from store.alerts import outbox
+from store.alerts.destinations import DestinationPolicy
+from store.alerts.outbox import Notification
 from tests.rules.notify.community import T0, Conn
 
 DOC = Path(__file__).parents[3] / "docs" / "webhooks.md"

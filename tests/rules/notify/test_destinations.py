@@ -12,7 +12,7 @@ from rules.notify import SendResult
 from rules.notify.apprise_channel import AppriseSender
 from rules.notify.settings import NotifySettings
 from rules.notify.webhook import WebhookSender
-from store.destinations import DestinationPolicy
+from store.alerts.destinations import DestinationPolicy
 from tests.rules.notify.capture import Capture
 from tests.rules.notify.community import T0, Conn, fire, set_channels, signal
 from tests.rules.notify.receivers import SECRET, dispatcher, drain, notification, statuses

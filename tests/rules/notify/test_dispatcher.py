@@ -18,7 +18,7 @@ from rules.notify.dispatcher import Dispatcher, senders_for
 from rules.notify.settings import NotifySettings
 from rules.notify.webhook import WebhookSender
 from rules.rule import Category
-from store.outbox import Notification
+from store.alerts.outbox import Notification
 from tests.rules.notify.capture import Capture, reserve_port
 from tests.rules.notify.community import T0, Conn, fire, set_channels, signal
 from tests.rules.notify.receivers import (

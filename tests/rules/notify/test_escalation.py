@@ -10,7 +10,7 @@ from rules.notify import escalation
 from rules.notify.escalation import Escalation
 from rules.policy import NotifyPolicy
 from rules.rule import Category, Severity
-from store import alerts
+from store.alerts import transitions
 from tests.rules.notify.community import MORNING, NIGHT, POLICY, T0, Conn, fire, rows, signal
 
 S = timedelta(seconds=1)
@@ -34,14 +34,14 @@ def test_unacknowledged_care_alert_climbs_every_tier(conn: Conn) -> None:
     third = tick(conn, 1200 * S)
     assert third.escalated == (Escalation(alert_id, 2, 3, ("st",)),)
     # The last tier: nothing more to do, ever.
-    assert alerts.get(conn, alert_id).next_escalation_at is None
+    assert transitions.get(conn, alert_id).next_escalation_at is None
     assert tick(conn, timedelta(days=1)) == escalation.EscalationReport()
     assert [(r[0], r[1], r[2]) for r in rows(conn)] == [
         ("raised", "ana", "webhook"),
         ("escalated", "bo", "apprise"),
         ("escalated", "st", "webhook"),
     ]
-    escalated = [c for c in alerts.history(conn, alert_id) if c.change == "escalated"]
+    escalated = [c for c in transitions.history(conn, alert_id) if c.change == "escalated"]
     assert [c.at for c in escalated] == [T0 + 600 * S, T0 + 1200 * S]
 
 
@@ -56,13 +56,13 @@ def test_nobody_above_leaves_the_alert_where_it_is(conn: Conn) -> None:
     [raised], _ = fire(conn, signal(household="h2"))
     report = tick(conn, 600 * S)
     assert (report.escalated, report.exhausted) == ((), (raised.alert.id,))
-    alert = alerts.get(conn, raised.alert.id)
+    alert = transitions.get(conn, raised.alert.id)
     assert (alert.escalation_tier, alert.next_escalation_at) == (1, None)
 
 
 def test_acknowledgement_stops_escalation(conn: Conn) -> None:
     [raised], _ = fire(conn, signal(household="h1"))
-    alerts.acknowledge(conn, raised.alert.id, actor="user:ana", at=T0 + 300 * S)
+    transitions.acknowledge(conn, raised.alert.id, actor="user:ana", at=T0 + 300 * S)
     assert tick(conn, 600 * S).escalated == ()
     assert tick(conn, timedelta(hours=5)).escalated == ()
     assert [r[1] for r in rows(conn)] == ["ana"]
@@ -71,9 +71,9 @@ def test_acknowledgement_stops_escalation(conn: Conn) -> None:
 def test_acknowledged_after_escalation_stops_the_next_tier(conn: Conn) -> None:
     [raised], _ = fire(conn, signal(household="h1"))
     tick(conn, 600 * S)
-    alerts.acknowledge(conn, raised.alert.id, actor="user:bo", at=T0 + 700 * S)
+    transitions.acknowledge(conn, raised.alert.id, actor="user:bo", at=T0 + 700 * S)
     assert tick(conn, 1200 * S).escalated == ()
-    assert alerts.get(conn, raised.alert.id).escalation_tier == 2
+    assert transitions.get(conn, raised.alert.id).escalation_tier == 2
 
 
 def test_maintenance_alerts_do_not_escalate(conn: Conn) -> None:
@@ -81,7 +81,7 @@ def test_maintenance_alerts_do_not_escalate(conn: Conn) -> None:
     # even when something scheduled an escalation for one
     conn.execute("UPDATE alerts SET next_escalation_at = %s", (T0,))
     assert tick(conn, 600 * S).escalated == ()
-    assert alerts.get(conn, raised.alert.id).next_escalation_at is None
+    assert transitions.get(conn, raised.alert.id).next_escalation_at is None
 
 
 def test_reminders_repeat_while_the_alert_stays_open(conn: Conn) -> None:
@@ -92,9 +92,9 @@ def test_reminders_repeat_while_the_alert_stays_open(conn: Conn) -> None:
     assert tick(conn, 3600 * S, policy).reminded == (alert_id,)
     assert tick(conn, 3601 * S, policy).reminded == ()
     # acknowledged alerts are still reminded until they are resolved
-    alerts.acknowledge(conn, alert_id, actor="user:ana", at=T0 + 4000 * S)
+    transitions.acknowledge(conn, alert_id, actor="user:ana", at=T0 + 4000 * S)
     assert tick(conn, 7200 * S, policy).reminded == (alert_id,)
-    alerts.resolve(conn, alert_id, actor="user:ana", at=T0 + 8000 * S)
+    transitions.resolve(conn, alert_id, actor="user:ana", at=T0 + 8000 * S)
     assert tick(conn, 10800 * S, policy).reminded == ()
     assert [(r[0], r[1]) for r in rows(conn)] == [
         ("raised", "ana"),
@@ -122,7 +122,7 @@ def test_escalation_at_night_reaches_the_backup_in_the_morning(conn: Conn) -> No
     report = escalation.tick(conn, evening + 600 * S, lambda rule: NO_REMINDERS)
     assert [e.to_tier for e in report.escalated] == [2]
     assert rows(conn)[-1] == ("escalated", "bo", "apprise", MORNING)
-    assert alerts.get(conn, raised.alert.id).next_escalation_at == MORNING + 600 * S
+    assert transitions.get(conn, raised.alert.id).next_escalation_at == MORNING + 600 * S
 
 
 def test_a_critical_alert_escalates_at_night_at_once(conn: Conn) -> None:

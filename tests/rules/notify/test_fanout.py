@@ -9,7 +9,7 @@ import pytest
 from rules.notify import escalation, fanout
 from rules.policy import NotifyPolicy
 from rules.rule import Category, Severity, SignalState
-from store import alerts, outbox
+from store.alerts import outbox, transitions
 from tests.rules.notify.community import (
     MORNING,
     NIGHT,
@@ -60,7 +60,7 @@ def test_a_care_alert_goes_to_the_primary_volunteers_and_is_scheduled(conn: Conn
     [raised], queued = fire(conn, signal(household="h1"))
     assert queued == 1
     assert rows(conn) == [("raised", "ana", "webhook", T0)]
-    alert = alerts.get(conn, raised.alert.id)
+    alert = transitions.get(conn, raised.alert.id)
     assert alert.next_escalation_at == T0 + timedelta(seconds=600)
     assert alert.next_reminder_at == T0 + timedelta(seconds=3600)
     [claimed] = outbox.claim_due(conn, T0, 10, 30)
@@ -83,7 +83,7 @@ def test_one_row_per_channel_of_each_receiver(conn: Conn) -> None:
     assert queued == 2  # the unknown "sms" channel is ignored
     assert [(r[1], r[2]) for r in rows(conn)] == [("mg", "webhook"), ("mg", "apprise")]
     # maintenance alerts have no tiers: nothing to escalate
-    [alert] = alerts.open_alerts(conn)
+    [alert] = transitions.open_alerts(conn)
     assert alert.next_escalation_at is None
 
 
@@ -96,9 +96,9 @@ def test_a_person_without_channels_gets_nothing_and_the_others_still_do(conn: Co
 def test_an_empty_first_tier_moves_on_at_once(conn: Conn) -> None:
     [raised], _ = fire(conn, signal(household="h3"))  # h3 has no primary volunteer
     assert [(r[0], r[1]) for r in rows(conn)] == [("raised", "bo")]
-    alert = alerts.get(conn, raised.alert.id)
+    alert = transitions.get(conn, raised.alert.id)
     assert alert.escalation_tier == 2
-    assert [c.change for c in alerts.history(conn, alert.id)] == ["raised", "escalated"]
+    assert [c.change for c in transitions.history(conn, alert.id)] == ["raised", "escalated"]
     assert alert.next_escalation_at == T0 + timedelta(seconds=600)
 
 
@@ -147,7 +147,7 @@ def test_quiet_hours_defer_non_critical_notifications_of_a_household(
     )
     assert rows(conn) == [("raised", "ana", "webhook", due)]
     # Escalation and reminders count from when the volunteer can see it.
-    alert = alerts.get(conn, raised.alert.id)
+    alert = transitions.get(conn, raised.alert.id)
     assert alert.next_escalation_at == due + timedelta(seconds=600)
     assert alert.next_reminder_at == due + timedelta(seconds=3600)
     assert outbox.claim_due(conn, due - timedelta(seconds=1), 10, 30) == []

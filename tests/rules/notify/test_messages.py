@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import pytest
 
 from rules.notify.messages import Place, iso_utc, payload, render, summary_of
-from store.alert_records import Alert, AlertChange
+from store.alerts.records import Alert, AlertChange
 
 T0 = datetime(2026, 11, 28, 8, 0, tzinfo=UTC)
 

@@ -14,7 +14,7 @@ import pytest
 from rules.notify import SendResult
 from rules.notify.webhook import WebhookSender, classify, encode, sign
 from rules.rule import Category
-from store import outbox
+from store.alerts import outbox
 from tests.rules.notify.capture import Capture, Request, reserve_port
 from tests.rules.notify.community import T0, Conn, fire, set_channels, signal
 from tests.rules.notify.receivers import (

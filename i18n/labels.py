@@ -1,0 +1,171 @@
+"""Words for codes: what people read beside the stable English codes the API and payloads keep.
+
+Statuses, severities, categories, care outcomes, alert changes, and the metric and event names
+devices send. Each is a msgid with a context (`pgettext`), since "Open" the status and "Open"
+the button are not one word in every language.
+"""
+
+from __future__ import annotations
+
+import gettext
+from collections.abc import Mapping
+
+from i18n.languages import N_, NC_
+
+STATUS = "status"
+SEVERITY = "severity"
+#: A severity inside a sentence ("New warning alert: ..."), lower case where a language has it.
+SEVERITY_WORD = "severity_word"
+CATEGORY = "category"
+OUTCOME = "outcome"
+CHANGE = "change"
+
+#: (context, code) → English label (the msgid, looked up in that context).
+CODES: Mapping[tuple[str, str], str] = {
+    (STATUS, "open"): NC_("status", "Open"),
+    (STATUS, "acknowledged"): NC_("status", "Acknowledged"),
+    (STATUS, "resolved"): NC_("status", "Resolved"),
+    (SEVERITY, "info"): NC_("severity", "Info"),
+    (SEVERITY, "warning"): NC_("severity", "Warning"),
+    (SEVERITY, "critical"): NC_("severity", "Critical"),
+    (SEVERITY_WORD, "info"): NC_("severity_word", "info"),
+    (SEVERITY_WORD, "warning"): NC_("severity_word", "warning"),
+    (SEVERITY_WORD, "critical"): NC_("severity_word", "critical"),
+    (CATEGORY, "maintenance"): NC_("category", "Maintenance"),
+    (CATEGORY, "care"): NC_("category", "Care"),
+    (CATEGORY, "security"): NC_("category", "Security"),
+    (OUTCOME, "resident_fine"): NC_("outcome", "Resident is fine"),
+    (OUTCOME, "needed_help"): NC_("outcome", "Needed help"),
+    (OUTCOME, "no_answer"): NC_("outcome", "No answer"),
+    (OUTCOME, "false_alarm"): NC_("outcome", "False alarm"),
+    (CHANGE, "raised"): NC_("change", "Raised"),
+    (CHANGE, "repeated"): NC_("change", "Repeated"),
+    (CHANGE, "acknowledged"): NC_("change", "Acknowledged"),
+    (CHANGE, "assigned"): NC_("change", "Assigned"),
+    (CHANGE, "commented"): NC_("change", "Commented"),
+    (CHANGE, "outcome"): NC_("change", "Outcome recorded"),
+    (CHANGE, "resolved"): NC_("change", "Resolved"),
+    (CHANGE, "auto_resolved"): NC_("change", "Cleared by itself"),
+    (CHANGE, "escalated"): NC_("change", "Escalated"),
+    (CHANGE, "reminded"): NC_("change", "Reminder sent"),
+}
+
+
+def code_label(context: str, code: str, tr: gettext.NullTranslations) -> str:
+    """The label of `code` in `context` for a reader of `tr`'s language; unknown codes as is."""
+    msgid = CODES.get((context, code))
+    return code if msgid is None else tr.pgettext(context, msgid)
+
+
+#: What people call the metrics and event types devices send (wire names stay as they are in
+#: the payload and the API; a name not listed here is shown as it is).
+LABELS: Mapping[str, str] = {
+    "level_pct": N_("Water level"),
+    "pressure_bar": N_("Water pressure"),
+    "flow_lpm": N_("Flow"),
+    "temperature_c": N_("Temperature"),
+    "device_temperature_c": N_("Device temperature"),
+    "humidity_pct": N_("Humidity"),
+    "battery_pct": N_("Battery"),
+    "energy_kwh": N_("Energy"),
+    "power_w": N_("Power"),
+    "current_a": N_("Current"),
+    "voltage_v": N_("Voltage"),
+    "pressure_hpa": N_("Air pressure"),
+    "illuminance_lux": N_("Illuminance"),
+    "water_m3": N_("Water meter"),
+    "volume_m3": N_("Volume"),
+    "frequency_hz": N_("Frequency"),
+    "voltage_mv": N_("Voltage"),
+    "door_open": N_("Door"),
+    "door_open_s": N_("Door open time"),
+    "door_cycles": N_("Door cycles"),
+    "running": N_("Running"),
+    "starts_per_h": N_("Starts per hour"),
+    "inlet_open": N_("Inlet valve open"),
+    "flow": N_("Flow"),
+    "floor": N_("Floor"),
+    "trips": N_("Trips"),
+    "vibration_rms_g": N_("Vibration (g)"),
+    "granted_count": N_("Access granted (count)"),
+    "denied_count": N_("Access denied (count)"),
+    "occupancy": N_("Occupancy"),
+    "smoke": N_("Smoke"),
+    "water_leak": N_("Water leak"),
+    "on": N_("Switched on"),
+    "state": N_("On or off"),
+    "linkquality": N_("Signal quality"),
+    # Event types
+    "pump_start": N_("Pump start"),
+    "pump_stop": N_("Pump stop"),
+    "access_denied": N_("Access denied"),
+    "access_granted": N_("Access granted"),
+    "door_closed": N_("Door closed"),
+    "door_cycle": N_("Door cycle"),
+    "elevator_trip": N_("Elevator trip"),
+    "motion": N_("Motion"),
+    "sos": N_("SOS call"),
+}
+
+
+def label(name: str, tr: gettext.NullTranslations) -> str:
+    """A metric's or event type's name for people, translated; unknown names as they are."""
+    return _named(LABELS, name, tr)
+
+
+def _named(names: Mapping[str, str], code: str, tr: gettext.NullTranslations) -> str:
+    known = names.get(code)
+    return code if known is None else tr.gettext(known)
+
+
+#: What people call the kinds of device (the registry's codes, inferred by ingest from what a
+#: device sends or given when it is provisioned; a kind not listed here is shown as it is).
+KINDS: Mapping[str, str] = {
+    "booster_pump": N_("Booster pump"),
+    "water_tank": N_("Water tank"),
+    "smoke_detector": N_("Smoke detector"),
+    "leak_detector": N_("Leak detector"),
+    "door_sensor": N_("Door sensor"),
+    "motion_sensor": N_("Motion sensor"),
+    "climate_sensor": N_("Temperature and humidity sensor"),
+    "meter": N_("Meter"),
+    "electricity_meter": N_("Electricity meter"),
+    "water_meter": N_("Water meter"),
+    "equipment_room": N_("Equipment room"),
+    "elevator": N_("Elevator"),
+    "street_light": N_("Street light"),
+    "card_reader": N_("Card reader"),
+    "face_gate": N_("Face recognition gate"),
+    "unit_door": N_("Unit door"),
+    "button": N_("Button"),
+    "smart_plug": N_("Smart plug"),
+    # Not a kind: what a site's overview counts the devices under whose kind nobody knows yet.
+    "unknown": N_("Kind not known yet"),
+}
+
+#: What people call the usual fields of a resident's contact details (free-form: a field not
+#: listed here is shown under the name it was given).
+CONTACT_FIELDS: Mapping[str, str] = {
+    "name": N_("Name"),
+    "phone": N_("Phone"),
+    "mobile": N_("Mobile phone"),
+    "tel": N_("Phone"),
+    "landline": N_("Landline"),
+    "address": N_("Address"),
+    "email": N_("Email"),
+    "wechat": N_("WeChat"),
+    "relative": N_("Relative"),
+    "emergency_contact": N_("Emergency contact"),
+    "emergency_phone": N_("Emergency phone"),
+    "notes": N_("Notes"),
+}
+
+
+def kind_label(kind: str, tr: gettext.NullTranslations) -> str:
+    """A device kind's name for people, translated; unknown kinds as they are."""
+    return _named(KINDS, kind, tr)
+
+
+def contact_label(field: str, tr: gettext.NullTranslations) -> str:
+    """The name of a contact-details field for people, translated; others as they are."""
+    return _named(CONTACT_FIELDS, field, tr)
