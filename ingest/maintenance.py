@@ -84,7 +84,9 @@ def run_logged(job: Job, store: StoreSettings) -> None:
     try:
         job.run(store)
     except psycopg.Error as exc:
-        logger.warning("store maintenance failed: %s (%s); trying again at its next run", job.id, exc)
+        logger.warning(
+            "store maintenance failed: %s (%s); trying again at its next run", job.id, exc
+        )
     except Exception:
         logger.exception("store maintenance failed: %s; trying again at its next run", job.id)
 
