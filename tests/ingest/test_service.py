@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -151,3 +152,14 @@ def test_mqtt_3_1_1_works_the_same(
     publisher.flush()
     ingest.wait_for_count("SELECT count(*) FROM readings", 1)
     assert named_readings(ingest, "garden-court")[("tank-1", "level_pct")] == [(T0, 81.5)]
+
+
+def test_stop_leaves_no_thread_of_ingest_running(
+    start_ingest: Callable[..., RunningIngest],
+) -> None:
+    before = set(threading.enumerate())
+    ingest = start_ingest()
+    started = set(threading.enumerate()) - before
+    assert "APScheduler" in {t.name for t in started}  # store maintenance's scheduler
+    ingest.service.stop()
+    assert [t.name for t in started if t.is_alive()] == []
