@@ -34,6 +34,7 @@ from store.alerts.records import (
 )
 from store.alerts.rows import (
     ALERT_COLUMNS,
+    change_columns,
     check_change,
     locked_alert,
     record_change,
@@ -344,8 +345,7 @@ def history(conn: psycopg.Connection[TupleRow], alert_id: int) -> list[AlertChan
     get(conn, alert_id)
     with conn.cursor(row_factory=class_row(AlertChange)) as cur:
         return cur.execute(
-            "SELECT id, alert_id, at, actor, change, details FROM alert_changes"
-            " WHERE alert_id = %s ORDER BY id",
+            f"SELECT {change_columns()} FROM alert_changes WHERE alert_id = %s ORDER BY id",
             (alert_id,),
         ).fetchall()
 
