@@ -62,7 +62,7 @@ from i18n.languages import terminal_language
 from rules.clock import Clock, clock_for
 from rules.settings import RulesSettings
 from store.access import accounts
-from store.access.accounts import UserError
+from store.access.accounts import NewUser, UserError
 from store.settings import StoreSettings
 
 logger = logging.getLogger(__name__)
@@ -225,11 +225,7 @@ def _ensure_user(
     try:
         api_cli.add_user(
             store,
-            user_id=user_id,
-            name=name,
-            role=role,
-            person_id=person_id,
-            sites=sites or [],
+            NewUser(user_id=user_id, name=name, role=role, person_id=person_id, sites=sites or []),
             password=DEMO_PASSWORD,
         )
     except UserError:

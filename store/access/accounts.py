@@ -100,26 +100,31 @@ LEFT JOIN LATERAL (
 """
 
 
-async def add_user(
-    conn: psycopg.AsyncConnection[TupleRow],
-    *,
-    user_id: str,
-    name: str,
-    role: str,
-    person_id: str | None = None,
-    sites: Sequence[str] = (),
-    all_sites: bool = False,
-    password_hash: str | None = None,
-    language: str | None = None,
-) -> User:
-    """Create a user with its site scopes, in one transaction. Raises UserError.
+@dataclass(frozen=True, slots=True)
+class NewUser:
+    """A user to create, as the CLI (and the demo) build it; the password travels beside it
+    (the CLI checks and hashes it, the store receives only the hash)."""
 
-    `language` is what the user reads pages in (None: their person's, else the browser's)."""
+    user_id: str
+    name: str
+    role: str
+    person_id: str | None = None
+    sites: Sequence[str] = ()
+    all_sites: bool = False
+    #: What the user reads pages in (None: their person's, else the browser's).
+    language: str | None = None
+
+
+async def add_user(
+    conn: psycopg.AsyncConnection[TupleRow], new: NewUser, password_hash: str | None = None
+) -> User:
+    """Create a user with its site scopes, in one transaction. Raises UserError."""
+    user_id, role, person_id, sites = new.user_id, new.role, new.person_id, new.sites
     if role not in ROLES:
         raise UserError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
     if role == "volunteer" and person_id is None:
         raise UserError("a volunteer user must be linked to a person (--person)")
-    if role == "manager" and not (sites or all_sites):
+    if role == "manager" and not (sites or new.all_sites):
         raise UserError("a manager needs at least one site (--site) or --all-sites")
     async with conn.transaction():
         missing = await _missing_sites(conn, sites)
@@ -135,7 +140,7 @@ async def add_user(
                 INSERT INTO users (id, name, role, person_id, all_sites, password_hash, language)
                 VALUES (%s, %s, %s, %s, %s, %s, %s)
                 """,
-                (user_id, name, role, person_id, all_sites, password_hash, language),
+                (user_id, new.name, role, person_id, new.all_sites, password_hash, new.language),
             )
         except psycopg.errors.UniqueViolation:
             raise UserError(f"a user {user_id!r} exists already") from None

@@ -30,6 +30,7 @@ from device_sims.emissions import Outgoing
 from device_sims.scenario import load_scenario
 from device_sims.sinks import MemorySink
 from rules.settings import RulesSettings
+from store.access.accounts import NewUser
 from store.places import provisioning
 from store.settings import StoreSettings
 from tests.courtyard.up_support import Api, UpProcess, english
@@ -64,7 +65,7 @@ def test_up_runs_ingest_rules_and_api_in_one_process_and_stops_them_in_reverse(
     store = StoreSettings(url=database_url)
     with psycopg.connect(database_url) as conn:
         provisioning.upsert_site(conn, SITE, "Up Court", "Asia/Shanghai")
-    api_cli.add_user(store, user_id="mgr", name="Manager", role="manager", sites=[SITE])
+    api_cli.add_user(store, NewUser(user_id="mgr", name="Manager", role="manager", sites=[SITE]))
     token, _info = api_cli.create_token(store, user_id="mgr", name="test", days=1)
     port = free_port()
     env = up_env(
@@ -138,7 +139,9 @@ def test_up_with_embedded_servers_leaves_nothing_running_and_a_second_run_reuses
         assert isinstance(record, dict) and record["pid"] == first.process.pid
         store = StoreSettings(url=str(record["database_url"]))
         api_cli.add_user(
-            store, user_id="keeper", name="Keeper", role="admin", password="kept across restarts"
+            store,
+            NewUser(user_id="keeper", name="Keeper", role="admin"),
+            password="kept across restarts",
         )
         assert first.terminate() == 0
         assert first.leftovers() == []
