@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import psycopg
+from psycopg import sql
 from psycopg.rows import TupleRow, class_row
 from psycopg.types.json import Jsonb
 
@@ -19,6 +20,7 @@ ROLES = ("admin", "manager", "volunteer", "operator", "integration")
 #: NOTIFYed (at commit) when a token is revoked, a session ends or a user is deactivated: API
 #: processes drop their cached authentications and re-check their open streams at once.
 ACCESS_CHANNEL = "courtyard_access_changes"
+_LISTEN = sql.SQL("LISTEN {}").format(sql.Identifier(ACCESS_CHANNEL))
 
 
 class UserError(Exception):
@@ -304,6 +306,11 @@ async def _end_sessions_of(
         "UPDATE dashboard_sessions SET revoked_at = %s WHERE user_id = %s AND revoked_at IS NULL",
         (at, user_id),
     )
+
+
+async def alisten(conn: psycopg.AsyncConnection[TupleRow]) -> None:
+    """Have the (autocommit) connection receive every access change announced from now on."""
+    await conn.execute(_LISTEN)
 
 
 async def _access_changed(conn: psycopg.AsyncConnection[TupleRow]) -> None:
