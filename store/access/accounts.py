@@ -168,6 +168,15 @@ async def _missing_sites(
     return [str(row[0]) for row in await cur.fetchall()]
 
 
+async def anyone_can_log_in(conn: psycopg.AsyncConnection[TupleRow]) -> bool:
+    """Whether some active user has a dashboard password."""
+    cur = await conn.execute(
+        "SELECT EXISTS (SELECT 1 FROM users WHERE active AND password_hash IS NOT NULL)"
+    )
+    row = await cur.fetchone()
+    return bool(row and row[0])
+
+
 async def get_user(conn: psycopg.AsyncConnection[TupleRow], user_id: str) -> User | None:
     async with conn.cursor(row_factory=class_row(User)) as cur:
         await cur.execute(f"SELECT {_USER_COLUMNS} FROM users u WHERE u.id = %s", (user_id,))

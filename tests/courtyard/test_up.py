@@ -32,6 +32,7 @@ from device_sims.sinks import MemorySink
 from rules.settings import RulesSettings
 from store.access.accounts import NewUser
 from store.places import provisioning
+from store.readings import history
 from store.settings import StoreSettings
 from tests.courtyard.up_support import Api, UpProcess, english
 from tests.support.mqtt import Publisher
@@ -318,7 +319,7 @@ def test_up_demo_shows_data_and_alerts_and_a_second_run_continues_it(
     finally:
         first.kill_tree()
     with psycopg.connect(database_url) as conn:
-        newest = demo.newest_reading(conn, load_scenario(demo.SCENARIO).site.id)
+        newest = history.newest_reading(conn, load_scenario(demo.SCENARIO).site.id)
     assert newest is not None
 
     second = UpProcess([*COURTYARD, "up", "--demo"], env, tmp_path, tmp_path / "second.log")
@@ -329,7 +330,9 @@ def test_up_demo_shows_data_and_alerts_and_a_second_run_continues_it(
         assert api.alerts()  # the first run's
         with psycopg.connect(database_url) as conn:
             wait_for(
-                lambda: demo.newest_reading(conn, load_scenario(demo.SCENARIO).site.id) != newest,
+                lambda: (
+                    history.newest_reading(conn, load_scenario(demo.SCENARIO).site.id) != newest
+                ),
                 timeout_s=120,
                 what="the second run's first readings",
             )
