@@ -4,7 +4,7 @@ Every service holds database sessions, and `pg_stat_activity` shows them whereve
 runs:
 - an ingest worker: its writer's session, application_name `courtyard-ingest` (one per worker);
 - a rules engine: its lock session, `courtyard-rules-locks`, whose advisory locks name its slot
-  and the sites it owns (rules/ownership.py);
+  and the sites it owns (rules/ownership.py, store/rules/site_locks.py);
 - an API process: its alert listener, `courtyard-api-listen` (one per process, api/feed.py); its
   pooled sessions (`<application_name>-api`) are counted beside it.
 A `courtyard up` is one of each in one process; it also leaves a record (`running.json` in the
