@@ -1,6 +1,6 @@
 """Alert changes for SSE: one LISTEN connection per process, fanned out to every subscriber.
 
-The store's trigger NOTIFYs `courtyard_alert_changes` at commit with the change id and the
+The store's trigger NOTIFYs transitions.CHANGES_CHANNEL at commit with the change id and the
 alert's site, household and category. The feed loads each change with its alert once, then
 hands it to the subscribers whose Visibility allows it. A subscriber that falls too far behind
 is ended (its client reconnects with Last-Event-ID and catches up from the database); a lost
@@ -26,16 +26,16 @@ from psycopg.rows import TupleRow
 from psycopg_pool import AsyncConnectionPool
 
 from api import metrics
+from store.access import accounts
 from store.access.accounts import ACCESS_CHANNEL
 from store.access.visibility import Visibility
-from store.alerts import alert_reads
+from store.alerts import alert_reads, transitions
 from store.alerts.records import Alert, AlertChange
 from store.pool import conninfo
 from store.settings import StoreSettings
 
 logger = logging.getLogger(__name__)
 
-CHANNEL = "courtyard_alert_changes"
 #: application_name of the LISTEN session, one per API process.
 LISTENER_NAME = "courtyard-api-listen"
 #: Reconnection waits double from 0.5 s up to this: the listener is back within seconds of the
@@ -185,8 +185,8 @@ class AlertFeed:
         async with await psycopg.AsyncConnection.connect(
             conninfo(self._store, LISTENER_NAME), autocommit=True
         ) as conn:
-            await conn.execute(f"LISTEN {CHANNEL}")
-            await conn.execute(f"LISTEN {ACCESS_CHANNEL}")
+            await transitions.alisten(conn)
+            await accounts.alisten(conn)
             # Access may have changed while nobody listened.
             self._access_changed()
             await self._catch_up(conn)

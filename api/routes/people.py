@@ -29,6 +29,7 @@ from api.schemas.places import (
     PersonPublic,
 )
 from store.access import accounts
+from store.access.visibility import Visibility
 from store.places import place_reads, provisioning
 from store.places.place_reads import AssignmentRow, PersonRow
 
@@ -111,13 +112,10 @@ async def create_person(
     )
     if first is not None:
         await _audit_assignment(conn, user, "assignment.create", person_id, first)
-    cur = await conn.execute(
-        "SELECT id, name, kind, language, active, channels FROM people WHERE id = %s",
-        (person_id,),
-    )
-    row = await cur.fetchone()
+    # Read back past the caller's visibility: they have just created this person.
+    row = await place_reads.get_person(conn, Visibility.everything(), person_id)
     assert row is not None
-    return person_public(PersonRow(*row), user)
+    return person_public(row, user)
 
 
 @router.put("/people/{person_id}", response_model=PersonPublic, responses=error_responses(404))

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import psycopg
+from psycopg import sql
 from psycopg.rows import TupleRow, class_row
 from psycopg.types.json import Jsonb
 
@@ -19,6 +20,7 @@ ROLES = ("admin", "manager", "volunteer", "operator", "integration")
 #: NOTIFYed (at commit) when a token is revoked, a session ends or a user is deactivated: API
 #: processes drop their cached authentications and re-check their open streams at once.
 ACCESS_CHANNEL = "courtyard_access_changes"
+_LISTEN = sql.SQL("LISTEN {}").format(sql.Identifier(ACCESS_CHANNEL))
 
 
 class UserError(Exception):
@@ -100,26 +102,31 @@ LEFT JOIN LATERAL (
 """
 
 
-async def add_user(
-    conn: psycopg.AsyncConnection[TupleRow],
-    *,
-    user_id: str,
-    name: str,
-    role: str,
-    person_id: str | None = None,
-    sites: Sequence[str] = (),
-    all_sites: bool = False,
-    password_hash: str | None = None,
-    language: str | None = None,
-) -> User:
-    """Create a user with its site scopes, in one transaction. Raises UserError.
+@dataclass(frozen=True, slots=True)
+class NewUser:
+    """A user to create, as the CLI (and the demo) build it; the password travels beside it
+    (the CLI checks and hashes it, the store receives only the hash)."""
 
-    `language` is what the user reads pages in (None: their person's, else the browser's)."""
+    user_id: str
+    name: str
+    role: str
+    person_id: str | None = None
+    sites: Sequence[str] = ()
+    all_sites: bool = False
+    #: What the user reads pages in (None: their person's, else the browser's).
+    language: str | None = None
+
+
+async def add_user(
+    conn: psycopg.AsyncConnection[TupleRow], new: NewUser, password_hash: str | None = None
+) -> User:
+    """Create a user with its site scopes, in one transaction. Raises UserError."""
+    user_id, role, person_id, sites = new.user_id, new.role, new.person_id, new.sites
     if role not in ROLES:
         raise UserError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
     if role == "volunteer" and person_id is None:
         raise UserError("a volunteer user must be linked to a person (--person)")
-    if role == "manager" and not (sites or all_sites):
+    if role == "manager" and not (sites or new.all_sites):
         raise UserError("a manager needs at least one site (--site) or --all-sites")
     async with conn.transaction():
         missing = await _missing_sites(conn, sites)
@@ -135,7 +142,7 @@ async def add_user(
                 INSERT INTO users (id, name, role, person_id, all_sites, password_hash, language)
                 VALUES (%s, %s, %s, %s, %s, %s, %s)
                 """,
-                (user_id, name, role, person_id, all_sites, password_hash, language),
+                (user_id, new.name, role, person_id, new.all_sites, password_hash, new.language),
             )
         except psycopg.errors.UniqueViolation:
             raise UserError(f"a user {user_id!r} exists already") from None
@@ -159,6 +166,15 @@ async def _missing_sites(
         (list(sites),),
     )
     return [str(row[0]) for row in await cur.fetchall()]
+
+
+async def anyone_can_log_in(conn: psycopg.AsyncConnection[TupleRow]) -> bool:
+    """Whether some active user has a dashboard password."""
+    cur = await conn.execute(
+        "SELECT EXISTS (SELECT 1 FROM users WHERE active AND password_hash IS NOT NULL)"
+    )
+    row = await cur.fetchone()
+    return bool(row and row[0])
 
 
 async def get_user(conn: psycopg.AsyncConnection[TupleRow], user_id: str) -> User | None:
@@ -299,6 +315,11 @@ async def _end_sessions_of(
         "UPDATE dashboard_sessions SET revoked_at = %s WHERE user_id = %s AND revoked_at IS NULL",
         (at, user_id),
     )
+
+
+async def alisten(conn: psycopg.AsyncConnection[TupleRow]) -> None:
+    """Have the (autocommit) connection receive every access change announced from now on."""
+    await conn.execute(_LISTEN)
 
 
 async def _access_changed(conn: psycopg.AsyncConnection[TupleRow]) -> None:
