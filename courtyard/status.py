@@ -33,7 +33,7 @@ from store.alerts import alert_counts, outbox
 from store.readings import feed, reject_reads
 from store.rules import site_locks
 from store.rules.site_locks import EngineSession
-from store.sessions import DatabaseSession, other_sessions
+from store.server import DatabaseSession, other_sessions
 
 #: The application names the services give their sessions (ingest/batcher.py, rules/service.py).
 INGEST_SESSION = "courtyard-ingest"

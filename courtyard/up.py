@@ -38,7 +38,7 @@ from ingest.service import IngestService
 from rules import ruleset
 from rules.definitions import RuleFileError
 from rules.service import RulesService
-from store import migrate, postgres_server
+from store import migrate, server
 from store.access import accounts, languages
 
 logger = logging.getLogger(__name__)
@@ -236,7 +236,7 @@ def _servers(
 
 def _ensure_database(server_url: str, name: str) -> str:
     with psycopg.connect(server_url, autocommit=True) as conn:
-        postgres_server.create_database_unless_exists(conn, name)
+        server.create_database_unless_exists(conn, name)
     return server_url.rsplit("/", 1)[0] + "/" + name
 
 

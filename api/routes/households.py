@@ -18,7 +18,7 @@ from api.params import HouseholdId, SiteFilter, SiteId
 from api.resident_contact import audited_contact
 from api.schemas.common import error_responses
 from api.schemas.places import HouseholdBody, HouseholdDetail, HouseholdPublic
-from store import timezones
+from store import server
 from store.access import accounts
 from store.places import place_reads, provisioning
 from store.places.place_reads import HouseholdRow
@@ -91,7 +91,7 @@ async def put_household(
         conn, site_id, body.building_id
     ):
         raise invalid("body.building_id", "no such building in this site")
-    if body.timezone is not None and not await timezones.is_known_zone(conn, body.timezone):
+    if body.timezone is not None and not await server.is_known_zone(conn, body.timezone):
         raise invalid("body.timezone", "not an IANA time zone the database knows")
     existed = await place_reads.get_household(conn, user.visibility, site_id, household_id)
     quiet: tuple[time, time] | None = None

@@ -11,7 +11,7 @@ from api.params import SiteId
 from api.schemas.common import error_responses
 from api.schemas.devices import AlertCount, AttentionDevice, SiteOverview, StateCount
 from api.schemas.places import SiteBody, SitePublic
-from store import timezones
+from store import server
 from store.access.visibility import Visibility
 from store.devices import device_reads
 from store.places import place_reads, provisioning
@@ -80,7 +80,7 @@ async def put_site(
 
 
 async def _check_zone(conn: DbConn, zone: str) -> None:
-    if not await timezones.is_known_zone(conn, zone):
+    if not await server.is_known_zone(conn, zone):
         raise invalid("body.timezone", "not an IANA time zone the database knows")
 
 

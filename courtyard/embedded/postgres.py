@@ -34,7 +34,7 @@ from courtyard.embedded.accounts import (
 )
 from courtyard.embedded.child import START_TIMEOUT_S, Child, ChildServer
 from courtyard.ports import LOOPBACK, free_port
-from store import postgres_server
+from store import server
 
 logger = logging.getLogger(__name__)
 
@@ -202,7 +202,7 @@ class EmbeddedPostgres(ChildServer):
     def _accepts_queries(self) -> bool:
         try:
             with psycopg.connect(self.url, connect_timeout=2, autocommit=True) as conn:
-                data_directory = postgres_server.data_directory(conn)
+                data_directory = server.data_directory(conn)
         except psycopg.OperationalError:
             return False
         if Path(data_directory).resolve() != self.pgdata.resolve():

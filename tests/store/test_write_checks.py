@@ -1,6 +1,6 @@
 """The checks the API makes before a write: who an alert may be assigned to
 (store.places.place_reads.has_assignment_at_site) and which time zones a site or household
-may be given (store.timezones.is_known_zone)."""
+may be given (store.server.is_known_zone)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import psycopg
 import pytest
 from psycopg.rows import TupleRow
 
-from store import timezones
+from store import server
 from store.places import place_reads, provisioning
 
 AsyncConn = psycopg.AsyncConnection[TupleRow]
@@ -64,4 +64,4 @@ def test_has_assignment_at_site(url: str, person: str, site: str, expected: bool
     ],
 )
 def test_is_known_zone(url: str, zone: str, expected: bool) -> None:
-    assert _ask(url, lambda c: timezones.is_known_zone(c, zone)) is expected
+    assert _ask(url, lambda c: server.is_known_zone(c, zone)) is expected
