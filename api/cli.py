@@ -24,8 +24,9 @@ from api.auth.secrets import digest, new_token
 from api.services import RuleService
 from api.settings import ApiSettings
 from i18n.languages import LANGUAGES
-from store.access import accounts as store_accounts
-from store.access.accounts import NewUser, TokenInfo, User, UserError
+from store.access import audit_log, tokens, users
+from store.access.tokens import TokenInfo
+from store.access.users import NewUser, User, UserError
 from store.settings import StoreSettings
 
 T = TypeVar("T")
@@ -57,7 +58,7 @@ def serve(
 
 
 def add_user(store: StoreSettings, new: NewUser, *, password: str | None = None) -> User:
-    """Create a user (raises store.access.accounts.UserError with a message for people)."""
+    """Create a user (raises store.access.users.UserError with a message for people)."""
     from api.auth.passwords import hash_password
 
     problem = accounts.user_id_problem(new.user_id) or accounts.name_problem(
@@ -71,8 +72,8 @@ def add_user(store: StoreSettings, new: NewUser, *, password: str | None = None)
 
     async def run() -> User:
         async with await psycopg.AsyncConnection.connect(store.url, autocommit=True) as conn:
-            user = await store_accounts.add_user(conn, new, password_hash)
-            await store_accounts.audit(
+            user = await users.add_user(conn, new, password_hash)
+            await audit_log.record(
                 conn,
                 actor="system",
                 action="user.add",
@@ -110,12 +111,12 @@ def create_token(
 
     async def run() -> TokenInfo:
         async with await psycopg.AsyncConnection.connect(store.url, autocommit=True) as conn:
-            user = await store_accounts.get_user(conn, user_id)
+            user = await users.get_user(conn, user_id)
             if user is None:
                 raise UserError(f"no such user: {user_id}")
             if user.role == Role.INTEGRATION and not scopes:
                 raise UserError("an integration token must name its scopes (--scope)")
-            info = await store_accounts.create_token(
+            info = await tokens.create_token(
                 conn,
                 user_id=user_id,
                 name=name,
@@ -123,7 +124,7 @@ def create_token(
                 scopes=None if scopes is None else list(scopes),
                 expires_at=datetime.now(UTC) + timedelta(days=days),
             )
-            await store_accounts.audit(
+            await audit_log.record(
                 conn,
                 actor="system",
                 action="token.create",
@@ -153,11 +154,11 @@ def revoke_token(store: StoreSettings, token_id: int) -> bool | None:
 
 
 def list_tokens(store: StoreSettings, user_id: str | None = None) -> list[TokenInfo]:
-    return _with_connection(store, lambda conn: store_accounts.list_tokens(conn, user_id))
+    return _with_connection(store, lambda conn: tokens.list_tokens(conn, user_id))
 
 
 def list_users(store: StoreSettings) -> list[User]:
-    return _with_connection(store, store_accounts.list_users)
+    return _with_connection(store, users.list_users)
 
 
 def deactivate_user(store: StoreSettings, user_id: str) -> User | None:

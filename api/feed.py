@@ -26,8 +26,8 @@ from psycopg.rows import TupleRow
 from psycopg_pool import AsyncConnectionPool
 
 from api import metrics
-from store.access import accounts
-from store.access.accounts import ACCESS_CHANNEL
+from store.access import changes
+from store.access.changes import ACCESS_CHANNEL
 from store.access.visibility import Visibility
 from store.alerts import alert_reads, transitions
 from store.alerts.records import Alert, AlertChange
@@ -186,7 +186,7 @@ class AlertFeed:
             conninfo(self._store, LISTENER_NAME), autocommit=True
         ) as conn:
             await transitions.alisten(conn)
-            await accounts.alisten(conn)
+            await changes.alisten(conn)
             # Access may have changed while nobody listened.
             self._access_changed()
             await self._catch_up(conn)

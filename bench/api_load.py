@@ -55,7 +55,7 @@ from psycopg import sql
 from api import cli
 from courtyard.embedded import EmbeddedPostgres, service_account
 from store import migrate
-from store.access.accounts import NewUser
+from store.access.users import NewUser
 from store.access.visibility import Visibility
 from store.alerts import alert_reads
 from store.devices import device_reads

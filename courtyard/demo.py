@@ -61,8 +61,8 @@ from device_sims.sinks import Sink
 from i18n.languages import terminal_language
 from rules.clock import Clock, clock_for
 from rules.settings import RulesSettings
-from store.access import accounts
-from store.access.accounts import NewUser, UserError
+from store.access import tokens, users
+from store.access.users import NewUser, UserError
 from store.readings import history
 from store.settings import StoreSettings
 
@@ -220,15 +220,15 @@ def _ensure_user(
 
 async def _reset_password(store: StoreSettings, user_id: str) -> bool:
     async with await psycopg.AsyncConnection.connect(store.url, autocommit=True) as conn:
-        return await accounts.set_password(conn, user_id, hash_password(DEMO_PASSWORD))
+        return await users.set_password(conn, user_id, hash_password(DEMO_PASSWORD))
 
 
 async def _revoke_demo_tokens(store: StoreSettings, user_id: str) -> None:
     async with await psycopg.AsyncConnection.connect(store.url, autocommit=True) as conn:
         now = datetime.now(UTC)
-        for token in await accounts.tokens_of(conn, user_id):
+        for token in await tokens.tokens_of(conn, user_id):
             if token.name == TOKEN_NAME and token.revoked_at is None:
-                await accounts.revoke_token(conn, token.id, now)
+                await tokens.revoke_token(conn, token.id, now)
 
 
 class SimulatorStopped(Exception):

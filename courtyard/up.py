@@ -39,7 +39,7 @@ from rules import ruleset
 from rules.definitions import RuleFileError
 from rules.service import RulesService
 from store import migrate, server
-from store.access import accounts, languages
+from store.access import languages, users
 
 logger = logging.getLogger(__name__)
 
@@ -205,7 +205,7 @@ def _login_lines(settings: Settings, api_url: str) -> list[str]:
 
 async def _anyone_can_log_in(url: str) -> bool:
     async with await psycopg.AsyncConnection.connect(url) as conn:
-        return await accounts.anyone_can_log_in(conn)
+        return await users.anyone_can_log_in(conn)
 
 
 def _servers(

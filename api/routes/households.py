@@ -19,7 +19,7 @@ from api.resident_contact import audited_contact
 from api.schemas.common import error_responses
 from api.schemas.places import HouseholdBody, HouseholdDetail, HouseholdPublic
 from store import server
-from store.access import accounts
+from store.access import audit_log
 from store.places import place_reads, provisioning
 from store.places.place_reads import HouseholdRow
 
@@ -113,7 +113,7 @@ async def put_household(
             provisioning.set_household_devices(c, site_id, household_id, body.devices)
 
     await run_in_threadpool(write)
-    await accounts.audit(
+    await audit_log.record(
         conn,
         actor=user.actor,
         action="household.write",

@@ -28,7 +28,7 @@ from api.schemas.places import (
     PersonBody,
     PersonPublic,
 )
-from store.access import accounts
+from store.access import audit_log
 from store.access.visibility import Visibility
 from store.places import place_reads, provisioning
 from store.places.place_reads import AssignmentRow, PersonRow
@@ -102,7 +102,7 @@ async def create_person(
         await _check_assignment(conn, user, first)
     person_id = f"p-{secrets.token_hex(6)}"
     await run_in_threadpool(_write_person, res, person_id, body, first)
-    await accounts.audit(
+    await audit_log.record(
         conn,
         actor=user.actor,
         action="person.create",
@@ -127,7 +127,7 @@ async def update_person(
     if before is None:
         raise not_found("Person")
     await run_in_threadpool(_write_person, res, person_id, body)
-    await accounts.audit(
+    await audit_log.record(
         conn,
         actor=user.actor,
         action="person.write",
@@ -206,7 +206,7 @@ async def _audit_assignment(
     body: FirstAssignment | AssignmentRow,
     assignment_id: int | None = None,
 ) -> None:
-    await accounts.audit(
+    await audit_log.record(
         conn,
         actor=user.actor,
         action=action,

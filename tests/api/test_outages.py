@@ -18,7 +18,7 @@ from api import cli as api_cli
 from api.app import create_app
 from api.settings import ApiSettings
 from courtyard.embedded import EmbeddedPostgres
-from store.access.accounts import NewUser
+from store.access.users import NewUser
 from store.places import provisioning
 from store.settings import StoreSettings
 from tests.api.live import serve_in_thread

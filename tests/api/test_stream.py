@@ -23,7 +23,7 @@ import psycopg
 import pytest
 
 from api import cli
-from store.access.accounts import NewUser
+from store.access.users import NewUser
 from store.alerts import transitions
 from store.settings import StoreSettings
 from tests.api.world import NOW, World

@@ -19,7 +19,7 @@ import psycopg
 from api import cli
 from api.auth.passwords import hash_password
 from rules.catalog import heartbeat, inactivity
-from store.access.accounts import NewUser
+from store.access.users import NewUser
 from store.alerts import transitions
 from store.backend import Backend, backend_of
 from store.places import provisioning

@@ -30,7 +30,7 @@ from device_sims.emissions import Outgoing
 from device_sims.scenario import load_scenario
 from device_sims.sinks import MemorySink
 from rules.settings import RulesSettings
-from store.access.accounts import NewUser
+from store.access.users import NewUser
 from store.places import provisioning
 from store.readings import history
 from store.settings import StoreSettings

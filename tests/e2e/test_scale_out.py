@@ -31,7 +31,7 @@ from device_sims.publisher import MqttSink
 from device_sims.runner import run
 from device_sims.scenario import ExpectedAlert, load_scenario
 from rules import ruleset
-from store.access.accounts import NewUser
+from store.access.users import NewUser
 from store.settings import StoreSettings
 from tests.courtyard.up_support import Api
 from tests.e2e.platform import in_time, recent

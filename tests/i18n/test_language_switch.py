@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api import cli
-from store.access.accounts import NewUser
+from store.access.users import NewUser
 from store.settings import StoreSettings
 from tests.api.pages.browser_session import PASSWORD, csrf_of, log_in
 from tests.api.world import World
