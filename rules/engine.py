@@ -257,7 +257,3 @@ class Engine:
         if (signal.site, signal.subject) in self._directory.households:
             return signal.subject
         return self._directory.household_of(signal.site, signal.subject)
-
-    def prune_feed(self, keep_s: float) -> int:
-        with self._conn.transaction():
-            return feed.prune(self._conn, keep_s)

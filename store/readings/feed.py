@@ -94,6 +94,11 @@ def append(
     return batch_id
 
 
+def listen(conn: psycopg.Connection[TupleRow]) -> None:
+    """Subscribe `conn` (in autocommit) to the ids `append` announces on `CHANNEL`."""
+    conn.execute(f"LISTEN {CHANNEL}")
+
+
 def read_after(
     conn: psycopg.Connection[TupleRow], after_id: int, sites: Collection[str], limit: int
 ) -> list[FeedBatch]:
