@@ -157,8 +157,10 @@ class RulesService:
         self._lock = threading.Lock()
         #: The periodic jobs run (not paused for an outage, not stopping).
         self._online = False
-        #: A job runs on the engine thread.
+        #: A job runs on the engine thread; `_idle` is its opposite, to wait on.
         self._busy = False
+        self._idle = threading.Event()
+        self._idle.set()
         #: A wake-up came while a job ran: it reads the feed before it returns.
         self._woken = False
         self.engine: Engine | None = None
@@ -204,9 +206,12 @@ class RulesService:
         with self._lock:
             self._online = False
         if self._scheduler.running:
-            # Waits for the job in hand; the feed job stops between pages.
-            self._scheduler.shutdown(wait=True)
-        self._close_session()  # no job runs any more: safe from this thread
+            self._scheduler.shutdown(wait=False)
+        # The job in hand ends soon (the feed job stops between pages); later ones do nothing.
+        if self._idle.wait(timeout_s):
+            self._close_session()  # no job uses the connections any more
+        else:
+            logger.warning("the rules engine's job did not end within %.0f s", timeout_s)
         for thread in self._threads:
             thread.join(timeout_s)
         close = getattr(self._dispatcher, "close", None)
@@ -243,11 +248,13 @@ class RulesService:
         """Every job's body: `work`, then the feed while wake-ups came meanwhile."""
         with self._lock:
             self._busy = True
+            self._idle.clear()
         while True:
             self._guarded(work)
             with self._lock:
                 if not self._woken or self._session is None or self._stop.is_set():
                     self._busy = self._woken = False
+                    self._idle.set()
                     return
                 self._woken = False
             work = self._read_feed
