@@ -61,7 +61,7 @@ from rules.ownership import SiteOwnership
 from rules.policy import NotifyPolicy
 from rules.ruleset import StoredRules
 from rules.settings import RulesSettings
-from store.alerts import outbox, transitions
+from store.alerts import alert_counts, outbox
 from store.backoff import Backoff
 from store.places.directory import sites as list_sites
 from store.pool import conninfo
@@ -414,7 +414,7 @@ class RulesService:
     @staticmethod
     def _record_store(conn: Connection) -> None:
         with conn.transaction():
-            for status, count in transitions.count_by_status(conn).items():
+            for status, count in alert_counts.count_by_status(conn).items():
                 metrics.ALERTS.labels(status).set(count)
             metrics.OUTBOX_BACKLOG.set(outbox.backlog(conn))
 

@@ -364,15 +364,6 @@ def history(conn: psycopg.Connection[TupleRow], alert_id: int) -> list[AlertChan
         ).fetchall()
 
 
-def count_by_status(conn: psycopg.Connection[TupleRow]) -> dict[Status, int]:
-    """How many alerts are in each status (every status, none counting 0)."""
-    counts = dict.fromkeys(Status, 0)
-    rows = conn.execute("SELECT status, count(*) FROM alerts GROUP BY status").fetchall()
-    for status, count in rows:
-        counts[Status(status)] = int(count)
-    return counts
-
-
 def previous_severity(
     conn: psycopg.Connection[TupleRow], alert_id: int, before_change_id: int
 ) -> str | None:
