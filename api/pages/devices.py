@@ -1,8 +1,16 @@
 """A device's page: what it is, its latest values, the alerts about it, and a chart of one
-metric over a chosen range (drawn in the browser from the API's aggregates endpoint)."""
+metric over a chosen range (drawn in the browser from the API's aggregates endpoint), with the
+limits of the threshold rules watching it, the alerts of the range, and a second metric beside
+it when asked for.
+
+The chart opens on the metric that says most about the device's kind (api.pages.chart_metrics).
+A device that reports rarely may have nothing in the range: the page says when its newest
+reading was and links to the same range ending just after it (`until`).
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Literal
 from urllib.parse import urlencode
@@ -14,13 +22,16 @@ from starlette.responses import Response
 from api.auth.principals import Permission
 from api.deps import DbConn, DevicesReader
 from api.errors import not_found
+from api.pages import chart_metrics
 from api.pages.routing import page_router
 from api.pages.templates import render
-from api.params import DeviceId
+from api.params import DeviceId, Time
 from api.schemas.common import METRIC_PATTERN
 from store.alerts import device_alerts
 from store.devices import device_reads
+from store.devices.device_reads import LatestValue
 from store.places import place_reads
+from store.rules.threshold_lines import DeviceInScope, threshold_lines
 
 router = page_router()
 
@@ -49,6 +60,44 @@ def chart_range(
     return end - RANGES[preset], end
 
 
+def end_after(newest: datetime, preset: str) -> datetime:
+    """Where a chart of `preset` ends to show the newest reading: a tenth of the range after it,
+    so that it is not lost on the edge."""
+    return newest + RANGES[preset] / 10
+
+
+@dataclass(frozen=True, slots=True)
+class Newest:
+    """The newest reading of the chart's metric, and the link to a range that shows it."""
+
+    at: datetime
+    href: str
+    #: True when the page can tell the range holds nothing (the newest reading is before it).
+    before_range: bool
+
+
+def _aggregates_src(device_id: int, metric: str, span: tuple[datetime, datetime]) -> str:
+    query = {"metric": metric, "start": span[0].isoformat(), "end": span[1].isoformat()}
+    return f"/api/v1/devices/{device_id}/aggregates?{urlencode(query)}"
+
+
+def _newest(
+    device_id: int,
+    metric: str,
+    compare: str | None,
+    range_name: str,
+    span: tuple[datetime, datetime],
+    latest: list[LatestValue],
+) -> Newest | None:
+    at = next((v.ts for v in latest if v.metric == metric), None)
+    if at is None:
+        return None
+    query = {"metric": metric, "range": range_name, "until": end_after(at, range_name).isoformat()}
+    if compare is not None:
+        query["compare"] = compare
+    return Newest(at, f"/devices/{device_id}?{urlencode(query)}", at < span[0])
+
+
 @router.get("/devices/{device_id}")
 async def device(
     request: Request,
@@ -56,21 +105,39 @@ async def device(
     user: DevicesReader,
     device_id: DeviceId,
     metric: Annotated[str | None, Query(pattern=METRIC_PATTERN)] = None,
+    compare: Annotated[str | None, Query(pattern=METRIC_PATTERN)] = None,
     range_name: Annotated[RangeName, Query(alias="range")] = "24h",
     first: Annotated[date | None, Query(alias="from")] = None,
     last: Annotated[date | None, Query(alias="to")] = None,
+    until: Annotated[Time | None, Query()] = None,
 ) -> Response:
     row = await device_reads.get_device(conn, user.visibility, device_id)
     if row is None:
         raise not_found("Device")
     zone = await place_reads.site_timezone(conn, row.site_id)
     series = [s.metric for s in await device_reads.series_of(conn, device_id)]
-    chosen = metric or (series[0] if series else None)
-    span = chart_range(range_name, first, last, zone, datetime.now(UTC))
-    chart_src = None
+    latest = await device_reads.latest_values(conn, device_id)
+    with_data = {v.metric for v in latest if v.ts is not None}
+    chosen = metric or chart_metrics.primary_metric(row.kind, series, with_data)
+    second = compare if compare in series and compare != chosen else None
+    span = chart_range(range_name, first, last, zone, until or datetime.now(UTC))
+    chart_src = compare_src = None
+    lines: list[object] = []
+    alerts_in_range: list[object] = []
+    newest = None
     if chosen is not None and span is not None:
-        query = {"metric": chosen, "start": span[0].isoformat(), "end": span[1].isoformat()}
-        chart_src = f"/api/v1/devices/{device_id}/aggregates?{urlencode(query)}"
+        chart_src = _aggregates_src(device_id, chosen, span)
+        if second is not None:
+            compare_src = _aggregates_src(device_id, second, span)
+        scoped = DeviceInScope(row.site_id, row.device_key, row.kind, row.household_id)
+        lines = list(await threshold_lines(conn, scoped, chosen))
+        if user.can(Permission.ALERTS_READ):
+            alerts_in_range = list(
+                await device_alerts.alerts_during(
+                    conn, user.visibility, row.site_id, row.device_key, *span
+                )
+            )
+        newest = _newest(device_id, chosen, second, range_name, span, latest)
     alerts = (
         await device_alerts.alerts_about(conn, user.visibility, row.site_id, row.device_key)
         if user.can(Permission.ALERTS_READ)
@@ -85,14 +152,21 @@ async def device(
             "zone": zone,
             "series": series,
             "metric": chosen,
-            "latest": await device_reads.latest_values(conn, device_id),
+            "compare": second,
+            "states": chart_metrics.STATES,
+            "latest": latest,
             "alerts": alerts,
             "devices_of": {(row.site_id, row.device_key): row.id},
             "range_name": range_name,
             "ranges": list(RANGES),
             "first": first,
             "last": last,
+            "until": until if first is None or last is None else None,
             "span": span,
             "chart_src": chart_src,
+            "compare_src": compare_src,
+            "thresholds": lines,
+            "alerts_in_range": alerts_in_range,
+            "newest": newest,
         },
     )

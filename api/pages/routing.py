@@ -2,7 +2,11 @@
 
 `PageRoute` wraps each page's handler (its dependencies included): no session sends the browser
 to the login form; a refusal, something out of the caller's scope (404, as the API answers),
-an invalid address or form, or a failure becomes a friendly error page with the same status.
+an invalid address or form, or a failure becomes a friendly error page with the same status,
+in the reader's own language (their setting, as the page itself would be) with their navigation.
+
+A GET form sends its empty fields too (`?from=&to=`): for a page, an empty field is an absent
+one, so the page's default applies instead of a 422 on a value nobody typed.
 """
 
 from __future__ import annotations
@@ -20,6 +24,8 @@ from psycopg_pool import PoolTimeout
 from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
+from api.auth.authn import current_principal
+from api.auth.principals import Principal
 from api.errors import DATABASE_UNAVAILABLE, ApiError, body
 from api.pages.templates import render
 
@@ -61,14 +67,41 @@ def error_page(
     *,
     code: str | None = None,
     fields: list[str] | None = None,
+    reader: Principal | None = None,
 ) -> Response:
     return render(
         request,
         "error.html",
-        None,
+        reader,
         {"status": status, "code": code, "fields": fields or []},
         status_code=status,
     )
+
+
+def drop_empty_fields(request: Request) -> None:
+    """Remove the empty fields (`name=` or a bare `name`) from the request's query string, before
+    anything parses it: each page parameter then takes its default."""
+    query: bytes = request.scope.get("query_string", b"")
+    if not query:
+        return
+    fields = query.split(b"&")
+    kept = [f for f in fields if f.partition(b"=")[2]]
+    if len(kept) != len(fields):
+        request.scope["query_string"] = b"&".join(kept)
+
+
+async def reader_of(request: Request) -> Principal | None:
+    """Who is reading an error page, as the database says (nothing cached, nothing written):
+    their language and navigation. None for nobody signed in, or when it cannot be told."""
+    resources = getattr(request.state, "resources", None)
+    if resources is None:
+        return None
+    try:
+        async with resources.pool.connection() as conn:
+            return await current_principal(conn, request, resources.settings)
+    except (PoolTimeout, psycopg.Error) as exc:
+        logger.info("error page without its reader for %s: %s", request.url.path, exc)
+        return None
 
 
 class PageRoute(APIRoute):
@@ -76,18 +109,23 @@ class PageRoute(APIRoute):
         handler = super().get_route_handler()
 
         async def page_handler(request: Request) -> Response:
+            drop_empty_fields(request)
             try:
                 return await handler(request)
             except ApiError as exc:
                 if exc.status == 401:
                     return login_redirect(request)
-                return error_page(request, exc.status, code=exc.code)
+                reader = await reader_of(request)
+                return error_page(request, exc.status, code=exc.code, reader=reader)
             except RequestValidationError as exc:
                 # The parameter's own name (the last part of where it was): the page names it.
                 fields = [str(e["loc"][-1]) for e in exc.errors() if e.get("loc")]
-                return error_page(request, 422, code="invalid_request", fields=fields)
+                reader = await reader_of(request)
+                return error_page(
+                    request, 422, code="invalid_request", fields=fields, reader=reader
+                )
             except HTTPException as exc:
-                return error_page(request, exc.status_code)
+                return error_page(request, exc.status_code, reader=await reader_of(request))
             except (PoolTimeout, psycopg.OperationalError) as exc:
                 logger.warning("database unavailable for page %s: %s", request.url.path, exc)
                 return error_page(request, 503, code=DATABASE_UNAVAILABLE)

@@ -1,9 +1,11 @@
-"""Alert reads only the dashboard needs: the alerts about one device, and the devices that
-alerts are about (to link to their charts), narrowed to a Visibility."""
+"""Alert reads only the dashboard needs: the alerts about one device (the newest, and those of a
+chart's range), and the devices that alerts are about (to link to their charts), narrowed to a
+Visibility."""
 
 from __future__ import annotations
 
 from collections.abc import Collection
+from datetime import datetime
 
 import psycopg
 from psycopg.rows import TupleRow, class_row
@@ -32,6 +34,34 @@ async def alerts_about(
             f"""
             SELECT {_A_COLUMNS} FROM alerts a {where.sql()}
             ORDER BY (a.status = 'resolved'), a.id DESC LIMIT %(limit)s
+            """,
+            {**where.params, "limit": limit},
+        )
+        return await cur.fetchall()
+
+
+async def alerts_during(
+    conn: psycopg.AsyncConnection[TupleRow],
+    visibility: Visibility,
+    site_id: str,
+    subject: str,
+    start: datetime,
+    end: datetime,
+    *,
+    limit: int = 200,
+) -> list[Alert]:
+    """Alerts about `subject` at a site that were unresolved at some time in [start, end):
+    raised before `end` and not resolved before `start`; oldest first (a chart's markers)."""
+    where = Where()
+    where.add("a.site_id = %(site)s AND a.subject = %(subject)s", site=site_id, subject=subject)
+    where.add("a.first_seen < %(end)s", end=end)
+    where.add("(a.resolved_at IS NULL OR a.resolved_at >= %(start)s)", start=start)
+    visible_alerts(where, visibility)
+    async with conn.cursor(row_factory=class_row(Alert)) as cur:
+        await cur.execute(
+            f"""
+            SELECT {_A_COLUMNS} FROM alerts a {where.sql()}
+            ORDER BY a.first_seen, a.id LIMIT %(limit)s
             """,
             {**where.params, "limit": limit},
         )
