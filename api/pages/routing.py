@@ -73,7 +73,8 @@ def error_page(
         request,
         "error.html",
         reader,
-        {"status": status, "code": code, "fields": fields or []},
+        # The language switch goes home: an error page does not repeat an address it refused.
+        {"status": status, "code": code, "fields": fields or [], "language_next": "/"},
         status_code=status,
     )
 

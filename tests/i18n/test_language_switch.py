@@ -70,9 +70,10 @@ def test_a_wrong_switch_changes_nothing(world: World, client: TestClient) -> Non
     csrf = log_in(client, "manager")
     before = _languages(world.url, "manager")
     forged = client.post("/language", data={"language": "en", "next": "/"})
-    assert forged.status_code == 403 and '<html lang="en">' in forged.text  # no CSRF token
+    # No CSRF token: refused, in the reader's own language (zh-CN), not the browser's.
+    assert forged.status_code == 403 and '<html lang="zh-CN">' in forged.text
     unknown = client.post("/language", data={"csrf_token": csrf, "language": "fr"})
-    assert unknown.status_code == 422 and "<li>Language</li>" in unknown.text
+    assert unknown.status_code == 422 and "<li>语言</li>" in unknown.text
     assert _languages(world.url, "manager") == before
     # Back to a page of this site only, never to another one.
     assert _switch(client, {"csrf_token": csrf, "language": "en", "next": "//evil.example/"}) == (
