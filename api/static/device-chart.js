@@ -77,7 +77,7 @@
     var ctx = u.ctx, box = u.bbox;
     ctx.save();
     ctx.font = Math.round(12 * devicePixelRatio) + "px system-ui, sans-serif";
-    ctx.textAlign = "right";
+    ctx.textAlign = "left";  // alert markers are mostly on the right, at the recent end
     limits.forEach(function (limit) {
       [[limit.value, [8, 4], 2], [limit.clear, [2, 4], 1]].forEach(function (line) {
         if (line[0] == null) return;
@@ -92,7 +92,8 @@
         ctx.lineTo(box.left + box.width, y);
         ctx.stroke();
         if (line[0] === limit.value) {
-          ctx.fillText(d.labelLimit + " " + fmt(limit.value), box.left + box.width - 4, y - 4);
+          ctx.fillText(d.labelLimit + " " + fmt(limit.value), box.left + 4 * devicePixelRatio,
+                       y - 4 * devicePixelRatio);
         }
       });
     });
