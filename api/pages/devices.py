@@ -28,10 +28,11 @@ from api.pages.templates import render
 from api.params import DeviceId, Time
 from api.schemas.common import METRIC_PATTERN
 from store.alerts import device_alerts
+from store.alerts.records import Alert
 from store.devices import device_reads
 from store.devices.device_reads import LatestValue
 from store.places import place_reads
-from store.rules.threshold_lines import DeviceInScope, threshold_lines
+from store.rules.threshold_lines import DeviceInScope, ThresholdLine, threshold_lines
 
 router = page_router()
 
@@ -122,20 +123,18 @@ async def device(
     second = compare if compare in series and compare != chosen else None
     span = chart_range(range_name, first, last, zone, until or datetime.now(UTC))
     chart_src = compare_src = None
-    lines: list[object] = []
-    alerts_in_range: list[object] = []
+    lines: list[ThresholdLine] = []
+    alerts_in_range: list[Alert] = []
     newest = None
     if chosen is not None and span is not None:
         chart_src = _aggregates_src(device_id, chosen, span)
         if second is not None:
             compare_src = _aggregates_src(device_id, second, span)
         scoped = DeviceInScope(row.site_id, row.device_key, row.kind, row.household_id)
-        lines = list(await threshold_lines(conn, scoped, chosen))
+        lines = await threshold_lines(conn, scoped, chosen)
         if user.can(Permission.ALERTS_READ):
-            alerts_in_range = list(
-                await device_alerts.alerts_during(
-                    conn, user.visibility, row.site_id, row.device_key, *span
-                )
+            alerts_in_range = await device_alerts.alerts_during(
+                conn, user.visibility, row.site_id, row.device_key, *span
             )
         newest = _newest(device_id, chosen, second, range_name, span, latest)
     alerts = (

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
+from typing import TypeGuard
 
 import psycopg
 from psycopg.rows import TupleRow, class_row
@@ -88,10 +89,10 @@ def _line(rule: StoredRule) -> ThresholdLine | None:
     op, value, clear = params.get("op"), params.get("value"), params.get("clear_value")
     if op not in (">", "<") or not _is_number(value):
         return None
-    assert isinstance(op, str) and isinstance(value, int | float)
-    clear_value = float(clear) if _is_number(clear) and clear != value else None  # type: ignore[arg-type]
-    return ThresholdLine(rule.id, rule.severity, op, float(value), clear_value)
+    clear_value = float(clear) if _is_number(clear) and clear != value else None
+    return ThresholdLine(rule.id, rule.severity, str(op), float(value), clear_value)
 
 
-def _is_number(value: object) -> bool:
+def _is_number(value: object) -> TypeGuard[float]:
+    """A JSON number (JSON's true and false are not limits)."""
     return isinstance(value, int | float) and not isinstance(value, bool)

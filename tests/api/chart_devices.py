@@ -1,5 +1,5 @@
 """Devices for chart tests, added to the API tests' world (site `alpha`): a water tank whose level
-falls below a threshold rule's limit (with an alert about it) and whose inlet valve opens and
+falls below a threshold rule's limit (with an alert about it, and an older one resolved two days ago) and whose inlet valve opens and
 closes, and a climate sensor that reported once, three days ago.
 
 Rules beside the one that covers the tank: one disabled, one for another kind, one bound to the
@@ -109,6 +109,26 @@ def add(url: str, now: datetime) -> ChartDevices:
         _rule(conn, "pump-level-low", {"device_kinds": ["booster_pump"]}, value=6.0)
         _rule(conn, "beta-level-low", {}, site="beta", value=7.0)
         _rule(conn, "other-tanks-low", {"devices": ["beta-tank-*"]}, value=8.0)
+        # Last week's alert, resolved two days ago: outside a day's chart.
+        old, _ = transitions.raise_or_repeat(
+            conn,
+            dedup_key=f"old:{LIMIT_RULE}:alpha:{TANK}",
+            rule_id=LIMIT_RULE,
+            site_id="alpha",
+            subject=TANK,
+            household_id=None,
+            category="maintenance",
+            severity="warning",
+            summary_key=thresholds.BELOW,
+            summary_args={"metric": "level_pct", "device": TANK, "limit": LIMIT, "value": 18.0},
+            value=18.0,
+            metric="level_pct",
+            at=now - timedelta(days=7),
+            actor=f"rule:{LIMIT_RULE}",
+        )
+        transitions.resolve(
+            conn, old.id, actor=f"rule:{LIMIT_RULE}", at=now - timedelta(days=2), auto=True
+        )
         crossed = now - timedelta(minutes=50)
         alert, _ = transitions.raise_or_repeat(
             conn,

@@ -78,6 +78,8 @@ def test_a_tank_opens_on_its_level_with_its_limit_and_alert(
     markers = re.findall(r'<li data-at="(\d+)"[^>]*data-severity="(\w+)"', page.text)
     assert len(markers) == 1 and markers[0][1] == "critical"
     assert f'href="/alerts/{charts.alert_id}"' in page.text
+    week = client.get(f"/devices/{charts.tank_id}?range=7d")  # last week's alert too
+    assert len(re.findall(r'<li data-at="(\d+)"', week.text)) == 2
     assert 'id="chart-no-data" class="flash chart-no-data" hidden' in page.text
 
 
