@@ -1,6 +1,7 @@
-"""Devices for chart tests, added to the API tests' world (site `alpha`): a water tank whose level
-falls below a threshold rule's limit (with an alert about it, and an older one resolved two days ago) and whose inlet valve opens and
-closes, and a climate sensor that reported once, three days ago.
+"""Devices for chart tests, added to the API tests' world (site `alpha`): a water tank whose
+level falls below a threshold rule's limit (with an alert about it, and an older one resolved two
+days ago) and whose inlet valve opens and closes, and a climate sensor that reported once, three
+days ago.
 
 Rules beside the one that covers the tank: one disabled, one for another kind, one bound to the
 other site, one whose device pattern leaves the tank out: none of them draws a line.
