@@ -1,4 +1,9 @@
-"""Device kind inference: which metric names or payload keys reveal what a device is."""
+"""Device kind inference: which metric names or payload keys reveal what a device is.
+
+The kinds are codes of the catalogue (store/devices/catalogue.py). What a message suggests only
+fills a kind nobody gave yet; a gateway's device description (Zigbee2MQTT `bridge/devices`) may
+suggest better, and a kind a person confirmed is never replaced.
+"""
 
 from __future__ import annotations
 
@@ -11,24 +16,33 @@ KindRule = tuple[frozenset[str], str]
 
 #: Native telemetry (and SenML packs on native topics), by metric name.
 NATIVE_RULES: tuple[KindRule, ...] = (
-    (frozenset({"pressure_bar", "current_a"}), "booster_pump"),
-    (frozenset({"level_pct"}), "water_tank"),
-    (frozenset({"smoke"}), "smoke_detector"),
     (frozenset({"water_leak"}), "leak_detector"),
-    (frozenset({"door_open"}), "door_sensor"),
+    (frozenset({"smoke"}), "smoke_detector"),
+    # Before door_open: an elevator reports its doors too.
+    (frozenset({"trips"}), "elevator"),
+    (frozenset({"level_pct"}), "water_tank"),
+    (frozenset({"pressure_bar", "current_a"}), "booster_pump"),
+    (frozenset({"granted_count"}), "gate_reader"),
+    (frozenset({"door_open"}), "door_contact"),
     (frozenset({"occupancy"}), "motion_sensor"),
-    (frozenset({"energy_kwh"}), "meter"),
+    # Before energy_kwh: a street light and a plug meter their energy as a meter does.
+    (frozenset({"on", "power_w"}), "street_light"),
+    (frozenset({"state", "power_w"}), "smart_plug"),
+    (frozenset({"water_m3"}), "water_meter"),
+    (frozenset({"flow_lpm"}), "water_flow_sensor"),
+    (frozenset({"energy_kwh"}), "electricity_meter"),
     (frozenset({"temperature_c"}), "climate_sensor"),
     (frozenset({"humidity_pct"}), "climate_sensor"),
 )
 
 #: Zigbee2MQTT messages, by the keys of the payload as Zigbee2MQTT names them.
 ZIGBEE2MQTT_RULES: tuple[KindRule, ...] = (
-    (frozenset({"contact"}), "door_sensor"),
+    (frozenset({"contact"}), "door_contact"),
     (frozenset({"occupancy"}), "motion_sensor"),
     (frozenset({"water_leak"}), "leak_detector"),
     (frozenset({"smoke"}), "smoke_detector"),
     (frozenset({"action"}), "button"),
+    (frozenset({"flow"}), "water_flow_sensor"),
     (frozenset({"power"}), "smart_plug"),
     (frozenset({"energy"}), "smart_plug"),
     # Last, so that only a device reporting nothing more specific is a climate sensor.
