@@ -23,6 +23,7 @@ from api.routes import (
     accounts,
     alerts,
     buildings,
+    device_facts,
     devices,
     events,
     households,
@@ -108,6 +109,7 @@ def create_app(
     )
     v1 = APIRouter(prefix=API_PREFIX)
     for module in (
+        device_facts,  # before devices: /devices/kinds is not a device id
         devices,
         events,
         alerts,
