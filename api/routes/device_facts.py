@@ -115,6 +115,17 @@ async def update_device(
     "/sites/{site_id}/devices/import",
     response_model=ImportResult,
     responses=error_responses(404, 413, 415),
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "text/csv": {"schema": {"type": "string"}},
+                "application/json": {
+                    "schema": {"type": "array", "items": {"type": "object"}}
+                },
+            },
+        }
+    },
 )
 async def import_devices(
     conn: DbConn,

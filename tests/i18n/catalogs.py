@@ -16,7 +16,7 @@ KEYWORDS = {**DEFAULT_KEYWORDS, "NC_": ((1, "c"), 2)}
 
 #: domain → (mapping file, catalogue directory)
 DOMAINS = {
-    "courtyard": (ROOT / "babel.cfg", ROOT / "store" / "locale"),
+    "courtyard": (ROOT / "babel.cfg", ROOT / "i18n" / "locale"),
     "device_sims": (ROOT / "babel-device_sims.cfg", ROOT / "device_sims" / "locale"),
 }
 LANGUAGES = ("zh_CN", "en")

@@ -20,7 +20,7 @@ from tests.i18n.visible_text import visible_text
 #: Modules whose module-level sentences are texts people read (titles, labels, messages).
 TEXT_MODULES = sorted(
     [*(ROOT / "rules" / "catalog").glob("*.py")]
-    + [ROOT / "rules" / "notify" / "messages.py", ROOT / "store" / "labels.py"]
+    + [ROOT / "rules" / "notify" / "messages.py", ROOT / "i18n" / "labels.py"]
 )
 MARKS = {"N_", "NC_", "_", "gettext", "pgettext", "ngettext", "npgettext"}
 #: A sentence: words with a space between them, or a {placeholder} template.
