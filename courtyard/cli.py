@@ -161,6 +161,14 @@ def _parser() -> argparse.ArgumentParser:
     api_cli.add_token_revoke_arguments(revoke_token)
     revoke_token.set_defaults(command=_tokens_revoke)
 
+    from courtyard import devices_command
+
+    devices = commands.add_parser(
+        "devices", help="list devices and set what they are (name, kind, place, role)"
+    )
+    devices_command.add_arguments(devices)
+    devices.set_defaults(command=_devices)
+
     from device_sims import cli as simulate_cli
 
     simulate = commands.add_parser(
@@ -303,6 +311,14 @@ def _account_store(settings: Settings) -> StoreSettings:
     settings = _with_running_database(settings)
     _require_urls(settings)
     return settings.store
+
+
+def _devices(args: argparse.Namespace, settings: Settings) -> int:
+    from courtyard import devices_command
+
+    settings = _with_running_database(settings)
+    _require_urls(settings)
+    return devices_command.run(args, settings)
 
 
 def _simulate(args: argparse.Namespace, settings: Settings) -> int:

@@ -38,6 +38,12 @@ from store.places import place_reads
 
 router = APIRouter(tags=["devices"], responses=error_responses(400, 401, 403, 422))
 
+_FORMATS = {
+    "text/csv": "csv",
+    "application/json": "json",
+    "application/yaml": "yaml",
+    "text/yaml": "yaml",
+}
 #: An import larger than this is refused unread (some 20,000 rows of CSV).
 MAX_IMPORT_BYTES = 4 * 1024 * 1024
 
@@ -123,6 +129,7 @@ async def update_device(
                 "application/json": {
                     "schema": {"type": "array", "items": {"type": "object"}}
                 },
+                "application/yaml": {"schema": {"type": "string"}},
             },
         }
     },
@@ -137,8 +144,8 @@ async def import_devices(
         bool, Query(description="Answer what would change, and change nothing.")
     ] = False,
 ) -> ImportResult:
-    """Describe many devices of a site at once, from CSV (`text/csv`, a header row) or JSON
-    (`application/json`, an array of objects). Columns: `device_key` (required), `name`,
+    """Describe many devices of a site at once, from CSV (`text/csv`, a header row), JSON
+    (`application/json`, an array of objects) or YAML (`application/yaml`, a list). Columns: `device_key` (required), `name`,
     `name.<language>`, `kind`, `building`, `unit`, `room`, `household`, `role`, `role_room`,
     `installed_on`, `notes`; an empty cell leaves a fact as it is. A device not registered yet
     is created (silent until it first speaks). Any wrong row: nothing is applied, and the 422
@@ -148,9 +155,9 @@ async def import_devices(
     if not await place_reads.site_exists(conn, site_id):
         raise not_found("Site")
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    fmt = {"text/csv": "csv", "application/json": "json"}.get(content_type)
+    fmt = _FORMATS.get(content_type)
     if fmt is None:
-        raise ApiError(415, "Send text/csv or application/json.")
+        raise ApiError(415, "Send text/csv, application/json or application/yaml.")
     raw = await request.body()
     if len(raw) > MAX_IMPORT_BYTES:
         raise ApiError(413, f"An import is at most {MAX_IMPORT_BYTES} bytes.")

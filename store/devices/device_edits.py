@@ -111,6 +111,34 @@ def facts_of(
     }  # fmt: skip
 
 
+_SITE_FACTS = """
+SELECT d.device_key FROM devices d
+LEFT JOIN household_devices hd ON hd.site_id = d.site_id AND hd.device_key = d.device_key
+WHERE d.site_id = %(site)s
+  AND (%(kind)s::text IS NULL OR d.kind = %(kind)s)
+  AND (%(household)s::text IS NULL OR hd.household_id = %(household)s)
+ORDER BY d.device_key
+"""
+
+
+def site_facts(
+    conn: psycopg.Connection[TupleRow],
+    site_id: str,
+    *,
+    kind: str | None = None,
+    household_id: str | None = None,
+) -> dict[str, DeviceFacts]:
+    """The facts of the site's devices (filtered by kind or household), by device id."""
+    keys = [
+        str(r[0])
+        for r in conn.execute(
+            _SITE_FACTS, {"site": site_id, "kind": kind, "household": household_id}
+        ).fetchall()
+    ]
+    facts = facts_of(conn, site_id, keys)
+    return {key: facts[key] for key in keys}
+
+
 def check_values(values: Mapping[str, object]) -> list[FieldError]:
     """What is wrong with the values themselves, before looking at the store."""
     errors: list[FieldError] = []

@@ -1,11 +1,12 @@
-"""Parse a bulk device import (CSV or JSON rows) into rows of facts, each error naming its row
-and field. Pure: store/devices/device_imports.py checks the rows against the store.
+"""Parse a bulk device import (CSV, JSON or YAML rows) into rows of facts, each error naming its
+row and field. Pure: store/devices/device_imports.py checks the rows against the store.
 
 Columns (CSV header, or JSON keys): `device_key` (required: the device id of its topic), `name`,
 `name.<language>` (e.g. `name.zh-CN`; JSON may give `names` as an object instead), `kind`,
 `building` (or `building_id`), `unit`, `room`, `household` (or `household_id`), `role`,
-`role_room`, `installed_on` (YYYY-MM-DD), `notes`. An empty CSV cell or a missing JSON key
-leaves the fact as it is; a JSON null clears it.
+`role_room`, `installed_on` (YYYY-MM-DD), `notes`. An empty CSV cell or a missing JSON/YAML key
+leaves the fact as it is; a null clears it. JSON and YAML give a list of rows, or
+`{"devices": [...]}`.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 import orjson
+import yaml
 
 from store.devices.device_edits import DEVICE_KEY, FIELDS, LANGUAGE_TAG, check_values
 
@@ -42,11 +44,11 @@ class RowError:
 
 
 def parse_import(content: str, fmt: str) -> tuple[list[ImportRow], list[RowError]]:
-    """Rows of the file and what is wrong in it; `fmt` is "csv" or "json"."""
+    """Rows of the file and what is wrong in it; `fmt` is "csv", "json" or "yaml"."""
     if fmt == "csv":
         records, errors = _csv_records(content)
     else:
-        records, errors = _json_records(content)
+        records, errors = _structured_records(content, fmt)
     if errors:
         return [], errors
     if len(records) > MAX_ROWS:
@@ -83,21 +85,35 @@ def _csv_records(content: str) -> tuple[list[dict[str, object]], list[RowError]]
     return records, []
 
 
-def _json_records(content: str) -> tuple[list[dict[str, object]], list[RowError]]:
+def _structured_records(
+    content: str, fmt: str
+) -> tuple[list[dict[str, object]], list[RowError]]:
+    data: object
     try:
-        data = orjson.loads(content)
-    except orjson.JSONDecodeError as exc:
-        return [], [RowError(0, "", "bad_json", str(exc))]
+        # YAML dates stay text here, as in CSV and JSON: one parser reads them all.
+        data = orjson.loads(content) if fmt == "json" else yaml.load(content, _TextLoader)
+    except (orjson.JSONDecodeError, yaml.YAMLError) as exc:
+        return [], [RowError(0, "", f"bad_{fmt}", str(exc))]
     if isinstance(data, dict) and isinstance(data.get("devices"), list):
         data = data["devices"]
     if not isinstance(data, list):
-        return [], [RowError(0, "", "bad_json", "must be a JSON array of device objects")]
+        return [], [RowError(0, "", f"bad_{fmt}", "must be a list of device rows")]
     records: list[dict[str, object]] = []
     for number, item in enumerate(data, start=1):
         if not isinstance(item, dict):
-            return [], [RowError(number, "", "bad_row", "each row must be a JSON object")]
+            return [], [RowError(number, "", "bad_row", "each row must be an object of facts")]
         records.append(item)
     return records, []
+
+
+class _TextLoader(yaml.SafeLoader):
+    """Safe YAML without implicit dates and times (an install date arrives as its text)."""
+
+
+_TextLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
 
 
 def _column(name: str) -> str | None:
@@ -119,7 +135,8 @@ def _row(number: int, record: Mapping[str, object]) -> tuple[ImportRow | None, l
         )
     values: dict[str, object] = {}
     names: dict[str, object] = {}
-    for column, value in record.items():
+    for raw_column, value in record.items():
+        column = str(raw_column)
         fact = _column(column)
         if column == "device_key":
             continue
