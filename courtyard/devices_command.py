@@ -177,5 +177,3 @@ def _row_errors(errors: tuple[RowError, ...] | list[RowError]) -> int:
         sys.stderr.write(f"{where}\t{e.field or '-'}: {e.code}: {e.message}\n")
     sys.stderr.write("nothing was applied\n")
     return 1
-
-

@@ -165,6 +165,7 @@ class Encoder:
                              "zigbee2mqtt_availability")]  # fmt: skip
         if isinstance(em, Raw):
             return [Outgoing(em.ts, name, em.payload, self.qos, False, "malformed")]
+        assert not isinstance(em, Published)  # sent as it is by encode()
         state = self._z2m_state.setdefault(ep.device, {})
         update = _z2m_update(ep.z2m_class, em)
         state.update({k: v for k, v in update.items() if k != "action"})

@@ -68,9 +68,7 @@ async def list_kinds(conn: DbConn, user: DevicesReader, language: Language) -> l
     return out
 
 
-@router.patch(
-    "/devices/{device_id}", response_model=DeviceDetail, responses=error_responses(404)
-)
+@router.patch("/devices/{device_id}", response_model=DeviceDetail, responses=error_responses(404))
 async def update_device(
     conn: DbConn,
     res: Res,
@@ -126,9 +124,7 @@ async def update_device(
             "required": True,
             "content": {
                 "text/csv": {"schema": {"type": "string"}},
-                "application/json": {
-                    "schema": {"type": "array", "items": {"type": "object"}}
-                },
+                "application/json": {"schema": {"type": "array", "items": {"type": "object"}}},
                 "application/yaml": {"schema": {"type": "string"}},
             },
         }
@@ -145,11 +141,13 @@ async def import_devices(
     ] = False,
 ) -> ImportResult:
     """Describe many devices of a site at once, from CSV (`text/csv`, a header row), JSON
-    (`application/json`, an array of objects) or YAML (`application/yaml`, a list). Columns: `device_key` (required), `name`,
-    `name.<language>`, `kind`, `building`, `unit`, `room`, `household`, `role`, `role_room`,
-    `installed_on`, `notes`; an empty cell leaves a fact as it is. A device not registered yet
-    is created (silent until it first speaks). Any wrong row: nothing is applied, and the 422
-    names every wrong row and field (`rows[3].kind`)."""
+    (`application/json`, an array of objects) or YAML (`application/yaml`, a list).
+
+    Columns: `device_key` (required), `name`, `name.<language>`, `kind`, `building`, `unit`,
+    `room`, `household`, `role`, `role_room`, `installed_on`, `notes`; an empty cell leaves a
+    fact as it is. A device not registered yet is created (silent until it first speaks). Any
+    wrong row: nothing is applied, and the 422 names every wrong row and field
+    (`rows[3].kind`)."""
     if not user.visibility.allows_site(site_id) or user.visibility.households is not None:
         raise not_found("Site")
     if not await place_reads.site_exists(conn, site_id):

@@ -12,8 +12,8 @@ from fastapi import APIRouter, Query, Response
 from api import pagination
 from api.auth.principals import Principal
 from api.deps import DbConn, DevicesReader, Res
-from api.language import Language
 from api.errors import invalid, not_found
+from api.language import Language
 from api.params import Cursor, DeviceId, End, HouseholdFilter, Metric, PageSize, SiteFilter, Start
 from api.schemas.common import ID_PATTERN, error_responses
 from api.schemas.devices import (

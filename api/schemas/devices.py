@@ -31,7 +31,7 @@ class DevicePublic(Model):
         "else its name, else its device id."
     )
     name: str | None
-    names: dict[str, str] = Field(description="Names per language tag, e.g. {\"zh-CN\": ...}.")
+    names: dict[str, str] = Field(description='Names per language tag, e.g. {"zh-CN": ...}.')
     kind: str | None = Field(description="A code of the kind catalogue (GET /devices/kinds).")
     kind_state: FactState | None
     status: DeviceStatus = Field(description="From the device's status channel.")

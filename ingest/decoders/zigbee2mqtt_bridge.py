@@ -34,9 +34,7 @@ def decode_devices(
             f"{base}/bridge/devices must be a JSON array of devices, "
             f"got {validation.describe(data)}"
         )
-    descriptions = tuple(
-        d for entry in data if (d := _describe(base, entry, resolve)) is not None
-    )
+    descriptions = tuple(d for entry in data if (d := _describe(base, entry, resolve)) is not None)
     if not descriptions:
         return Ignored(f"{base}/bridge/devices lists no device besides the coordinator")
     return Decoded(descriptions=descriptions)
@@ -55,9 +53,7 @@ def _describe(base: str, entry: object, resolve: DeviceResolver) -> DeviceDescri
     )
     features, actions = _exposed(definition.get("exposes"))
     words = " ".join(w for w in (vendor, model, description) if w)
-    kind = suggest_kind(
-        Clues(features=features, actions=actions, description=words, name=name)
-    )
+    kind = suggest_kind(Clues(features=features, actions=actions, description=words, name=name))
     role = suggest_role(kind, name, words)
     ref, aliases = resolve(base, name)
     attrs: dict[str, object] = {

@@ -195,15 +195,21 @@ def check_edit(
     ):
         errors.append(FieldError("building_id", "unknown_building", f"no building {building!r}"))
     household = values.get("household_id", current.household_id)
-    if "household_id" in values and household is not None and not _exists(
-        conn, "SELECT 1 FROM households WHERE site_id = %s AND id = %s", site_id, household
+    if (
+        "household_id" in values
+        and household is not None
+        and not _exists(
+            conn, "SELECT 1 FROM households WHERE site_id = %s AND id = %s", site_id, household
+        )
     ):
         errors.append(
             FieldError("household_id", "unknown_household", f"no household {household!r}")
         )
     role = values.get("role", current.role if household == current.household_id else None)
     if values.get("role") is not None and household is None:
-        errors.append(FieldError("role", "role_needs_household", "only a household device has a role"))
+        errors.append(
+            FieldError("role", "role_needs_household", "only a household device has a role")
+        )
     if values.get("role_room") is not None and role is None:
         errors.append(FieldError("role_room", "room_needs_role", "set the role with its room"))
     return errors
@@ -240,7 +246,9 @@ def apply_edit(
     if plain:
         assignments = ", ".join(f"{f} = %({f})s" for f in plain)
         params = {f: Jsonb(values[f] or {}) if f == "names" else values[f] for f in plain}
-        conn.execute(f"UPDATE devices SET {assignments} WHERE id = %(id)s", {**params, "id": device_id})
+        conn.execute(
+            f"UPDATE devices SET {assignments} WHERE id = %(id)s", {**params, "id": device_id}
+        )
     if "kind" in values:
         conn.execute(
             "UPDATE devices SET kind = coalesce(%(kind)s, kind), kind_confirmed = %(set)s"

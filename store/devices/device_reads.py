@@ -79,7 +79,7 @@ class AttentionRow:
     kind: str | None
     state: str
     worst_severity: str | None
-    last_seen: datetime | None
+    last_seen: datetime
 
 
 _COLUMNS = """
@@ -255,6 +255,7 @@ async def overview(
                    (ARRAY['info', 'warning', 'critical'])[oa.worst] AS worst_severity,
                    d.last_seen
             {base} AND (oa.worst IS NOT NULL OR d.online IS FALSE)
+              AND d.last_seen IS NOT NULL  -- registered, never heard from: nothing to see yet
             ORDER BY oa.worst DESC NULLS LAST, d.last_seen, d.device_key
             LIMIT %(limit)s
             """,

@@ -85,9 +85,7 @@ def _csv_records(content: str) -> tuple[list[dict[str, object]], list[RowError]]
     return records, []
 
 
-def _structured_records(
-    content: str, fmt: str
-) -> tuple[list[dict[str, object]], list[RowError]]:
+def _structured_records(content: str, fmt: str) -> tuple[list[dict[str, object]], list[RowError]]:
     data: object
     try:
         # YAML dates stay text here, as in CSV and JSON: one parser reads them all.

@@ -3,11 +3,11 @@
 The ids are cached in process; a miss is upserted in the writer's transaction. Ids learnt in a
 transaction only enter the cache after it commits (`remember`), so a rolled-back insert never
 leaves a dangling id behind. A device registered before it spoke (by people, or by a gateway's
-device list) keeps its row and facts; its first message sets `first_seen`. `last_seen` is written at most every `last_seen_resolution_s` per
-device: it keeps hot devices from taking a row lock in every batch, which would serialise
-concurrent ingest workers on the same devices. A device gets new series only while it has fewer
-than `max_series_per_device`; workers adding series to one device take turns on its row, so the
-limit holds across workers.
+device list) keeps its row and facts; its first message sets `first_seen`. `last_seen` is
+written at most every `last_seen_resolution_s` per device: it keeps hot devices from taking a
+row lock in every batch, which would serialise concurrent ingest workers on the same devices.
+A device gets new series only while it has fewer than `max_series_per_device`; workers adding
+series to one device take turns on its row, so the limit holds across workers.
 """
 
 from __future__ import annotations

@@ -64,7 +64,11 @@ def test_manager_sets_facts_and_they_are_confirmed(world: World, client: TestCli
     assert (partial["kind"], partial["kind_state"], partial["unit"]) == (
         "bed_sensor", "suggested", None
     )  # fmt: skip
-    assert (partial["name"], partial["role"], partial["role_state"]) == ("Bed mat", "bed", "confirmed")
+    assert (partial["name"], partial["role"], partial["role_state"]) == (
+        "Bed mat",
+        "bed",
+        "confirmed",
+    )
 
     audit = _audit(world, "device.write")
     assert [(a, t, s) for a, t, s, _ in audit] == [
@@ -154,7 +158,9 @@ def test_import_dry_run_then_apply(world: World, client: TestClient) -> None:
         "role_room": (None, "kitchen"),
     }
     with psycopg.connect(world.url) as conn:
-        assert conn.execute("SELECT count(*) FROM devices WHERE device_key = 'lamp-001'").fetchone() == (0,)
+        assert conn.execute(
+            "SELECT count(*) FROM devices WHERE device_key = 'lamp-001'"
+        ).fetchone() == (0,)
     assert _audit(world, "device.import") == []
 
     applied = client.post(url, content=text, headers=manager)
@@ -204,7 +210,9 @@ def test_import_errors_name_row_and_field_and_apply_nothing(
                            headers=manager)  # fmt: skip
     assert [f["field"] for f in response.json()["error"]["fields"]] == ["rows[2].kind"]
     with psycopg.connect(world.url) as conn:
-        assert conn.execute("SELECT count(*) FROM devices WHERE device_key LIKE 'ok-%'").fetchone() == (0,)
+        assert conn.execute(
+            "SELECT count(*) FROM devices WHERE device_key LIKE 'ok-%'"
+        ).fetchone() == (0,)
     assert client.post(url, content=b"x", headers=manager).status_code == 415
 
 

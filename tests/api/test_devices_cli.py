@@ -81,7 +81,9 @@ def test_import_dry_run_and_errors(courtyard: Courtyard, world: World, tmp_path:
     assert out.splitlines()[0] == "row 1\tlamp-001\tcreate"
     assert out.endswith("would change 2 of 2 devices\n")
     with psycopg.connect(world.url) as conn:
-        assert conn.execute("SELECT count(*) FROM devices WHERE device_key LIKE 'lamp-%'").fetchone() == (0,)
+        assert conn.execute(
+            "SELECT count(*) FROM devices WHERE device_key LIKE 'lamp-%'"
+        ).fetchone() == (0,)
 
     bad = tmp_path / "bad.csv"
     bad.write_text("device_key,kind\nlamp-003,street_light\nlamp-004,warp\n", encoding="utf-8")

@@ -26,9 +26,9 @@ from i18n.languages import accepted, choose, normalize, terminal_language, trans
 from i18n.localformat import measurement, measurement_pattern
 from i18n.summaries import render
 from ingest import kinds as ingest_kinds
-from store.devices.catalogue import KINDS as CATALOGUE
 from ingest.decoders import DecodeContext, Decoded, decode
 from ingest.inbound import Inbound
+from store.devices.catalogue import KINDS as CATALOGUE
 
 
 @pytest.mark.parametrize(

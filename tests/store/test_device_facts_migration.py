@@ -129,4 +129,3 @@ def _counts(conn: psycopg.Connection) -> tuple[object, ...]:
     ).fetchone()
     assert row is not None
     return tuple(row)
-

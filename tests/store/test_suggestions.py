@@ -50,9 +50,7 @@ def f(*names: str) -> frozenset[str]:
         ),
         pytest.param(Clues(features=f("water_leak", "temperature")), "leak_detector", id="leak"),
         pytest.param(Clues(features=f("smoke", "battery")), "smoke_detector", id="smoke"),
-        pytest.param(
-            Clues(features=f("action"), actions=f("sos")), "sos_button", id="action-sos"
-        ),
+        pytest.param(Clues(features=f("action"), actions=f("sos")), "sos_button", id="action-sos"),
         pytest.param(
             Clues(features=f("action"), actions=f("emergency", "single")),
             "sos_button",
