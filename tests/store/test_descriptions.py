@@ -11,6 +11,7 @@ import pytest
 from psycopg.rows import TupleRow
 
 from store.devices import device_edits
+from store.devices.roles import HouseholdDeviceRole, household_roles
 from store.readings.writer import BatchWriter
 from store.records import Alias, DeviceDescription, Message, Reading
 
@@ -105,3 +106,26 @@ def test_suggestions_never_replace_what_people_confirmed(
         "SELECT role, role_confirmed FROM household_device_roles WHERE device_key = 'mat-1'"
     ).fetchone()
     assert role == ("seat", False)
+
+
+def test_household_roles_read_people_first(conn: psycopg.Connection[TupleRow]) -> None:
+    writer = BatchWriter()
+    writer.write(conn, [described("fridge-1", "door_contact", "other_door", "fridge")])
+    writer.write(conn, [described("door-1", "door_contact", "front_door")])
+    conn.execute("INSERT INTO households (site_id, id, label) VALUES ('court', 'hh', 'h')")
+    for key in ("fridge-1", "door-1", "not-yet-1"):
+        conn.execute(
+            "INSERT INTO household_devices (site_id, device_key, household_id)"
+            " VALUES ('court', %s, 'hh')",
+            (key,),
+        )
+    with conn.transaction():
+        device_edits.apply_edit(
+            conn, "court", "door-1", {"role": "other_door", "role_room": "balcony"}
+        )
+    assert household_roles(conn, ["court"]) == [
+        HouseholdDeviceRole("court", "hh", "door-1", "other_door", "balcony", True),
+        HouseholdDeviceRole("court", "hh", "fridge-1", "other_door", "fridge", False),
+        HouseholdDeviceRole("court", "hh", "not-yet-1", None, None, False),
+    ]
+    assert household_roles(conn, ["elsewhere"]) == []
