@@ -7,7 +7,7 @@ suggest better, and a kind a person confirmed is never replaced.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 
 # A rule is (names that must all be present, kind). The first matching rule wins, so specific
 # rules come first: a leak detector also reports a temperature, a pump also a current. No match
@@ -49,6 +49,25 @@ ZIGBEE2MQTT_RULES: tuple[KindRule, ...] = (
     (frozenset({"temperature"}), "climate_sensor"),
     (frozenset({"humidity"}), "climate_sensor"),
 )
+
+
+#: Native events whose type says what sent them. Access events are not here: card readers, face
+#: gates and unit doors all send them.
+EVENT_KINDS: Mapping[str, str] = {
+    "sos": "sos_button",
+    "fall": "fall_detector",
+    "bed_occupied": "bed_sensor",
+    "bed_vacant": "bed_sensor",
+    "seat_occupied": "seat_sensor",
+    "seat_vacant": "seat_sensor",
+    "appliance_on": "smart_plug",
+    "appliance_off": "smart_plug",
+    "pump_start": "booster_pump",
+    "pump_stop": "booster_pump",
+    "elevator_trip": "elevator",
+    "smoke": "smoke_detector",
+    "water_leak": "leak_detector",
+}
 
 
 def infer_kind(names: Collection[str], rules: tuple[KindRule, ...]) -> str | None:
