@@ -102,13 +102,26 @@ async def list_devices(
         Literal["online", "offline", "unknown"] | None, Query(description="Only this status.")
     ] = None,
     household: HouseholdFilter = None,
+    building: Annotated[
+        str | None, Query(pattern=ID_PATTERN, description="Only devices of this building.")
+    ] = None,
+    q: Annotated[
+        str | None,
+        Query(
+            min_length=1,
+            max_length=100,
+            pattern=r"^[^\x00]*$",
+            description="Only devices whose id or a name contains this (any case).",
+        ),
+    ] = None,
     cursor: Cursor = None,
     limit: PageSize = 100,
     *,
     language: Language,
 ) -> DevicePage:
     """Devices the caller may see, ordered by site and device id, filtered by site, kind,
-    status (from the device's status channel) or household."""
+    status (from the device's status channel), household, building or a search in ids and
+    names."""
     after = None
     if cursor is not None:
         site_after, key_after = pagination.decode(cursor, [str, str])
@@ -120,6 +133,8 @@ async def list_devices(
         kind=kind,
         status=status,
         household_id=household,
+        building_id=building,
+        search=q,
         after=after,
         limit=limit + 1,
     )

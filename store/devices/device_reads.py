@@ -121,10 +121,13 @@ async def list_devices(
     kind: str | None = None,
     status: str | None = None,
     household_id: str | None = None,
+    building_id: str | None = None,
+    search: str | None = None,
     after: tuple[str, str] | None = None,
     limit: int = 100,
 ) -> list[DeviceRow]:
-    """Devices ordered by (site, device id); `after` is the last (site, device id) of a page."""
+    """Devices ordered by (site, device id); `after` is the last (site, device id) of a page.
+    `search` matches the device id, its name or a name in any language, in any case."""
     where = Where()
     visible_devices(where, visibility)
     if site_id is not None:
@@ -135,6 +138,14 @@ async def list_devices(
         where.add(_STATUS[status])
     if household_id is not None:
         where.add("hd.household_id = %(household)s", household=household_id)
+    if building_id is not None:
+        where.add("d.building_id = %(building)s", building=building_id)
+    if search is not None:
+        where.add(
+            "(d.device_key ILIKE %(search)s OR d.name ILIKE %(search)s"
+            " OR EXISTS (SELECT 1 FROM jsonb_each_text(d.names) n WHERE n.value ILIKE %(search)s))",
+            search=_contains(search),
+        )
     if after is not None:
         where.add(
             "(d.site_id, d.device_key) > (%(after_site)s, %(after_key)s)",
@@ -148,6 +159,12 @@ async def list_devices(
             {**where.params, "limit": limit},
         )
         return await cur.fetchall()
+
+
+def _contains(text: str) -> str:
+    """A LIKE pattern matching `text` anywhere, its own % and _ taken literally."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
 
 
 async def get_device(

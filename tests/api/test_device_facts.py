@@ -238,3 +238,24 @@ def test_kinds_have_labels_in_the_callers_language(world: World, client: TestCli
     headers = {**bearer(world.tokens["admin"]), "Accept-Language": "en"}
     english = client.get(f"{V}/devices/kinds", headers=headers).json()
     assert {k["code"]: k["label"] for k in english}["sos_button"] == "SOS button"
+
+
+def test_list_searches_ids_and_names_and_filters_by_building(
+    world: World, client: TestClient
+) -> None:
+    mine = world.places["mine"]
+    manager = bearer(world.tokens["manager"])
+    edit = {"names": {"zh-CN": "卧室人体_1"}, "building_id": mine.building_id}
+    assert client.patch(f"{V}/devices/{mine.device_id}", json=edit, headers=manager).is_success
+
+    def keys(**params: str) -> list[str]:
+        response = client.get(f"{V}/devices", params=params, headers=manager)
+        assert response.status_code == 200, response.text
+        return [d["device_key"] for d in response.json()["items"]]
+
+    assert keys(q="卧室") == [mine.device_key]
+    assert keys(q="ALPHA-MINE") == [mine.device_key]  # any case, in the id
+    assert keys(q="人体_1") == [mine.device_key]
+    assert keys(q="人体%1") == []  # % and _ are literal
+    assert keys(building=mine.building_id) == [mine.device_key]
+    assert keys(q="beta") == []  # another site's device stays out of reach
