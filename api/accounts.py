@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 import psycopg
 from psycopg.rows import TupleRow
 
-from store.access import accounts
+from store.access import audit_log, tokens, users
 
 #: As the users table's CHECK says.
 USER_ID_PATTERN = r"^[A-Za-z0-9_.@-]{1,64}$"
@@ -64,12 +64,12 @@ async def revoke_token(
 ) -> bool | None:
     """True: revoked now; False: it was revoked already; None: no such token."""
     async with conn.transaction():
-        token = await accounts.get_token(conn, token_id)
+        token = await tokens.get_token(conn, token_id)
         if token is None:
             return None
-        revoked = await accounts.revoke_token(conn, token_id, datetime.now(UTC))
+        revoked = await tokens.revoke_token(conn, token_id, datetime.now(UTC))
         if revoked:
-            await accounts.audit(
+            await audit_log.record(
                 conn,
                 actor=actor,
                 action="token.revoke",
@@ -81,13 +81,15 @@ async def revoke_token(
 
 async def deactivate_user(
     conn: psycopg.AsyncConnection[TupleRow], user_id: str, *, actor: str
-) -> accounts.User | None:
+) -> users.User | None:
     """Deactivate the user and end their tokens and sessions; None: no such user."""
     async with conn.transaction():
-        if not await accounts.deactivate_user(conn, user_id, datetime.now(UTC)):
+        if not await users.deactivate_user(conn, user_id, datetime.now(UTC)):
             return None
-        await accounts.audit(conn, actor=actor, action="user.deactivate", target=f"user:{user_id}")
-    return await accounts.get_user(conn, user_id)
+        await audit_log.record(
+            conn, actor=actor, action="user.deactivate", target=f"user:{user_id}"
+        )
+    return await users.get_user(conn, user_id)
 
 
 async def reset_password(
@@ -95,9 +97,9 @@ async def reset_password(
 ) -> bool:
     """Set the user's password and end their sessions; False: no such user."""
     async with conn.transaction():
-        if not await accounts.reset_password(conn, user_id, password_hash, datetime.now(UTC)):
+        if not await users.reset_password(conn, user_id, password_hash, datetime.now(UTC)):
             return False
-        await accounts.audit(
+        await audit_log.record(
             conn, actor=actor, action="user.reset_password", target=f"user:{user_id}"
         )
     return True

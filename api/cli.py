@@ -24,8 +24,9 @@ from api.auth.secrets import digest, new_token
 from api.services import RuleService
 from api.settings import ApiSettings
 from i18n.languages import LANGUAGES
-from store.access import accounts as store_accounts
-from store.access.accounts import TokenInfo, User, UserError
+from store.access import audit_log, tokens, users
+from store.access.tokens import TokenInfo
+from store.access.users import NewUser, User, UserError
 from store.settings import StoreSettings
 
 T = TypeVar("T")
@@ -56,22 +57,13 @@ def serve(
     return 0
 
 
-def add_user(
-    store: StoreSettings,
-    *,
-    user_id: str,
-    name: str,
-    role: str,
-    person_id: str | None = None,
-    sites: Sequence[str] = (),
-    all_sites: bool = False,
-    password: str | None = None,
-    language: str | None = None,
-) -> User:
-    """Create a user (raises store.access.accounts.UserError with a message for people)."""
+def add_user(store: StoreSettings, new: NewUser, *, password: str | None = None) -> User:
+    """Create a user (raises store.access.users.UserError with a message for people)."""
     from api.auth.passwords import hash_password
 
-    problem = accounts.user_id_problem(user_id) or accounts.name_problem(name, "a user's name")
+    problem = accounts.user_id_problem(new.user_id) or accounts.name_problem(
+        new.name, "a user's name"
+    )
     if problem is None and password is not None:
         problem = accounts.password_problem(password)
     if problem is not None:
@@ -80,23 +72,13 @@ def add_user(
 
     async def run() -> User:
         async with await psycopg.AsyncConnection.connect(store.url, autocommit=True) as conn:
-            user = await store_accounts.add_user(
-                conn,
-                user_id=user_id,
-                name=name,
-                role=role,
-                person_id=person_id,
-                sites=sites,
-                all_sites=all_sites,
-                password_hash=password_hash,
-                language=language,
-            )
-            await store_accounts.audit(
+            user = await users.add_user(conn, new, password_hash)
+            await audit_log.record(
                 conn,
                 actor="system",
                 action="user.add",
-                target=f"user:{user_id}",
-                details={"role": role, "sites": list(sites)},
+                target=f"user:{new.user_id}",
+                details={"role": new.role, "sites": list(new.sites)},
             )
             return user
 
@@ -129,12 +111,12 @@ def create_token(
 
     async def run() -> TokenInfo:
         async with await psycopg.AsyncConnection.connect(store.url, autocommit=True) as conn:
-            user = await store_accounts.get_user(conn, user_id)
+            user = await users.get_user(conn, user_id)
             if user is None:
                 raise UserError(f"no such user: {user_id}")
             if user.role == Role.INTEGRATION and not scopes:
                 raise UserError("an integration token must name its scopes (--scope)")
-            info = await store_accounts.create_token(
+            info = await tokens.create_token(
                 conn,
                 user_id=user_id,
                 name=name,
@@ -142,7 +124,7 @@ def create_token(
                 scopes=None if scopes is None else list(scopes),
                 expires_at=datetime.now(UTC) + timedelta(days=days),
             )
-            await store_accounts.audit(
+            await audit_log.record(
                 conn,
                 actor="system",
                 action="token.create",
@@ -172,11 +154,11 @@ def revoke_token(store: StoreSettings, token_id: int) -> bool | None:
 
 
 def list_tokens(store: StoreSettings, user_id: str | None = None) -> list[TokenInfo]:
-    return _with_connection(store, lambda conn: store_accounts.list_tokens(conn, user_id))
+    return _with_connection(store, lambda conn: tokens.list_tokens(conn, user_id))
 
 
 def list_users(store: StoreSettings) -> list[User]:
-    return _with_connection(store, store_accounts.list_users)
+    return _with_connection(store, users.list_users)
 
 
 def deactivate_user(store: StoreSettings, user_id: str) -> User | None:
@@ -281,17 +263,16 @@ def _fail(message: object) -> int:
 def add_user_command(args: argparse.Namespace, store: StoreSettings) -> int:
     password = _read_password() if args.password else None
     try:
-        user = add_user(
-            store,
+        new = NewUser(
             user_id=args.user_id,
             name=args.name or args.user_id,
             role=args.role,
             person_id=args.person,
             sites=args.sites,
             all_sites=args.all_sites,
-            password=password,
             language=args.language,
         )
+        user = add_user(store, new, password=password)
     except UserError as exc:
         sys.stderr.write(f"courtyard: {exc}\n")
         return 2

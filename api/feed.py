@@ -1,6 +1,6 @@
 """Alert changes for SSE: one LISTEN connection per process, fanned out to every subscriber.
 
-The store's trigger NOTIFYs `courtyard_alert_changes` at commit with the change id and the
+The store's trigger NOTIFYs transitions.CHANGES_CHANNEL at commit with the change id and the
 alert's site, household and category. The feed loads each change with its alert once, then
 hands it to the subscribers whose Visibility allows it. A subscriber that falls too far behind
 is ended (its client reconnects with Last-Event-ID and catches up from the database); a lost
@@ -26,20 +26,21 @@ from psycopg.rows import TupleRow
 from psycopg_pool import AsyncConnectionPool
 
 from api import metrics
-from store.access.accounts import ACCESS_CHANNEL
+from store.access import changes
+from store.access.changes import ACCESS_CHANNEL
 from store.access.visibility import Visibility
-from store.alerts import alert_reads
+from store.alerts import alert_reads, transitions
 from store.alerts.records import Alert, AlertChange
+from store.backoff import Backoff
 from store.pool import conninfo
 from store.settings import StoreSettings
 
 logger = logging.getLogger(__name__)
 
-CHANNEL = "courtyard_alert_changes"
 #: application_name of the LISTEN session, one per API process.
 LISTENER_NAME = "courtyard-api-listen"
-#: Reconnection waits double from 0.5 s up to this: the listener is back within seconds of the
-#: database's return, however long it was away.
+#: Reconnection waits double up to this (store.backoff): the listener is back within seconds of
+#: the database's return, however long it was away.
 _MAX_BACKOFF_S = 2.0
 #: How long stopping waits for the listener task to end.
 _STOP_WAIT_S = 5.0
@@ -166,27 +167,26 @@ class AlertFeed:
         metrics.STREAM_SUBSCRIBERS.set(len(self._subscribers))
 
     async def _run(self) -> None:
-        backoff = 0.5
+        backoff = Backoff(cap_s=_MAX_BACKOFF_S)
         while True:
             try:
                 await self._listen()
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # a lost connection, a server restart: retry
-                logger.warning("alert feed: %s; reconnecting in %.1f s", exc, backoff)
+                logger.warning("alert feed: %s; reconnecting", exc)
             if self.listening.is_set():
-                backoff = 0.5  # it was listening: a new outage starts the waits afresh
+                backoff.reset()  # it was listening: a new outage starts the waits afresh
             self.listening.clear()
-            await asyncio.sleep(backoff)
-            backoff = min(backoff * 2, _MAX_BACKOFF_S)
+            await asyncio.sleep(backoff.next())
 
     async def _listen(self) -> None:
         # Named so that `courtyard status` counts API processes: one listener each.
         async with await psycopg.AsyncConnection.connect(
             conninfo(self._store, LISTENER_NAME), autocommit=True
         ) as conn:
-            await conn.execute(f"LISTEN {CHANNEL}")
-            await conn.execute(f"LISTEN {ACCESS_CHANNEL}")
+            await transitions.alisten(conn)
+            await changes.alisten(conn)
             # Access may have changed while nobody listened.
             self._access_changed()
             await self._catch_up(conn)

@@ -9,7 +9,7 @@ from psycopg.rows import TupleRow
 
 from api import metrics
 from api.auth.principals import Permission, Principal
-from store.access import accounts
+from store.access import audit_log
 from store.places import place_reads
 
 
@@ -26,7 +26,7 @@ async def audited_contact(
     if not user.can(Permission.RESIDENTS_READ):
         return None
     async with conn.transaction():
-        await accounts.audit(
+        await audit_log.record(
             conn,
             actor=user.actor,
             action="household.contact.read",

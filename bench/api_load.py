@@ -55,6 +55,7 @@ from psycopg import sql
 from api import cli
 from courtyard.embedded import EmbeddedPostgres, service_account
 from store import migrate
+from store.access.users import NewUser
 from store.access.visibility import Visibility
 from store.alerts import alert_reads
 from store.devices import device_reads
@@ -356,7 +357,9 @@ def main() -> int:
         migrate.run(url, timescaledb="auto")
         _fill(url, sizes)
         store = StoreSettings(url=url)
-        cli.add_user(store, user_id="bench", name="Bench", role="manager", sites=list(SITES))
+        cli.add_user(
+            store, NewUser(user_id="bench", name="Bench", role="manager", sites=list(SITES))
+        )
         token, _ = cli.create_token(store, user_id="bench", name="bench", days=1)
         with _server(url, args.workers) as base:
             print(

@@ -61,8 +61,9 @@ from device_sims.sinks import Sink
 from i18n.languages import terminal_language
 from rules.clock import Clock, clock_for
 from rules.settings import RulesSettings
-from store.access import accounts
-from store.access.accounts import UserError
+from store.access import tokens, users
+from store.access.users import NewUser, UserError
+from store.readings import history
 from store.settings import StoreSettings
 
 logger = logging.getLogger(__name__)
@@ -164,7 +165,7 @@ class Demo:
         ]  # fmt: skip
         with psycopg.connect(store.url) as conn:
             provision(conn, scenario, people)
-            newest = newest_reading(conn, scenario.site.id)
+            newest = history.newest_reading(conn, scenario.site.id)
         self.timeline = plan_timeline(scenario.start, self._now(), newest)
         site = scenario.site.id
         _ensure_user(store, MANAGER, "Demo manager", "manager", person_id=MANAGER, sites=[site])
@@ -196,22 +197,6 @@ def care_households(scenario: Scenario) -> list[str]:
     return [h for h in chosen if h in known] or known[:3]
 
 
-def newest_reading(conn: psycopg.Connection[psycopg.rows.TupleRow], site: str) -> datetime | None:
-    # Per series from the end of its primary key, (series_id, ts): no scan of the readings.
-    row = conn.execute(
-        """
-        SELECT max(r.ts) FROM series s
-        JOIN devices d ON d.id = s.device_id
-        CROSS JOIN LATERAL (
-            SELECT ts FROM readings WHERE series_id = s.id ORDER BY ts DESC LIMIT 1
-        ) r
-        WHERE d.site_id = %s
-        """,
-        (site,),
-    ).fetchone()
-    return row[0] if row else None
-
-
 def _ensure_user(
     store: StoreSettings,
     user_id: str,
@@ -225,11 +210,7 @@ def _ensure_user(
     try:
         api_cli.add_user(
             store,
-            user_id=user_id,
-            name=name,
-            role=role,
-            person_id=person_id,
-            sites=sites or [],
+            NewUser(user_id=user_id, name=name, role=role, person_id=person_id, sites=sites or []),
             password=DEMO_PASSWORD,
         )
     except UserError:
@@ -239,15 +220,15 @@ def _ensure_user(
 
 async def _reset_password(store: StoreSettings, user_id: str) -> bool:
     async with await psycopg.AsyncConnection.connect(store.url, autocommit=True) as conn:
-        return await accounts.set_password(conn, user_id, hash_password(DEMO_PASSWORD))
+        return await users.set_password(conn, user_id, hash_password(DEMO_PASSWORD))
 
 
 async def _revoke_demo_tokens(store: StoreSettings, user_id: str) -> None:
     async with await psycopg.AsyncConnection.connect(store.url, autocommit=True) as conn:
         now = datetime.now(UTC)
-        for token in await accounts.tokens_of(conn, user_id):
+        for token in await tokens.tokens_of(conn, user_id):
             if token.name == TOKEN_NAME and token.revoked_at is None:
-                await accounts.revoke_token(conn, token.id, now)
+                await tokens.revoke_token(conn, token.id, now)
 
 
 class SimulatorStopped(Exception):

@@ -12,7 +12,7 @@ from pathlib import Path
 import psycopg
 
 from courtyard.settings import ConfigError, Settings
-from store.access.accounts import audit_sync
+from store.access.audit_log import record_sync
 from store.devices import device_edits, device_imports
 from store.devices.catalogue import Role
 from store.devices.device_edits import FieldError
@@ -109,7 +109,7 @@ def _set(conn: psycopg.Connection, args: argparse.Namespace) -> int:
         changed = device_edits.changes(current, values)
         device_edits.apply_edit(conn, args.site, args.device_key, values)
         if changed:
-            audit_sync(
+            record_sync(
                 conn, actor=ACTOR, action="device.write",
                 target=f"device:{args.site}/{args.device_key}", site_id=args.site,
                 details={"changes": {f: _text(a) for f, (_, a) in changed.items()}},
@@ -133,7 +133,7 @@ def _import(conn: psycopg.Connection, args: argparse.Namespace) -> int:
         if not args.dry_run:
             done = device_imports.apply_import(conn, args.site, rows, plan)
             if done:
-                audit_sync(
+                record_sync(
                     conn, actor=ACTOR, action="device.import", target=f"site:{args.site}",
                     site_id=args.site,
                     details={

@@ -53,3 +53,12 @@ def configure(level: str = "INFO", log_format: LogFormat = "text") -> None:
     if root.level > logging.DEBUG:
         for noisy in ("paho", "psycopg.pool", "httpx", "httpcore", "apscheduler"):
             logging.getLogger(noisy).setLevel(logging.WARNING)
+    logging.getLogger("apscheduler.scheduler").addFilter(_expected_skips)
+
+
+def _expected_skips(record: logging.LogRecord) -> bool:
+    """Drop APScheduler's "skipped: maximum number of running instances reached": the services
+    schedule their jobs with `max_instances=1` and `coalesce` precisely so that a run due while
+    the last one still works is skipped (the rules engine's 1 s feed poll behind a long
+    catch-up, say); a warning each second would bury the ones that matter."""
+    return "maximum number of running instances" not in record.getMessage()

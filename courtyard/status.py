@@ -4,7 +4,7 @@ Every service holds database sessions, and `pg_stat_activity` shows them whereve
 runs:
 - an ingest worker: its writer's session, application_name `courtyard-ingest` (one per worker);
 - a rules engine: its lock session, `courtyard-rules-locks`, whose advisory locks name its slot
-  and the sites it owns (rules/ownership.py);
+  and the sites it owns (rules/ownership.py, store/rules/site_locks.py);
 - an API process: its alert listener, `courtyard-api-listen` (one per process, api/feed.py); its
   pooled sessions (`<application_name>-api`) are counted beside it.
 A `courtyard up` is one of each in one process; it also leaves a record (`running.json` in the
@@ -19,7 +19,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -29,9 +29,11 @@ from psycopg.rows import TupleRow
 from api.feed import LISTENER_NAME as API_LISTENER_SESSION
 from courtyard.cli_text import _
 from courtyard.settings import ConfigError, Settings
-from rules.ownership import SITE_CLASS, SLOT_CLASS
-from store.alerts import outbox
-from store.readings import feed
+from store.alerts import alert_counts, outbox
+from store.readings import feed, reject_reads
+from store.rules import site_locks
+from store.rules.site_locks import EngineSession
+from store.server import DatabaseSession, other_sessions
 
 #: The application names the services give their sessions (ingest/batcher.py, rules/service.py).
 INGEST_SESSION = "courtyard-ingest"
@@ -50,20 +52,11 @@ class Session:
 
 
 @dataclass(frozen=True, slots=True)
-class Engine:
-    backend_pid: int
-    client: str
-    since: datetime
-    slot: int | None
-    sites: list[str]
-
-
-@dataclass(frozen=True, slots=True)
 class Status:
     database: str
     up: dict[str, Any] | None
     ingest: list[Session]
-    rules: list[Engine]
+    rules: list[EngineSession]
     api: list[Session]
     api_pool_sessions: int
     feed_backlog: int
@@ -104,56 +97,31 @@ def collect(
     """Everything `courtyard status` reports, read in one transaction. `application_name` is
     the store settings' (the API's sessions carry it)."""
     with conn.transaction():
-        sessions = conn.execute(
-            """
-            SELECT pid, application_name, coalesce(host(client_addr), 'local'), backend_start
-            FROM pg_stat_activity
-            WHERE datname = current_database() AND pid <> pg_backend_pid()
-            ORDER BY backend_start, pid
-            """
-        ).fetchall()
-        engines = [Engine(*row) for row in conn.execute(_ENGINES, _LOCK_CLASSES).fetchall()]
+        sessions = other_sessions(conn)
         alerts: dict[str, dict[str, int]] = {
             s: dict.fromkeys(SEVERITIES, 0) for s in ("open", "acknowledged")
         }
-        for status, severity, count in conn.execute(
-            "SELECT status, severity, count(*) FROM alerts WHERE status <> 'resolved' GROUP BY 1, 2"
-        ).fetchall():
-            alerts[str(status)][str(severity)] = int(count)
-        rejected = conn.execute(
-            "SELECT count(*) FROM rejected_messages WHERE received_at > now() - interval '1 hour'"
-        ).fetchone()
+        counts = alert_counts.unresolved_by_status_and_severity(conn)
+        for (status, severity), count in counts.items():
+            alerts[status][severity] = count
         return Status(
             database=database,
             up=record,
-            ingest=[Session(p, c, t) for p, name, c, t in sessions if name == INGEST_SESSION],
-            rules=engines,
-            api=[Session(p, c, t) for p, name, c, t in sessions if name == API_LISTENER_SESSION],
-            api_pool_sessions=sum(1 for row in sessions if row[1] == f"{application_name}-api"),
+            ingest=[_session(s) for s in sessions if s.application_name == INGEST_SESSION],
+            rules=site_locks.engine_sessions(conn, RULES_LOCK_SESSION),
+            api=[_session(s) for s in sessions if s.application_name == API_LISTENER_SESSION],
+            api_pool_sessions=sum(
+                1 for s in sessions if s.application_name == f"{application_name}-api"
+            ),
             feed_backlog=feed.backlog(conn),
             outbox_backlog=outbox.backlog(conn),
             alerts=alerts,
-            rejected_last_hour=int(rejected[0]) if rejected else 0,
+            rejected_last_hour=reject_reads.count_received_within(conn, timedelta(hours=1)),
         )
 
 
-#: A rules engine's lock session: its slot, and the sites whose lock it holds. An advisory
-#: lock on two int4 keys shows the keys as (unsigned) oids in classid and objid.
-_ENGINES = """
-SELECT a.pid, coalesce(host(a.client_addr), 'local'), a.backend_start,
-       (SELECT min(l.objid::bigint) FROM pg_locks l
-        WHERE l.pid = a.pid AND l.locktype = 'advisory' AND l.objsubid = 2 AND l.granted
-          AND l.classid = %(slot)s::bigint::oid),
-       array(SELECT s.id FROM pg_locks l
-             JOIN sites s ON (hashtext(s.id)::bigint & 4294967295) = l.objid::bigint
-             WHERE l.pid = a.pid AND l.locktype = 'advisory' AND l.objsubid = 2 AND l.granted
-               AND l.classid = %(site)s::bigint::oid
-             ORDER BY s.id)
-FROM pg_stat_activity a
-WHERE a.datname = current_database() AND a.application_name = %(name)s
-ORDER BY 4 NULLS LAST, a.pid
-"""
-_LOCK_CLASSES = {"slot": SLOT_CLASS, "site": SITE_CLASS, "name": RULES_LOCK_SESSION}
+def _session(session: DatabaseSession) -> Session:
+    return Session(session.backend_pid, session.client, session.since)
 
 
 def as_dict(status: Status) -> dict[str, Any]:

@@ -13,6 +13,7 @@ run reuses the data under `settings.data_dir`.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import signal
@@ -22,7 +23,6 @@ from types import FrameType
 
 import psycopg
 import uvicorn
-from psycopg import sql
 from rich.console import Console
 from rich.markup import escape
 
@@ -38,8 +38,8 @@ from ingest.service import IngestService
 from rules import ruleset
 from rules.definitions import RuleFileError
 from rules.service import RulesService
-from store import migrate
-from store.access import languages
+from store import migrate, server
+from store.access import languages, users
 
 logger = logging.getLogger(__name__)
 
@@ -190,11 +190,7 @@ def _running(backend: str, settings: Settings, api_url: str, logins: DemoLogins 
 
 
 def _login_lines(settings: Settings, api_url: str) -> list[str]:
-    with psycopg.connect(settings.store.url) as conn:
-        row = conn.execute(
-            "SELECT count(*) FROM users WHERE active AND password_hash IS NOT NULL"
-        ).fetchone()
-    if row is not None and row[0]:
+    if asyncio.run(_anyone_can_log_in(settings.store.url)):
         return [_("Log in at {url} with your user id and password.").format(url=api_url + "login")]
     command = (
         f"COURTYARD_DATABASE_URL={settings.database_url} "
@@ -205,6 +201,11 @@ def _login_lines(settings: Settings, api_url: str) -> list[str]:
         f"  {command}",
         _("(or run `courtyard up --demo` for a simulated community with demo users)"),
     ]
+
+
+async def _anyone_can_log_in(url: str) -> bool:
+    async with await psycopg.AsyncConnection.connect(url) as conn:
+        return await users.anyone_can_log_in(conn)
 
 
 def _servers(
@@ -235,9 +236,7 @@ def _servers(
 
 def _ensure_database(server_url: str, name: str) -> str:
     with psycopg.connect(server_url, autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
-        if not exists:
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        server.create_database_unless_exists(conn, name)
     return server_url.rsplit("/", 1)[0] + "/" + name
 
 

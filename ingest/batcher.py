@@ -35,15 +35,19 @@ from ingest.decoders.result import DecodeContext, Rejected
 from ingest.inbound import Inbound
 from ingest.intake import PAYLOAD_PREFIX_BYTES, rejected, to_message
 from ingest.settings import IngestSettings
+from store.backoff import Backoff
 from store.errors import is_store_fault, is_transient
 from store.readings import in_flight
 from store.readings.writer import BatchWriter, WriteResult
-from store.records import CommittedBatch, Message
+from store.records import Message
 
 logger = logging.getLogger(__name__)
 
 Acknowledge = Callable[[Inbound], bool]
-OnCommitted = Callable[[CommittedBatch], None]
+#: Called after each commit, on the writer thread: a wake-up for an
+#: in-process rules engine, which reads what was stored from the committed-batch feed
+#: (store/readings/feed.py). It must return at once.
+OnCommitted = Callable[[], None]
 ContextSource = Callable[[psycopg.Connection[TupleRow]], DecodeContext]
 
 _INITIAL_BACKOFF_S = 0.1
@@ -88,7 +92,6 @@ class Batcher:
         self._conn: psycopg.Connection[TupleRow] | None = None
         self._context: DecodeContext | None = None
         self._context_loaded_at = 0.0
-        self._batch_id = 0
         #: Totals since start, for the worker's closing log line.
         self.messages_received = 0
         self.readings_stored = 0
@@ -200,7 +203,7 @@ class Batcher:
                 self._give_up_on(pending[0], exc, stop)
             return
         self._acknowledge_all(pending)
-        self._hand_on(result)
+        self._after_commit(result)
 
     def _give_up_on(self, only: Pending, exc: Exception, stop: threading.Event) -> None:
         """`only` failed alone, twice: store it as a reject, or drop it if even that fails."""
@@ -226,27 +229,31 @@ class Batcher:
     ) -> T:
         """Run `action` on the connection until it succeeds, waiting out outages and store
         faults with capped backoff; raise what is neither, or _Stopping when asked to stop."""
-        backoff = _INITIAL_BACKOFF_S
+        backoff = self._backoff()
         while True:
             try:
                 return action(self._connection())
             except Exception as exc:
+                wait_s = backoff.next()
                 if is_transient(exc):
-                    logger.warning("database unavailable (%s); retrying in %.1f s", exc, backoff)
+                    logger.warning("database unavailable (%s); retrying in %.1f s", exc, wait_s)
                 elif is_store_fault(exc):
                     logger.error(
                         "the store refuses ingest's writes (%s): its schema or permissions need "
                         "fixing; retrying in %.1f s",
                         exc,
-                        backoff,
+                        wait_s,
                     )
                 else:
                     raise
                 self._close()
                 metrics.WRITE_RETRIES.inc()
-                if stop.wait(backoff):
+                if stop.wait(wait_s):
                     raise _Stopping from exc
-                backoff = min(backoff * 2, self._settings.retry_max_backoff_s)
+
+    def _backoff(self) -> Backoff:
+        cap_s = self._settings.retry_max_backoff_s
+        return Backoff(cap_s, first_s=min(_INITIAL_BACKOFF_S, cap_s))
 
     def _start_afresh(self) -> None:
         # A failed write may leave the connection mid-COPY, or have met a stale registry cache
@@ -298,34 +305,25 @@ class Batcher:
             if not self._acknowledge(p.inbound):
                 metrics.ACKS_DROPPED.inc()
 
-    def _hand_on(self, result: WriteResult) -> None:
+    def _after_commit(self, result: WriteResult) -> None:
         metrics.READINGS_STORED.inc(result.readings_stored)
         self.readings_stored += result.readings_stored
-        metrics.EVENTS_STORED.inc(len(result.events))
+        metrics.EVENTS_STORED.inc(result.events_stored)
         metrics.READINGS_OVER_SERIES_LIMIT.inc(result.readings_over_series_limit)
         metrics.CONFLICTING_DUPLICATES.inc(result.conflicting_duplicates)
         if self._on_committed is None:
             return
-        self._batch_id += 1
         try:
-            self._on_committed(
-                CommittedBatch(
-                    batch_id=self._batch_id,
-                    committed_at=result.committed_at,
-                    readings=result.readings,
-                    events=result.events,
-                    statuses=result.status_changes,
-                )
-            )
+            self._on_committed()
         except Exception:
             # The data is stored and acknowledged; a consumer's failure must not stop ingest.
-            logger.exception("committed-batch consumer failed")
+            logger.exception("the commit hand-off failed")
 
     def _current_context(self, stop: threading.Event) -> DecodeContext | None:
         stale = time.monotonic() - self._context_loaded_at > self._context_refresh_s
         if self._context is not None and not stale:
             return self._context
-        backoff = _INITIAL_BACKOFF_S
+        backoff = self._backoff()
         while not stop.is_set():
             try:
                 self._context = self._decode_context(self._connection())
@@ -337,9 +335,9 @@ class Batcher:
                 self._close()
                 if self._context is not None:
                     return self._context  # a slightly stale alias map beats waiting
-                logger.warning("database unavailable (%s); retrying in %.1f s", exc, backoff)
-                stop.wait(backoff)
-                backoff = min(backoff * 2, self._settings.retry_max_backoff_s)
+                wait_s = backoff.next()
+                logger.warning("database unavailable (%s); retrying in %.1f s", exc, wait_s)
+                stop.wait(wait_s)
         return self._context
 
     def _connection(self) -> psycopg.Connection[TupleRow]:

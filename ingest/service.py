@@ -1,7 +1,8 @@
 """IngestService: wires subscriber -> inbox -> batcher (decode, write, commit, ack) -> hand-off.
 
-Threads: paho's network thread (callbacks enqueue only) and one writer thread,
-`courtyard-ingest-writer`. `run(settings)` is `courtyard ingest`: it blocks until SIGTERM/SIGINT.
+Threads: paho's network thread (callbacks enqueue only), one writer thread,
+`courtyard-ingest-writer`, and store maintenance's scheduler (ingest/maintenance.py).
+`run(settings)` is `courtyard ingest`: it blocks until SIGTERM/SIGINT.
 """
 
 from __future__ import annotations
@@ -10,18 +11,18 @@ import logging
 import queue
 import signal
 import threading
-import time
 from types import FrameType
 
 import psycopg
 from prometheus_client import start_http_server
 from psycopg.rows import TupleRow
 
-from ingest import maintenance, wire
+from ingest import wire
 from ingest.batcher import Batcher, OnCommitted
 from ingest.decoders.result import DecodeContext
 from ingest.inbound import Inbound
 from ingest.json_bounds import JsonLimits
+from ingest.maintenance import StoreMaintenance
 from ingest.settings import IngestSettings
 from ingest.subscriber import Subscriber
 from store.devices.aliases import load_aliases
@@ -54,20 +55,19 @@ class IngestService:
         self._writer = threading.Thread(
             target=self._run_writer, name="courtyard-ingest-writer", daemon=True
         )
-        self._pruner = threading.Thread(
-            target=self._run_pruner, name="courtyard-ingest-retention", daemon=True
-        )
+        self._maintenance = StoreMaintenance(store)
         self.failed: BaseException | None = None
 
     def start(self) -> None:
         self._writer.start()
-        self._pruner.start()
+        self._maintenance.start()
         self.subscriber.start()
 
     def stop(self, timeout_s: float = 30.0) -> None:
         self._stop.set()
         self._writer.join(timeout_s)
         self.subscriber.stop()
+        self._maintenance.stop()
         logger.info(
             "ingest stopped: %d messages received, %d readings stored",
             self._batcher.messages_received,
@@ -81,22 +81,6 @@ class IngestService:
             self.failed = exc
             logger.exception("ingest writer stopped on an error it cannot handle")
             self._stop.set()
-
-    def _run_pruner(self) -> None:
-        # Late hours into the rollup often; retention, the feed and packing hourly, the first
-        # time soon after start.
-        interval = maintenance.FIRST_PASS_S
-        next_prune = 0.0
-        while not self._stop.wait(interval):
-            interval = maintenance.LATE_HOURS_INTERVAL_S
-            prune = time.monotonic() >= next_prune
-            try:
-                maintenance.run(self._store, prune=prune)
-            except psycopg.Error as exc:
-                logger.warning("store maintenance failed (%s); trying again later", exc)
-                continue
-            if prune:
-                next_prune = time.monotonic() + maintenance.PRUNE_INTERVAL_S
 
     def _decode_context(self, conn: psycopg.Connection[TupleRow]) -> DecodeContext:
         with conn.transaction():

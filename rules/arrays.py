@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 import numpy as np
 import numpy.typing as npt
 
-from store.records import CommittedBatch, Event, Reading, StatusChange
+from store.records import Event, Reading, StatusChange
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
@@ -173,10 +173,6 @@ def view_of(
         events={k: EventSeries.of(*k, evs) for k, evs in grouped.items()},
         statuses=tuple(sorted(statuses, key=lambda st: epoch_s(st.ts))),
     )
-
-
-def view_of_batch(batch: CommittedBatch) -> BatchView:
-    return view_of(batch.readings, batch.events, batch.statuses)
 
 
 def rising_edges(values: FloatArray, previous: float | None, level: float = 0.5) -> BoolArray:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Protocol
 
 import psycopg
@@ -27,11 +27,11 @@ from rules.clock import Clock
 from rules.directory import Directory
 from rules.feed_view import FeedNames, data_epochs, view_of_feed
 from rules.lifecycle import Outcome
+from rules.placement import place_statuses
 from rules.policy import NotifyPolicy
 from rules.rule import RuleState, Signal
 from store.readings import feed
 from store.readings.feed import FeedBatch
-from store.records import StatusChange
 from store.rules import rule_state
 
 logger = logging.getLogger(__name__)
@@ -174,19 +174,20 @@ class Engine:
         sites = {s for s in batch.sites if s in self._sites and self._cursors.get(s, 0) < batch.id}
         if not sites:
             return []
-        before = self._clock.arrival()
+        arrival_before = self._clock.arrival()
         epochs = data_epochs(batch)
         self._clock.observe(epochs)
         now = self._clock.now()
         view = view_of_feed(batch, self._names, sites)
-        arrival = self._clock.arrival()
-        if arrival is None or any(st.ts > arrival for st in view.statuses):
-            # A status has no device time: ingest stamps its arrival. On event time (a replay
-            # of old data) it belongs after the data that arrived before it, not at the wall
-            # clock's time; with nothing before it, at the start of the batch's data.
-            first = _at(float(epochs.min())) if epochs.size else now
-            placed = tuple(_placed(st, before or first) for st in view.statuses)
-            view = replace(view, statuses=placed)
+        if view.statuses:
+            statuses = place_statuses(
+                view.statuses,
+                arrival_before=arrival_before,
+                arrival=self._clock.arrival(),
+                data_epochs=epochs,
+                now=now,
+            )
+            view = replace(view, statuses=statuses)
         outcomes = self._evaluate(view, now, batch_sites=sites, batch_id=batch.id)
         for site in sites:
             self._cursors[site] = batch.id
@@ -256,19 +257,3 @@ class Engine:
         if (signal.site, signal.subject) in self._directory.households:
             return signal.subject
         return self._directory.household_of(signal.site, signal.subject)
-
-    def prune_feed(self, keep_s: float) -> int:
-        with self._conn.transaction():
-            return feed.prune(self._conn, keep_s)
-
-
-def _placed(status: StatusChange, before_batch: datetime) -> StatusChange:
-    """`status` at event time: after the newest data that arrived before it."""
-    placed = before_batch
-    if status.data_before is not None:
-        placed = max(placed, _at(status.data_before))
-    return replace(status, ts=min(status.ts, placed))
-
-
-def _at(epoch: float) -> datetime:
-    return datetime.fromtimestamp(epoch, UTC)

@@ -41,7 +41,8 @@ class StatusChange:
 
     `ts` is when ingest received it: a status carries no device time. `data_before` is the
     newest data time (epoch s) among the messages that arrived before it in its batch, None for
-    the first: where an engine on event time places it (a replay delivers old data fast)."""
+    the first: the store records it, and an engine on event time places the status by it
+    (rules/placement.py)."""
 
     site: str
     device: str
@@ -131,14 +132,3 @@ class Message:
     origin: Origin | None = None
     #: Gateways' descriptions of devices (they say nothing of when a device was last heard).
     descriptions: tuple[DeviceDescription, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class CommittedBatch:
-    """What a committed write handed on to its consumers (the rules engine)."""
-
-    batch_id: int
-    committed_at: datetime
-    readings: tuple[Reading, ...]
-    events: tuple[Event, ...]
-    statuses: tuple[StatusChange, ...]

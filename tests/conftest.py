@@ -205,7 +205,7 @@ def start_ingest(
         service = IngestService(
             settings,
             StoreSettings(url=database_url, retention_days=retention_days),
-            on_committed=lambda batch: running.committed.append(batch),
+            on_committed=lambda: running.wake(),
         )
         running = RunningIngest(service, database_url)
         service.start()

@@ -19,7 +19,7 @@ from api.auth.principals import Principal, principal_from
 from api.auth.secrets import digest, same
 from api.errors import ApiError
 from api.settings import ApiSettings
-from store.access import accounts
+from store.access import identities, sessions, tokens
 
 SESSION_COOKIE = "courtyard_session"
 CSRF_HEADER = "X-CSRF-Token"
@@ -49,11 +49,11 @@ async def authenticate(
         cached = cache.get(token_hash) if cache is not None else None
         if cached is not None:
             return cached
-        identity = await accounts.identity_by_token(conn, token_hash, now)
+        identity = await identities.identity_by_token(conn, token_hash, now)
         if identity is None:
             raise unauthenticated("The token is invalid, expired or revoked.")
         if identity.token_id is not None and _stale(identity.last_used_at, now):
-            await accounts.touch_token(conn, identity.token_id, now)
+            await tokens.touch_token(conn, identity.token_id, now)
         principal = principal_from(identity, "token")
         if cache is not None:
             cache.put(token_hash, principal)
@@ -61,11 +61,11 @@ async def authenticate(
     session_id = request.cookies.get(SESSION_COOKIE)
     if session_id:
         id_hash = digest(session_id)
-        identity = await accounts.identity_by_session(conn, id_hash, now, settings.session_idle_s)
+        identity = await identities.identity_by_session(conn, id_hash, now, settings.session_idle_s)
         if identity is None:
             raise unauthenticated("The session has ended; log in again.")
         if _stale(identity.last_used_at, now):
-            await accounts.touch_session(conn, id_hash, now)
+            await sessions.touch_session(conn, id_hash, now)
         principal = principal_from(identity, "session")
         if request.method not in SAFE_METHODS:
             await _check_csrf(request, principal)
@@ -83,11 +83,11 @@ async def current_principal(
     header = request.headers.get("authorization")
     if header is not None:
         _, _, token = header.partition(" ")
-        identity = await accounts.identity_by_token(conn, digest(token.strip()), now)
+        identity = await identities.identity_by_token(conn, digest(token.strip()), now)
         return None if identity is None else principal_from(identity, "token")
     session_id = request.cookies.get(SESSION_COOKIE)
     if session_id:
-        identity = await accounts.identity_by_session(
+        identity = await identities.identity_by_session(
             conn, digest(session_id), now, settings.session_idle_s
         )
         return None if identity is None else principal_from(identity, "session")

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Literal
 
-from store.access.accounts import Identity
+from store.access.identities import Identity
 from store.access.visibility import Visibility
 
 

@@ -22,7 +22,7 @@ from api.auth.login_throttle import Throttled
 from api.auth.passwords import verify_password
 from api.auth.secrets import digest, new_csrf_token, new_session_id
 from api.resources import Resources
-from store.access import accounts
+from store.access import audit_log, sessions, users
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +62,7 @@ async def login(
             await login_throttle.give_back(conn, verdict)
             await _audit_failure(conn, user_id, client_address, "busy")
             return Refused.BUSY
-        stored = await accounts.password_hash_of(conn, user_id)
+        stored = await users.password_hash_of(conn, user_id)
         # argon2 takes tens of milliseconds of CPU: off the event loop.
         right = await run_in_threadpool(verify_password, stored, password)
     if not right:
@@ -71,7 +71,7 @@ async def login(
     await login_throttle.succeeded(conn, verdict)
     now = datetime.now(UTC)
     session_id, csrf = new_session_id(), new_csrf_token()
-    await accounts.create_session(
+    await sessions.create_session(
         conn,
         id_hash=digest(session_id),
         user_id=user_id,
@@ -79,7 +79,7 @@ async def login(
         now=now,
         expires_at=now + timedelta(seconds=settings.session_max_age_s),
     )
-    await accounts.audit(conn, actor=f"user:{user_id}", action="session.login")
+    await audit_log.record(conn, actor=f"user:{user_id}", action="session.login")
     response.set_cookie(
         SESSION_COOKIE,
         session_id,
@@ -95,7 +95,7 @@ async def login(
 async def _audit_failure(
     conn: psycopg.AsyncConnection[TupleRow], user_id: str, client_address: str, reason: str
 ) -> None:
-    await accounts.audit(
+    await audit_log.record(
         conn,
         actor="anonymous",
         action="session.login_failed",
@@ -115,5 +115,5 @@ async def logout(
 ) -> None:
     session_id = request.cookies.get(SESSION_COOKIE)
     if session_id:
-        await accounts.end_session(conn, digest(session_id), datetime.now(UTC))
+        await sessions.end_session(conn, digest(session_id), datetime.now(UTC))
     response.delete_cookie(SESSION_COOKIE, path="/")

@@ -29,6 +29,7 @@ from api.schemas.common import unstorable_text
 from store.alerts import alert_reads
 from store.alerts import transitions as store_alerts
 from store.alerts.records import AlertChange, AlertNotFound, InvalidTransition, PersonNotFound
+from store.places import place_reads
 
 router = page_router()
 
@@ -109,14 +110,11 @@ async def assign(
     if alert is None:
         raise not_found("Alert")
     person = assignee or None
-    if person is not None:
-        # Only someone with an assignment at the alert's site, as the API requires.
-        cur = await conn.execute(
-            "SELECT 1 FROM assignments WHERE person_id = %s AND site_id = %s LIMIT 1",
-            (person, alert.site_id),
-        )
-        if await cur.fetchone() is None:
-            return _invalid(alert_id, next_url)
+    # Only someone with an assignment at the alert's site, as the API requires.
+    if person is not None and not await place_reads.has_assignment_at_site(
+        conn, person, alert.site_id
+    ):
+        return _invalid(alert_id, next_url)
     now = datetime.now(UTC)
     return await _act(
         conn,

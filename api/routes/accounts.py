@@ -20,8 +20,9 @@ from api.deps import CurrentUser, DbConn, Res
 from api.errors import forbidden, invalid, not_found
 from api.schemas.accounts import PasswordBody, TokenPublic, UserPublic
 from api.schemas.common import MAX_ID, error_responses
-from store.access import accounts as store_accounts
-from store.access.accounts import TokenInfo, User
+from store.access import tokens, users
+from store.access.tokens import TokenInfo
+from store.access.users import User
 
 router = APIRouter(tags=["accounts"], responses=error_responses(400, 401, 403, 422))
 
@@ -67,7 +68,7 @@ def token_public(token: TokenInfo) -> TokenPublic:
 @router.get("/users", response_model=list[UserPublic])
 async def list_users(conn: DbConn, admin: AccountsAdmin) -> list[UserPublic]:
     """Every user: role, sites, linked person, whether active."""
-    return [user_public(u) for u in await store_accounts.list_users(conn)]
+    return [user_public(u) for u in await users.list_users(conn)]
 
 
 @router.post(
@@ -95,7 +96,7 @@ async def reset_password(
     problem = accounts.password_problem(body.password)
     if problem is not None:
         raise invalid("body.password", problem)
-    if await store_accounts.get_user(conn, user_id) is None:
+    if await users.get_user(conn, user_id) is None:
         raise not_found("User")
     # argon2 takes tens of milliseconds of CPU: off the event loop.
     password_hash = await run_in_threadpool(hash_password, body.password)
@@ -113,7 +114,7 @@ async def list_tokens(
     ] = None,
 ) -> list[TokenPublic]:
     """Every token, revoked and expired ones too (never a secret)."""
-    return [token_public(t) for t in await store_accounts.list_tokens(conn, user)]
+    return [token_public(t) for t in await tokens.list_tokens(conn, user)]
 
 
 @router.delete("/tokens/{token_id}", status_code=204, responses=error_responses(404))

@@ -49,6 +49,7 @@ from store.alerts.records import (
     InvalidTransition,
     PersonNotFound,
 )
+from store.places import place_reads
 
 router = APIRouter(prefix="/alerts", tags=["alerts"], responses=error_responses(400, 401, 403, 422))
 _ACT_ERRORS = error_responses(404, 409)
@@ -204,13 +205,10 @@ async def assign(
 ) -> ActionResult:
     """Assign the alert to a person who has an assignment at its site (null unassigns)."""
     alert = await _visible_alert(conn, user, alert_id)
-    if body.assignee is not None:
-        cur = await conn.execute(
-            "SELECT 1 FROM assignments WHERE person_id = %s AND site_id = %s LIMIT 1",
-            (body.assignee, alert.site_id),
-        )
-        if await cur.fetchone() is None:
-            raise invalid("body.assignee", "no such person at this alert's site")
+    if body.assignee is not None and not await place_reads.has_assignment_at_site(
+        conn, body.assignee, alert.site_id
+    ):
+        raise invalid("body.assignee", "no such person at this alert's site")
     now = datetime.now(UTC)
     return await _act_on(
         res,

@@ -16,7 +16,7 @@ from api.params import SiteFilter, SiteId
 from api.routes.households import household_public
 from api.schemas.common import ID_PATTERN, error_responses
 from api.schemas.places import BuildingBody, BuildingDetail, BuildingPublic
-from store.access import accounts
+from store.access import audit_log
 from store.places import place_reads, provisioning
 from store.places.place_reads import BuildingRow
 
@@ -92,7 +92,7 @@ async def put_building(
             provisioning.upsert_building(c, site_id, building_id, body.name, body.floors)
 
     await run_in_threadpool(write)
-    await accounts.audit(
+    await audit_log.record(
         conn,
         actor=user.actor,
         action="building.write",

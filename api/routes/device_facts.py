@@ -30,7 +30,7 @@ from api.schemas.devices import (
 )
 from i18n import labels
 from i18n.languages import translations
-from store.access import accounts
+from store.access import audit_log
 from store.devices import device_edits, device_imports, device_reads
 from store.devices.device_edits import FieldError
 from store.devices.import_rows import RowError, parse_import
@@ -104,7 +104,7 @@ async def update_device(
             fields=[(f"body.{e.field}", f"{e.code}: {e.message}") for e in errors],
         )
     if changed:
-        await accounts.audit(
+        await audit_log.record(
             conn,
             actor=user.actor,
             action="device.write",
@@ -178,7 +178,7 @@ async def import_devices(
     if plan.errors:
         raise _import_error(plan.errors)
     if applied:
-        await accounts.audit(
+        await audit_log.record(
             conn,
             actor=user.actor,
             action="device.import",

@@ -18,7 +18,8 @@ from api.params import HouseholdId, SiteFilter, SiteId
 from api.resident_contact import audited_contact
 from api.schemas.common import error_responses
 from api.schemas.places import HouseholdBody, HouseholdDetail, HouseholdPublic
-from store.access import accounts
+from store import server
+from store.access import audit_log
 from store.places import place_reads, provisioning
 from store.places.place_reads import HouseholdRow
 
@@ -90,12 +91,8 @@ async def put_household(
         conn, site_id, body.building_id
     ):
         raise invalid("body.building_id", "no such building in this site")
-    if body.timezone is not None:
-        cur = await conn.execute(
-            "SELECT 1 FROM pg_timezone_names WHERE name = %s", (body.timezone,)
-        )
-        if await cur.fetchone() is None:
-            raise invalid("body.timezone", "not an IANA time zone the database knows")
+    if body.timezone is not None and not await server.is_known_zone(conn, body.timezone):
+        raise invalid("body.timezone", "not an IANA time zone the database knows")
     existed = await place_reads.get_household(conn, user.visibility, site_id, household_id)
     quiet: tuple[time, time] | None = None
     if body.quiet_start is not None and body.quiet_end is not None:
@@ -116,7 +113,7 @@ async def put_household(
             provisioning.set_household_devices(c, site_id, household_id, body.devices)
 
     await run_in_threadpool(write)
-    await accounts.audit(
+    await audit_log.record(
         conn,
         actor=user.actor,
         action="household.write",

@@ -28,7 +28,8 @@ from api.schemas.places import (
     PersonBody,
     PersonPublic,
 )
-from store.access import accounts
+from store.access import audit_log
+from store.access.visibility import Visibility
 from store.places import place_reads, provisioning
 from store.places.place_reads import AssignmentRow, PersonRow
 
@@ -101,7 +102,7 @@ async def create_person(
         await _check_assignment(conn, user, first)
     person_id = f"p-{secrets.token_hex(6)}"
     await run_in_threadpool(_write_person, res, person_id, body, first)
-    await accounts.audit(
+    await audit_log.record(
         conn,
         actor=user.actor,
         action="person.create",
@@ -111,13 +112,10 @@ async def create_person(
     )
     if first is not None:
         await _audit_assignment(conn, user, "assignment.create", person_id, first)
-    cur = await conn.execute(
-        "SELECT id, name, kind, language, active, channels FROM people WHERE id = %s",
-        (person_id,),
-    )
-    row = await cur.fetchone()
+    # Read back past the caller's visibility: they have just created this person.
+    row = await place_reads.get_person(conn, Visibility.everything(), person_id)
     assert row is not None
-    return person_public(PersonRow(*row), user)
+    return person_public(row, user)
 
 
 @router.put("/people/{person_id}", response_model=PersonPublic, responses=error_responses(404))
@@ -129,7 +127,7 @@ async def update_person(
     if before is None:
         raise not_found("Person")
     await run_in_threadpool(_write_person, res, person_id, body)
-    await accounts.audit(
+    await audit_log.record(
         conn,
         actor=user.actor,
         action="person.write",
@@ -208,7 +206,7 @@ async def _audit_assignment(
     body: FirstAssignment | AssignmentRow,
     assignment_id: int | None = None,
 ) -> None:
-    await accounts.audit(
+    await audit_log.record(
         conn,
         actor=user.actor,
         action=action,

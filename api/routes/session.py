@@ -14,7 +14,7 @@ from api.deps import CurrentUser, DbConn, Res
 from api.errors import ApiError
 from api.schemas.common import error_responses
 from api.schemas.session import LoginRequest, Me
-from store.access import accounts
+from store.access import identities
 
 router = APIRouter(tags=["session"], responses=error_responses(400))
 
@@ -70,7 +70,7 @@ async def log_in(
         )
     if outcome is sessions.Refused.WRONG:
         raise ApiError(401, "Wrong user id or password.", code="login_failed")
-    identity = await accounts.identity_by_session(
+    identity = await identities.identity_by_session(
         conn, digest(outcome.session_id), datetime.now(UTC), res.settings.session_idle_s
     )
     if identity is None:  # deactivated between the password check and now

@@ -11,6 +11,7 @@ from api.params import SiteId
 from api.schemas.common import error_responses
 from api.schemas.devices import AlertCount, AttentionDevice, SiteOverview, StateCount
 from api.schemas.places import SiteBody, SitePublic
+from store import server
 from store.access.visibility import Visibility
 from store.devices import device_reads
 from store.places import place_reads, provisioning
@@ -79,8 +80,7 @@ async def put_site(
 
 
 async def _check_zone(conn: DbConn, zone: str) -> None:
-    cur = await conn.execute("SELECT 1 FROM pg_timezone_names WHERE name = %s", (zone,))
-    if await cur.fetchone() is None:
+    if not await server.is_known_zone(conn, zone):
         raise invalid("body.timezone", "not an IANA time zone the database knows")
 
 

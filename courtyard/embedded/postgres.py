@@ -34,6 +34,7 @@ from courtyard.embedded.accounts import (
 )
 from courtyard.embedded.child import START_TIMEOUT_S, Child, ChildServer
 from courtyard.ports import LOOPBACK, free_port
+from store import server
 
 logger = logging.getLogger(__name__)
 
@@ -201,9 +202,11 @@ class EmbeddedPostgres(ChildServer):
     def _accepts_queries(self) -> bool:
         try:
             with psycopg.connect(self.url, connect_timeout=2, autocommit=True) as conn:
-                row = conn.execute("SELECT current_setting('data_directory')").fetchone()
+                data_directory = server.data_directory(conn)
         except psycopg.OperationalError:
             return False
-        if row is None or Path(row[0]).resolve() != self.pgdata.resolve():
-            raise EmbeddedError(f"port {self.port} is served by another PostgreSQL ({row})")
+        if Path(data_directory).resolve() != self.pgdata.resolve():
+            raise EmbeddedError(
+                f"port {self.port} is served by another PostgreSQL (data in {data_directory})"
+            )
         return True

@@ -32,7 +32,7 @@ from rules.notify import Sender, SendResult
 from rules.notify.apprise_channel import AppriseSender
 from rules.notify.settings import NotifySettings
 from rules.notify.webhook import WebhookSender
-from store.alerts import outbox, receivers
+from store.alerts import outbox, receivers, transitions
 from store.alerts.outbox import Notification
 from store.alerts.transitions import CHANGES_CHANNEL
 from store.errors import is_transient
@@ -315,7 +315,7 @@ class Dispatcher:
             try:
                 options = {**self._connect_kwargs, "autocommit": True}
                 with psycopg.connect(self._conninfo, **options) as conn:  # type: ignore[arg-type]
-                    conn.execute(f"LISTEN {CHANGES_CHANNEL}")
+                    transitions.listen(conn)
                     # Changes committed while nobody listened are found by the next round.
                     self._wake.set()
                     while not (stop_event.is_set() or stopping.is_set()):

@@ -11,10 +11,10 @@ from psycopg.rows import TupleRow, class_row, dict_row
 
 from store.access.visibility import Visibility, Where, visible_alerts
 from store.alerts.records import Alert, AlertChange
-from store.alerts.rows import ALERT_COLUMNS
+from store.alerts.rows import alert_columns, change_columns
 
-_A_COLUMNS = ", ".join(f"a.{name.strip()}" for name in ALERT_COLUMNS.split(","))
-_CHANGE_COLUMNS = "c.id, c.alert_id, c.at, c.actor, c.change, c.details"
+_A_COLUMNS = alert_columns("a")
+_CHANGE_COLUMNS = change_columns("c")
 
 
 @dataclass(frozen=True, slots=True)

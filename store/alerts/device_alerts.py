@@ -10,9 +10,9 @@ from psycopg.rows import TupleRow, class_row
 
 from store.access.visibility import Visibility, Where, visible_alerts, visible_devices
 from store.alerts.records import Alert
-from store.alerts.rows import ALERT_COLUMNS
+from store.alerts.rows import alert_columns
 
-_A_COLUMNS = ", ".join(f"a.{name.strip()}" for name in ALERT_COLUMNS.split(","))
+_A_COLUMNS = alert_columns("a")
 
 
 async def alerts_about(

@@ -1,5 +1,6 @@
 """Row access shared by store.alerts.transitions and store.alerts.escalations: lock, update, record
-a change.
+a change; and the column lists of alerts and alert changes, the one place every alert query
+takes them from.
 
 Not an API of its own: SQL fragments passed here are constants of those modules, never input.
 """
@@ -16,13 +17,30 @@ from psycopg.types.json import Jsonb
 
 from store.alerts.records import Alert, AlertChange, AlertNotFound, ChangeKind
 
-ALERT_COLUMNS = ", ".join(f.name for f in fields(Alert))
+
+def alert_columns(alias: str = "") -> str:
+    """Alert's fields as a select list, in its order (for class_row), each as `alias.name`
+    when an alias is given."""
+    return _columns(Alert, alias)
+
+
+def change_columns(alias: str = "") -> str:
+    """AlertChange's fields as a select list, like `alert_columns`."""
+    return _columns(AlertChange, alias)
+
+
+def _columns(record: type[Alert] | type[AlertChange], alias: str) -> str:
+    prefix = f"{alias}." if alias else ""
+    return ", ".join(prefix + f.name for f in fields(record))
+
+
+ALERT_COLUMNS = alert_columns()
 _ACTOR = re.compile(r"system|(rule|user):.+", re.DOTALL)
 
-_RECORD_CHANGE = """
+_RECORD_CHANGE = f"""
 INSERT INTO alert_changes (alert_id, at, actor, change, details)
 VALUES (%s, %s, %s, %s, %s)
-RETURNING id, alert_id, at, actor, change, details
+RETURNING {change_columns()}
 """
 
 

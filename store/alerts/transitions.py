@@ -3,7 +3,7 @@
 Every function takes a connection and leaves the transaction to the caller, so a change, the
 notifications it causes (store.alerts.outbox) and the rule state behind it commit together.
 Each change is recorded in `alert_changes` with its actor ("rule:<id>", "user:<id>" or
-"system") and time; a trigger announces it on `courtyard_alert_changes` at commit.
+"system") and time; a trigger announces it on CHANGES_CHANNEL at commit (`listen`, `alisten`).
 Escalation and reminders are in store.alerts.escalations; the records and errors, re-exported here,
 in store.alerts.records.
 """
@@ -14,6 +14,7 @@ from collections.abc import Collection, Mapping
 from datetime import datetime
 
 import psycopg
+from psycopg import sql
 from psycopg.rows import TupleRow, class_row, dict_row
 from psycopg.types.json import Jsonb
 
@@ -34,6 +35,7 @@ from store.alerts.records import (
 )
 from store.alerts.rows import (
     ALERT_COLUMNS,
+    change_columns,
     check_change,
     locked_alert,
     record_change,
@@ -56,10 +58,12 @@ __all__ = [
     "Severity",
     "Status",
     "acknowledge",
+    "alisten",
     "assign",
     "comment",
     "get",
     "history",
+    "listen",
     "open_alerts",
     "previous_severity",
     "raise_or_repeat",
@@ -71,6 +75,7 @@ __all__ = [
 #: LISTEN channel on which every recorded change is announced at commit (migration 0003's
 #: trigger); the payload is JSON with alert_id, change_id, change, site_id, household_id, category.
 CHANGES_CHANNEL = "courtyard_alert_changes"
+_LISTEN = sql.SQL("LISTEN {}").format(sql.Identifier(CHANGES_CHANNEL))
 
 # Higher wins when a repeat arrives with another severity.
 _SEVERITY_RANK = "array_position(ARRAY['info', 'warning', 'critical'], {})"
@@ -100,6 +105,16 @@ ON CONFLICT (dedup_key) WHERE status <> 'resolved' DO UPDATE SET
     metric = CASE WHEN excluded.last_seen >= a.last_seen THEN excluded.metric ELSE a.metric END
 RETURNING {ALERT_COLUMNS}, (xmax = 0) AS inserted
 """
+
+
+def listen(conn: psycopg.Connection[TupleRow]) -> None:
+    """Have the (autocommit) connection receive every alert change announced from now on."""
+    conn.execute(_LISTEN)
+
+
+async def alisten(conn: psycopg.AsyncConnection[TupleRow]) -> None:
+    """`listen` for an async connection."""
+    await conn.execute(_LISTEN)
 
 
 def raise_or_repeat(
@@ -344,8 +359,7 @@ def history(conn: psycopg.Connection[TupleRow], alert_id: int) -> list[AlertChan
     get(conn, alert_id)
     with conn.cursor(row_factory=class_row(AlertChange)) as cur:
         return cur.execute(
-            "SELECT id, alert_id, at, actor, change, details FROM alert_changes"
-            " WHERE alert_id = %s ORDER BY id",
+            f"SELECT {change_columns()} FROM alert_changes WHERE alert_id = %s ORDER BY id",
             (alert_id,),
         ).fetchall()
 

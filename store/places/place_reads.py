@@ -311,6 +311,18 @@ async def list_assignments(
         return await cur.fetchall()
 
 
+async def has_assignment_at_site(
+    conn: psycopg.AsyncConnection[TupleRow], person_id: str, site_id: str
+) -> bool:
+    """Whether the person has any assignment (of any role, any household) at the site: who an
+    alert there may be assigned to."""
+    cur = await conn.execute(
+        "SELECT 1 FROM assignments WHERE person_id = %s AND site_id = %s LIMIT 1",
+        (person_id, site_id),
+    )
+    return await cur.fetchone() is not None
+
+
 async def get_assignment(
     conn: psycopg.AsyncConnection[TupleRow], visibility: Visibility, assignment_id: int
 ) -> AssignmentRow | None:

@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 import numpy as np
 import numpy.typing as npt
 import psycopg
+from psycopg import sql
 from psycopg.rows import TupleRow
 from psycopg.types.json import Jsonb
 
@@ -26,6 +27,7 @@ from store.records import StatusChange
 
 #: LISTEN channel; the payload is the batch id.
 CHANNEL = "courtyard_batches"
+_LISTEN = sql.SQL("LISTEN {}").format(sql.Identifier(CHANNEL))
 #: Serialises appends (see the migration); any constant unique to this purpose.
 _APPEND_LOCK = 0x43_6F_75_72_46_65_65_64  # "CourFeed"
 
@@ -92,6 +94,11 @@ def append(
     batch_id = int(row[0])
     cur.execute("SELECT pg_notify(%s, %s)", (CHANNEL, str(batch_id)))
     return batch_id
+
+
+def listen(conn: psycopg.Connection[TupleRow]) -> None:
+    """Have the (autocommit) connection receive every batch id announced from now on."""
+    conn.execute(_LISTEN)
 
 
 def read_after(

@@ -6,7 +6,8 @@ row), and `series_names` gives the series -> (site, device, metric) dictionary b
 are few by comparison and come as `store.records.Event`.
 
 Status history is not kept (the `devices` table holds only each device's current status), so a
-chunk carries none.
+chunk carries none. `newest_reading` tells where a site's stored history ends (a replay that
+resumes starts after it).
 """
 
 from __future__ import annotations
@@ -102,6 +103,23 @@ def series_names(
         },
     ).fetchall()
     return {int(sid): (str(site), str(device), str(metric)) for sid, site, device, metric in rows}
+
+
+def newest_reading(conn: psycopg.Connection[TupleRow], site_id: str) -> datetime | None:
+    """The time of the site's newest stored reading (None: it has none)."""
+    # Per series from the end of its primary key, (series_id, ts): no scan of the readings.
+    row = conn.execute(
+        """
+        SELECT max(r.ts) FROM series s
+        JOIN devices d ON d.id = s.device_id
+        CROSS JOIN LATERAL (
+            SELECT ts FROM readings WHERE series_id = s.id ORDER BY ts DESC LIMIT 1
+        ) r
+        WHERE d.site_id = %s
+        """,
+        (site_id,),
+    ).fetchone()
+    return row[0] if row else None
 
 
 def read_readings(

@@ -1,4 +1,5 @@
-"""Rejected messages for the API: counts by reason and keyset pages, narrowed to a Visibility.
+"""Rejected messages for the API: counts by reason and keyset pages, narrowed to a Visibility;
+and, for `courtyard status`, how many arrived lately (`count_received_within`).
 
 A reject has no site column: its site is read from the topic (`courtyard/v1/<site>/...`), or
 from the Zigbee2MQTT base topic's devices (`device_aliases`). A reject whose site cannot be
@@ -8,7 +9,7 @@ told is visible only to callers who see every site.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import psycopg
 from psycopg.rows import TupleRow, class_row
@@ -61,6 +62,14 @@ def _where(
     if end is not None:
         where.add("r.received_at < %(end)s", end=end)
     return where
+
+
+def count_received_within(conn: psycopg.Connection[TupleRow], window: timedelta) -> int:
+    """Every reject received in the last `window` (by the database's clock), whatever its site."""
+    row = conn.execute(
+        "SELECT count(*) FROM rejected_messages WHERE received_at > now() - %s", (window,)
+    ).fetchone()
+    return int(row[0]) if row else 0
 
 
 async def counts_by_reason(

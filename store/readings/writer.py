@@ -27,7 +27,7 @@ from store.devices.descriptions import store_descriptions
 from store.readings import feed, hourly_packs, late_hours
 from store.readings.registry import DeviceKey, DeviceTouch, Learnt, Registry
 from store.readings.rows import Row, SeriesTime, all_readings, refusals, stage
-from store.records import Event, Message, Reading, Reject, StatusChange
+from store.records import Message, Reject, StatusChange
 
 logger = logging.getLogger(__name__)
 
@@ -87,18 +87,29 @@ _MOVE_READINGS = {
 }
 
 # Staged rows whose series and time are stored with another value: conflicting duplicates.
-# Looked for only when the plain INSERT found rows stored already.
+# Looked for only when the plain INSERT found rows stored already. They leave the stage, so
+# the feed, which is built from it, carries only the values stored.
 _STORED_CONFLICTS = """
-SELECT s.series_id, s.ts, r.value
-FROM readings_stage s JOIN readings r ON r.series_id = s.series_id AND r.ts = s.ts
-WHERE r.value <> s.value
+DELETE FROM readings_stage s USING readings r
+WHERE r.series_id = s.series_id AND r.ts = s.ts AND r.value <> s.value
+RETURNING s.series_id, s.ts, r.value
 """
 
+# Moves the staged events that are new; those stored already (a redelivery) leave the stage
+# too, so the feed, which is built from the stage, carries each event once.
 _MOVE_EVENTS = """
-INSERT INTO events (device_id, ts, type, subject, attrs)
-SELECT device_id, ts, type, subject, attrs FROM events_stage
-ON CONFLICT DO NOTHING
-RETURNING device_id, ts, type, subject
+WITH moved AS (
+    INSERT INTO events (device_id, ts, type, subject, attrs)
+    SELECT device_id, ts, type, subject, attrs FROM events_stage
+    ON CONFLICT DO NOTHING
+    RETURNING device_id, ts, type, subject
+), stored_before AS (
+    DELETE FROM events_stage s
+    WHERE NOT EXISTS (
+        SELECT 1 FROM moved m
+        WHERE (m.device_id, m.ts, m.type, m.subject) = (s.device_id, s.ts, s.type, s.subject))
+)
+SELECT count(*) FROM moved
 """
 
 _APPLY_STATUS = """
@@ -120,16 +131,17 @@ WHERE NOT %(redelivered)s
 
 @dataclass(frozen=True, slots=True)
 class WriteResult:
+    """What a write stored, for ingest's counters. What rules see of it is in the feed
+    (store/readings/feed.py): every reading of the batch, new or redelivered (rules treat
+    readings as state), except those not stored (over the series limit, or conflicting with a
+    stored value); the events new to the store; the statuses that changed a device's state."""
+
     readings_stored: int
-    #: Every reading of the batch, new or redelivered (rules treat readings as state), except
-    #: those not stored: over the series limit, or conflicting with a stored value.
-    readings: tuple[Reading, ...]
     #: Events stored by this transaction (a redelivered event is not among them).
-    events: tuple[Event, ...]
+    events_stored: int
     #: Status messages that changed a device's online state.
-    status_changes: tuple[StatusChange, ...]
+    statuses_applied: int
     rejects_stored: int
-    committed_at: datetime
     #: Readings not stored because their device reached its series limit.
     readings_over_series_limit: int = 0
     #: Readings not stored because the store (or the batch) has another value for their series
@@ -169,9 +181,12 @@ class BatchWriter:
             stored_readings, stored_values = (
                 self._store_readings(conn, cur, rows) if rows else (0, {})
             )
-            readings = all_readings(messages)
             refused = refusals(
-                messages, readings, staged, stored_values, self._registry.max_series_per_device
+                messages,
+                all_readings(messages),
+                staged,
+                stored_values,
+                self._registry.max_series_per_device,
             )
             events = _store_events(cur, messages, device_ids)
             status_changes = _apply_statuses(cur, messages, device_ids)
@@ -188,15 +203,11 @@ class BatchWriter:
                 reject.reason,
                 reject.payload_prefix,
             )
-        if refused.positions:
-            readings = tuple(r for i, r in enumerate(readings) if i not in refused.positions)
         return WriteResult(
             readings_stored=stored_readings,
-            readings=readings,
-            events=events,
-            status_changes=status_changes,
+            events_stored=events,
+            statuses_applied=len(status_changes),
             rejects_stored=rejects,
-            committed_at=datetime.now(UTC),
             readings_over_series_limit=refused.over_limit,
             conflicting_duplicates=refused.conflicting,
         )
@@ -293,22 +304,23 @@ def _store_events(
     cur: psycopg.Cursor[TupleRow],
     messages: Sequence[Message],
     device_ids: dict[DeviceKey, int],
-) -> tuple[Event, ...]:
+) -> int:
+    """Store the batch's events (an exact repeat once); returns how many were new."""
     pending = {
         (device_ids[(e.site, e.device)], e.ts, e.type, e.subject or ""): e
         for m in messages
         for e in m.events
     }
     if not pending:
-        return ()
+        return 0
     with cur.copy(
         "COPY events_stage (device_id, ts, type, subject, attrs) FROM STDIN (FORMAT BINARY)"
     ) as copy:
         copy.set_types(["int8", "timestamptz", "text", "text", "jsonb"])
         for (device_id, ts, type_, subject), event in pending.items():
             copy.write_row((device_id, ts, type_, subject, Jsonb(event.attrs, dumps=_dumps)))
-    cur.execute(_MOVE_EVENTS)
-    return tuple(pending[(int(d), ts, t, s)] for d, ts, t, s in cur.fetchall())
+    row = cur.execute(_MOVE_EVENTS).fetchone()
+    return int(row[0]) if row else 0
 
 
 def _apply_statuses(
@@ -317,7 +329,7 @@ def _apply_statuses(
     device_ids: dict[DeviceKey, int],
 ) -> tuple[StatusChange, ...]:
     changed: list[StatusChange] = []
-    statuses = sorted(_placed_statuses(messages), key=lambda s: s.ts)
+    statuses = sorted(_with_data_before(messages), key=lambda s: s.ts)
     for status in statuses:
         device_id = device_ids[(status.site, status.device)]
         cur.execute(_APPLY_STATUS, {"online": status.online, "ts": status.ts, "id": device_id})
@@ -326,9 +338,11 @@ def _apply_statuses(
     return tuple(changed)
 
 
-def _placed_statuses(messages: Sequence[Message]) -> Iterator[StatusChange]:
-    """Each status with the newest data time of the messages before it (arrival order).
-    Only messages up to the last status are looked at: most batches hold none."""
+def _with_data_before(messages: Sequence[Message]) -> Iterator[StatusChange]:
+    """Each status with `data_before`: the newest data time of the messages before it in the
+    batch (arrival order). A fact only the writer sees, recorded for the rules engines, which
+    place the status on event time (rules/placement.py). Only messages up to the last status
+    are looked at: most batches hold none."""
     last = max((i for i, m in enumerate(messages) if m.statuses), default=-1)
     newest: float | None = None
     for message in messages[: last + 1]:

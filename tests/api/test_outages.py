@@ -18,6 +18,7 @@ from api import cli as api_cli
 from api.app import create_app
 from api.settings import ApiSettings
 from courtyard.embedded import EmbeddedPostgres
+from store.access.users import NewUser
 from store.places import provisioning
 from store.settings import StoreSettings
 from tests.api.live import serve_in_thread
@@ -48,7 +49,7 @@ def store(own_server: EmbeddedPostgres) -> StoreSettings:
 
 @pytest.fixture
 def api(store: StoreSettings) -> Iterator[httpx.Client]:
-    api_cli.add_user(store, user_id="mgr", name="Manager", role="manager", sites=[SITE])
+    api_cli.add_user(store, NewUser(user_id="mgr", name="Manager", role="manager", sites=[SITE]))
     token, _info = api_cli.create_token(store, user_id="mgr", name="test", days=1)
     settings = ApiSettings(pool_min_size=2, pool_max_size=4, auth_cache_s=0)
     app = create_app(settings, store)

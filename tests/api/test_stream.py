@@ -23,6 +23,7 @@ import psycopg
 import pytest
 
 from api import cli
+from store.access.users import NewUser
 from store.alerts import transitions
 from store.settings import StoreSettings
 from tests.api.world import NOW, World
@@ -139,7 +140,9 @@ def test_changes_reach_both_processes_scoped(
     database_url: str, world: World, processes: list[ApiProcess]
 ) -> None:
     store = StoreSettings(url=database_url)
-    cli.add_user(store, user_id="beta-manager", name="Beta", role="manager", sites=["beta"])
+    cli.add_user(
+        store, NewUser(user_id="beta-manager", name="Beta", role="manager", sites=["beta"])
+    )
     beta_token, _ = cli.create_token(store, user_id="beta-manager", name="t", days=1)
     a, b = processes
     subscribers = {

@@ -19,6 +19,7 @@ import psycopg
 from api import cli
 from api.auth.passwords import hash_password
 from rules.catalog import heartbeat, inactivity
+from store.access.users import NewUser
 from store.alerts import transitions
 from store.backend import Backend, backend_of
 from store.places import provisioning
@@ -242,7 +243,7 @@ def build(url: str) -> World:
         "integration": dict(role="integration", sites=["alpha"]),
     }
     for user_id, spec in users.items():
-        cli.add_user(store, user_id=user_id, name=user_id.title(), **spec)  # type: ignore[arg-type]
+        cli.add_user(store, NewUser(user_id=user_id, name=user_id.title(), **spec))  # type: ignore[arg-type]
         scopes = ["alerts:read"] if user_id == "integration" else None
         world.tokens[user_id], _ = cli.create_token(
             store, user_id=user_id, name="tests", days=1, scopes=scopes

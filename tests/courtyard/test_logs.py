@@ -7,7 +7,7 @@ import sys
 
 import orjson
 
-from courtyard.logs import formatter_for
+from courtyard.logs import configure, formatter_for
 
 
 def record(message: str, exc: bool = False) -> logging.LogRecord:
@@ -36,3 +36,22 @@ def test_text_lines_are_for_people() -> None:
     line = formatter_for("text").format(record("lost the database (%s)"))
     assert line.endswith("WARNING MainThread rules.service: lost the database (a)")
     assert line[:4].isdigit() and "Z " in line
+
+
+def test_expected_skips_of_a_busy_job_are_dropped_and_other_warnings_kept() -> None:
+    configure()
+    scheduler_log = logging.getLogger("apscheduler.scheduler")
+
+    def passes(message: str) -> bool:
+        return bool(
+            scheduler_log.filter(
+                logging.LogRecord(
+                    scheduler_log.name, logging.WARNING, __file__, 1, message, (), None
+                )
+            )
+        )
+
+    assert not passes(
+        'Execution of job "rules-feed" skipped: maximum number of running instances reached (1)'
+    )
+    assert passes("Run time of job rules-tick was missed by 0:00:31")

@@ -30,7 +30,9 @@ from device_sims.emissions import Outgoing
 from device_sims.scenario import load_scenario
 from device_sims.sinks import MemorySink
 from rules.settings import RulesSettings
+from store.access.users import NewUser
 from store.places import provisioning
+from store.readings import history
 from store.settings import StoreSettings
 from tests.courtyard.up_support import Api, UpProcess, english
 from tests.support.mqtt import Publisher
@@ -64,7 +66,7 @@ def test_up_runs_ingest_rules_and_api_in_one_process_and_stops_them_in_reverse(
     store = StoreSettings(url=database_url)
     with psycopg.connect(database_url) as conn:
         provisioning.upsert_site(conn, SITE, "Up Court", "Asia/Shanghai")
-    api_cli.add_user(store, user_id="mgr", name="Manager", role="manager", sites=[SITE])
+    api_cli.add_user(store, NewUser(user_id="mgr", name="Manager", role="manager", sites=[SITE]))
     token, _info = api_cli.create_token(store, user_id="mgr", name="test", days=1)
     port = free_port()
     env = up_env(
@@ -138,7 +140,9 @@ def test_up_with_embedded_servers_leaves_nothing_running_and_a_second_run_reuses
         assert isinstance(record, dict) and record["pid"] == first.process.pid
         store = StoreSettings(url=str(record["database_url"]))
         api_cli.add_user(
-            store, user_id="keeper", name="Keeper", role="admin", password="kept across restarts"
+            store,
+            NewUser(user_id="keeper", name="Keeper", role="admin"),
+            password="kept across restarts",
         )
         assert first.terminate() == 0
         assert first.leftovers() == []
@@ -315,7 +319,7 @@ def test_up_demo_shows_data_and_alerts_and_a_second_run_continues_it(
     finally:
         first.kill_tree()
     with psycopg.connect(database_url) as conn:
-        newest = demo.newest_reading(conn, load_scenario(demo.SCENARIO).site.id)
+        newest = history.newest_reading(conn, load_scenario(demo.SCENARIO).site.id)
     assert newest is not None
 
     second = UpProcess([*COURTYARD, "up", "--demo"], env, tmp_path, tmp_path / "second.log")
@@ -326,7 +330,9 @@ def test_up_demo_shows_data_and_alerts_and_a_second_run_continues_it(
         assert api.alerts()  # the first run's
         with psycopg.connect(database_url) as conn:
             wait_for(
-                lambda: demo.newest_reading(conn, load_scenario(demo.SCENARIO).site.id) != newest,
+                lambda: (
+                    history.newest_reading(conn, load_scenario(demo.SCENARIO).site.id) != newest
+                ),
                 timeout_s=120,
                 what="the second run's first readings",
             )

@@ -31,6 +31,7 @@ from device_sims.publisher import MqttSink
 from device_sims.runner import run
 from device_sims.scenario import ExpectedAlert, load_scenario
 from rules import ruleset
+from store.access.users import NewUser
 from store.settings import StoreSettings
 from tests.courtyard.up_support import Api
 from tests.e2e.platform import in_time, recent
@@ -86,7 +87,7 @@ def test_two_of_each_service_raise_each_expected_alert_once(
         ruleset.install(conn, None)
         staff = Person("staff-1", "Staff", "manager", [("manager", None), ("staff", None)])
         provision(conn, scenario, [staff])
-    api_cli.add_user(store, user_id="ops", name="Ops", role="admin")
+    api_cli.add_user(store, NewUser(user_id="ops", name="Ops", role="admin"))
     token, _info = api_cli.create_token(store, user_id="ops", name="scale-out", days=1)
 
     common = {

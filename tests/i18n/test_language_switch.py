@@ -10,6 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api import cli
+from store.access.users import NewUser
 from store.settings import StoreSettings
 from tests.api.pages.browser_session import PASSWORD, csrf_of, log_in
 from tests.api.world import World
@@ -90,7 +91,9 @@ def test_the_switch_is_on_every_page_with_its_token(world: World, client: TestCl
 
 def test_an_operator_can_give_a_new_user_their_language(world: World, client: TestClient) -> None:
     store = StoreSettings(url=world.url)
-    cli.add_user(store, user_id="lin", name="Lin", role="admin", password=PASSWORD, language="en")
+    cli.add_user(
+        store, NewUser(user_id="lin", name="Lin", role="admin", language="en"), password=PASSWORD
+    )
     client.headers["Accept-Language"] = "zh-CN"
     log_in(client, "lin")
     assert '<html lang="en">' in client.get("/alerts").text

@@ -107,7 +107,7 @@ def _gettext_calls(tree: ast.Module) -> Iterator[tuple[str | None, str]]:
             yield (context if isinstance(context, str) else None, args[0])
 
 
-@pytest.mark.parametrize("package", ["rules", "api", "courtyard", "store"])
+@pytest.mark.parametrize("package", ["rules", "api", "courtyard", "store", "i18n"])
 def test_every_gettext_call_is_extracted(package: str) -> None:
     """A `_()` the extraction cannot see (inside an f-string on Python 3.11, say) would never
     be translated."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -65,6 +66,7 @@ def test_native_telemetry_events_and_status_arrive_with_device_time(
     assert ingest.query("SELECT device_key, online FROM devices WHERE device_key = 'pump-1'") == [
         ("pump-1", False)
     ]
+    assert ingest.wake_ups >= 1, "a commit wakes an in-process rules engine"
 
 
 def test_senml_pack_is_stored_under_the_topic_device(
@@ -134,8 +136,8 @@ def test_a_redelivered_message_is_stored_once(ingest: RunningIngest, publisher: 
 
     ingest.wait_for_count("SELECT count(*) FROM events", 2)
     assert ingest.scalar("SELECT count(*) FROM readings") == 2
-    handed_on = sum(len(b.events) for b in ingest.committed)
-    assert handed_on == 2, "only the first copy of an event is handed on to rules"
+    fed = sum(len(b.events) for b in ingest.fed())
+    assert fed == 2, "only the first copy of an event is fed to rules"
     assert ingest.query("SELECT sample_count FROM readings_hourly ORDER BY series_id") == [
         (1,),
         (1,),
@@ -151,3 +153,14 @@ def test_mqtt_3_1_1_works_the_same(
     publisher.flush()
     ingest.wait_for_count("SELECT count(*) FROM readings", 1)
     assert named_readings(ingest, "garden-court")[("tank-1", "level_pct")] == [(T0, 81.5)]
+
+
+def test_stop_leaves_no_thread_of_ingest_running(
+    start_ingest: Callable[..., RunningIngest],
+) -> None:
+    before = set(threading.enumerate())
+    ingest = start_ingest()
+    started = set(threading.enumerate()) - before
+    assert "APScheduler" in {t.name for t in started}  # store maintenance's scheduler
+    ingest.service.stop()
+    assert [t.name for t in started if t.is_alive()] == []

@@ -12,9 +12,8 @@ from rules.arrays import (
     falling_edges,
     rising_edges,
     view_of,
-    view_of_batch,
 )
-from store.records import CommittedBatch, Event, Reading
+from store.records import Event, Reading
 
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
 
@@ -80,11 +79,6 @@ def test_view_groups_per_series_and_event_type() -> None:
     assert opens.ts.tolist() == [epoch_s(at(3)), epoch_s(at(9))]
     assert view.devices() == [("s", "door1"), ("s", "tank1"), ("s", "tank2")]
     assert levels[0].key == "s/tank1/level_pct"
-
-
-def test_view_of_batch() -> None:
-    batch = CommittedBatch(1, at(0), (Reading("s", "d", "m", at(1), 1.0),), (), ())
-    assert list(view_of_batch(batch).series) == [("s", "d", "m")]
 
 
 def test_naive_datetime_is_utc() -> None:

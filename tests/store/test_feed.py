@@ -66,6 +66,17 @@ def test_a_batch_is_in_the_feed_with_its_readings_events_and_status_changes(
     assert feed.read_after(conn, batch.id, ["north"], 10) == []
 
 
+def test_a_listener_hears_each_stored_batch(
+    conn: psycopg.Connection[TupleRow], database_url: str
+) -> None:
+    with psycopg.connect(database_url, autocommit=True) as listener:
+        feed.listen(listener)
+        BatchWriter().write(conn, [message("north", "tank-1", [50.0])])  # commits
+        (note,) = listener.notifies(timeout=5, stop_after=1)
+    assert note.channel == feed.CHANNEL
+    assert int(note.payload) == feed.latest_id(conn)
+
+
 def test_a_batch_with_nothing_new_for_rules_adds_no_feed_row(
     conn: psycopg.Connection[TupleRow],
 ) -> None:

@@ -61,7 +61,7 @@ def test_every_hour_reaches_the_rollup_after_the_refresh_job(database_url: str) 
         _run_refresh_policy(conn)  # the live day is materialized
         writer.write(conn, [_message(late_start, 5 * 24)])
         _run_refresh_policy(conn)
-        maintenance.run(store)
+        maintenance.LATE_HOURS.run(store)
         stored = _hours(conn, "readings")
         assert len(stored) == 6 * 24
         assert _hours(conn, "rollup") == stored
@@ -69,7 +69,7 @@ def test_every_hour_reaches_the_rollup_after_the_refresh_job(database_url: str) 
         # More readings into late hours that are materialized by now, outside the policy window.
         writer.write(conn, [_message(late_start, 2 * 24, minute=10)])
         _run_refresh_policy(conn)
-        maintenance.run(store)
+        maintenance.LATE_HOURS.run(store)
         stored = _hours(conn, "readings")
         assert stored[late_start] == (4, 40.0)
         assert _hours(conn, "rollup") == stored

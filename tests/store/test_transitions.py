@@ -375,7 +375,7 @@ def test_open_alerts_filters(conn: Conn) -> None:
 
 def test_a_listener_hears_each_change_at_commit(conn: Conn, database_url: str) -> None:
     with psycopg.connect(database_url, autocommit=True) as listener:
-        listener.execute("LISTEN courtyard_alert_changes")
+        transitions.listen(listener)
         alert, change = raise_alert(conn)
         assert list(listener.notifies(timeout=0.2)) == []  # not before the commit
         conn.commit()
@@ -383,7 +383,7 @@ def test_a_listener_hears_each_change_at_commit(conn: Conn, database_url: str) -
         transitions.acknowledge(conn, alert.id, actor="user:ana", at=T0)
         conn.rollback()
         assert list(listener.notifies(timeout=0.2)) == []  # never for a rolled-back change
-    assert [n.channel for n in heard] == ["courtyard_alert_changes"]
+    assert [n.channel for n in heard] == [transitions.CHANGES_CHANNEL]
     assert json.loads(heard[0].payload) == {
         "alert_id": alert.id,
         "change_id": change.id,

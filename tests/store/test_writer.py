@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import psycopg
 import pytest
 from psycopg.rows import TupleRow
 
+from store.readings import feed
+from store.readings.feed import FeedBatch
 from store.readings.writer import BatchWriter, WriteResult
 from store.records import (
     Alias,
@@ -33,6 +36,11 @@ def readings_message(device: str, values: list[float], start: datetime = T0) -> 
             for i, v in enumerate(values)
         ),
     )
+
+
+def fed_last(conn: psycopg.Connection[TupleRow]) -> FeedBatch:
+    """The newest batch of the committed-batch feed: what rules engines read of a write."""
+    return feed.read_after(conn, feed.latest_id(conn) - 1, ["court"], 1)[0]
 
 
 @pytest.fixture
@@ -90,9 +98,16 @@ def test_events_statuses_aliases_and_rejects(conn: psycopg.Connection[TupleRow])
     )
     first = writer.write(conn, [message])
     second = writer.write(conn, [message])
-    assert first.events == (sos,) and second.events == ()
-    assert first.status_changes == (offline,) and second.status_changes == ()
+    assert (first.events_stored, second.events_stored) == (1, 0)
+    assert (first.statuses_applied, second.statuses_applied) == (1, 0)
     assert (first.rejects_stored, second.rejects_stored) == (1, 1)
+    assert feed.latest_id(conn) == 1, "a write that changes nothing rules see is not fed"
+    assert len(fed_last(conn).events) == 1 and fed_last(conn).statuses == (offline,)
+    later = replace(sos, ts=T0 + timedelta(minutes=1))
+    assert writer.write(conn, [Message(received_at=T0, events=(sos, later))]).events_stored == 1
+    assert [e[1] for e in fed_last(conn).events] == [later.ts.timestamp()], (
+        "a redelivered event is fed once"
+    )
     redelivered = Reject("courtyard/v1/x", b"{", "payload is not valid JSON", T0, 1, True)
     third = writer.write(conn, [Message(received_at=T0, rejects=(redelivered,))])
     assert third.rejects_stored == 0, "a broker redelivery of a stored reject is not stored again"
@@ -107,7 +122,7 @@ def test_an_older_status_never_overrides_a_newer_one(conn: psycopg.Connection[Tu
     older = StatusChange("court", "gate-1", T0 - timedelta(minutes=1), online=False)
     writer.write(conn, [Message(received_at=T0, statuses=(newer,))])
     result = writer.write(conn, [Message(received_at=T0, statuses=(older,))])
-    assert result.status_changes == ()
+    assert result.statuses_applied == 0
     assert conn.execute("SELECT online FROM devices").fetchone() == (True,)
 
 
@@ -151,7 +166,7 @@ def test_a_conflicting_duplicate_is_counted_and_recorded_once_an_identical_one_n
     changed = sent("tank-1", {"level_pct": 35.0, "temperature_c": 12.5})
     result = writer.write(conn, [changed])
     assert (result.conflicting_duplicates, result.rejects_stored) == (1, 1)
-    assert [r.value for r in result.readings] == [12.5], "the refused value is not handed on"
+    assert fed_last(conn).values.tolist() == [12.5], "the refused value is not fed to rules"
     assert rejects(conn) == [
         (
             changed.origin.topic,
@@ -206,7 +221,14 @@ def test_new_series_stop_at_the_devices_limit(conn: psycopg.Connection[TupleRow]
     flood = sent("tank-1", {f"m_{i}": float(i) for i in range(5)})
     result = writer.write(conn, [flood, sent("tank-2", {"a": 1.0, "b": 2.0})])
     assert (result.readings_stored, result.readings_over_series_limit) == (5, 2)
-    assert [r.metric for r in result.readings] == ["m_0", "m_1", "m_2", "a", "b"]
+    names = feed.series_names(conn, fed_last(conn).series_ids.tolist())
+    assert [names[i][2] for i in fed_last(conn).series_ids.tolist()] == [
+        "m_0",
+        "m_1",
+        "m_2",
+        "a",
+        "b",
+    ]
     # A restarted worker (no cache) counts what is stored.
     result = BatchWriter(max_series_per_device=3).write(
         conn, [sent("tank-2", {"a": 1.0, "c": 1.0, "d": 1.0})]
