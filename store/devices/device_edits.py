@@ -176,32 +176,47 @@ def _check_names(value: object) -> list[FieldError]:
     return errors
 
 
+@dataclass(frozen=True, slots=True)
+class Known:
+    """The ids an edit of a site's device may name: the catalogue's kinds, the site's
+    buildings and households (read once for a whole import)."""
+
+    kinds: frozenset[str]
+    buildings: frozenset[str]
+    households: frozenset[str]
+
+
+def known_ids(conn: psycopg.Connection[TupleRow], site_id: str) -> Known:
+    def ids(sql: str, *params: object) -> frozenset[str]:
+        return frozenset(str(r[0]) for r in conn.execute(sql, params).fetchall())
+
+    return Known(
+        kinds=ids("SELECT code FROM device_kinds"),
+        buildings=ids("SELECT id FROM buildings WHERE site_id = %s", site_id),
+        households=ids("SELECT id FROM households WHERE site_id = %s", site_id),
+    )
+
+
 def check_edit(
     conn: psycopg.Connection[TupleRow],
     site_id: str,
     current: DeviceFacts,
     values: Mapping[str, object],
+    known: Known | None = None,
 ) -> list[FieldError]:
     """Every reason the edit cannot apply to a device of the site whose facts are `current`."""
     errors = check_values(values)
     if errors:
         return errors
+    known = known or known_ids(conn, site_id)
     kind = values.get("kind")
-    if kind is not None and not _exists(conn, "SELECT 1 FROM device_kinds WHERE code = %s", kind):
+    if kind is not None and kind not in known.kinds:
         errors.append(FieldError("kind", "unknown_kind", f"{kind!r} is not in the catalogue"))
     building = values.get("building_id")
-    if building is not None and not _exists(
-        conn, "SELECT 1 FROM buildings WHERE site_id = %s AND id = %s", site_id, building
-    ):
+    if building is not None and building not in known.buildings:
         errors.append(FieldError("building_id", "unknown_building", f"no building {building!r}"))
     household = values.get("household_id", current.household_id)
-    if (
-        "household_id" in values
-        and household is not None
-        and not _exists(
-            conn, "SELECT 1 FROM households WHERE site_id = %s AND id = %s", site_id, household
-        )
-    ):
+    if "household_id" in values and household is not None and household not in known.households:
         errors.append(
             FieldError("household_id", "unknown_household", f"no household {household!r}")
         )
@@ -213,10 +228,6 @@ def check_edit(
     if values.get("role_room") is not None and role is None:
         errors.append(FieldError("role_room", "room_needs_role", "set the role with its room"))
     return errors
-
-
-def _exists(conn: psycopg.Connection[TupleRow], sql: str, *params: object) -> bool:
-    return conn.execute(sql, params).fetchone() is not None
 
 
 _REGISTER = """

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import psycopg
 from psycopg.rows import TupleRow
 
-from store.devices.device_edits import apply_edit, changes, check_edit, facts_of
+from store.devices.device_edits import apply_edit, changes, check_edit, facts_of, known_ids
 from store.devices.import_rows import ImportRow, RowError
 
 
@@ -33,11 +33,12 @@ def plan_import(
     conn: psycopg.Connection[TupleRow], site_id: str, rows: list[ImportRow]
 ) -> ImportPlan:
     current = facts_of(conn, site_id, [r.device_key for r in rows])
+    known = known_ids(conn, site_id)
     planned: list[PlannedRow] = []
     errors: list[RowError] = []
     for row in rows:
         facts = current[row.device_key]
-        problems = check_edit(conn, site_id, facts, row.values)
+        problems = check_edit(conn, site_id, facts, row.values, known)
         errors += [RowError(row.row, p.field, p.code, p.message) for p in problems]
         changed = changes(facts, row.values)
         action = "create" if facts.id is None else ("update" if changed else "unchanged")

@@ -259,3 +259,24 @@ def test_list_searches_ids_and_names_and_filters_by_building(
     assert keys(q="人体%1") == []  # % and _ are literal
     assert keys(building=mine.building_id) == [mine.device_key]
     assert keys(q="beta") == []  # another site's device stays out of reach
+
+
+def test_a_community_onboards_300_devices_before_they_speak(
+    world: World, client: TestClient
+) -> None:
+    header = "device_key,name,name.zh-CN,kind,building,unit,room\n"
+    lines = [
+        f"b07-{n:03d}-door,Unit door {n},{n}号单元门,unit_door,alpha-facility-block,{n % 6 + 1},"
+        for n in range(300)
+    ]
+    manager = {**bearer(world.tokens["manager"]), "Content-Type": "text/csv"}
+    url = f"{V}/sites/alpha/devices/import"
+    response = client.post(url, content=header + "\n".join(lines) + "\n", headers=manager)
+    assert response.status_code == 200, response.text
+    assert response.json()["applied"] == 300
+    with psycopg.connect(world.url) as conn:
+        row = conn.execute(
+            "SELECT count(*), count(first_seen), count(*) FILTER (WHERE kind_confirmed)"
+            " FROM devices WHERE device_key LIKE 'b07-%'"
+        ).fetchone()
+    assert row == (300, 0, 300)
