@@ -26,7 +26,13 @@ from tests.api.world import NOW, World
 #: Routes anyone may call: health probes and logging in.
 PUBLIC = {("GET", "/healthz"), ("POST", "/api/v1/session")}
 #: Routes outside the schema, on purpose.
-UNDOCUMENTED = {("GET", "/metrics")}
+UNDOCUMENTED = {
+    ("GET", "/metrics"),
+    # Swagger UI and its files (api/docs_page.py): public, as /openapi.json is.
+    ("GET", "/docs"),
+    ("GET", "/docs/swagger-ui-bundle.js"),
+    ("GET", "/docs/swagger-ui.css"),
+}
 #: Streams are scoped per event: tests/api/test_stream.py checks what each subscriber gets.
 STREAMS = {("GET", "/api/v1/stream")}
 #: The same for every caller and about no place (its word "facility" is a kind's category, not
