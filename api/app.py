@@ -11,7 +11,7 @@ from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
-from api import errors
+from api import docs_page, errors
 from api.auth.authcache import AuthCache
 from api.auth.hash_slots import HashSlots
 from api.feed import AlertFeed
@@ -23,6 +23,7 @@ from api.routes import (
     accounts,
     alerts,
     buildings,
+    device_facts,
     devices,
     events,
     households,
@@ -102,12 +103,13 @@ def create_app(
         version="1",
         description=_DESCRIPTION,
         lifespan=lifespan,
-        docs_url="/docs",
+        docs_url=None,  # api.docs_page: Swagger UI without a CDN
         redoc_url=None,
         openapi_url="/openapi.json",
     )
     v1 = APIRouter(prefix=API_PREFIX)
     for module in (
+        device_facts,  # before devices: /devices/kinds is not a device id
         devices,
         events,
         alerts,
@@ -124,6 +126,7 @@ def create_app(
         v1.include_router(module.router)
     app.include_router(v1)
     app.include_router(system.router)
+    app.include_router(docs_page.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=pages.STATIC_DIR), name="static")
     errors.install(app)

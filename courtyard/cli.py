@@ -6,6 +6,9 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+import psycopg
 
 from courtyard import __version__, logs
 from courtyard.cli_text import _
@@ -32,8 +35,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         sys.stderr.write(f"courtyard: {exc}\n")
         return 2
+    except psycopg.OperationalError as exc:
+        # A database that is down, unknown or refuses us: one line, not psycopg's traceback.
+        sys.stderr.write(f"courtyard: {_unreachable(settings, exc)}\n")
+        return 1
     except KeyboardInterrupt:
         return 130
+
+
+def _unreachable(settings: Settings, exc: psycopg.OperationalError) -> str:
+    """What failed, in one line: the database's URL without its password, and libpq's first
+    line (its second is a hint for the server's administrator)."""
+    from courtyard.status import without_password
+
+    url = _with_running_database(settings).store.url
+    lines = str(exc).strip().splitlines() or [type(exc).__name__]
+    error = lines[0]
+    password = urlsplit(url).password if url else None
+    if password:
+        error = error.replace(password, "***")
+    if not url:
+        return error
+    return _("Cannot reach the database {url}: {error}").format(
+        url=without_password(url), error=error
+    )
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -121,7 +146,16 @@ def _parser() -> argparse.ArgumentParser:
 
     from api import cli as api_cli
 
-    users = commands.add_parser("users", help="manage dashboard and API users")
+    users = commands.add_parser(
+        "users",
+        help="manage dashboard and API users",
+        description="Add, list and deactivate the users who log in to the dashboard or call the "
+        "API, and set their passwords. A user's role (admin, manager, volunteer, operator, "
+        "integration) decides what they see: managers their sites, volunteers their "
+        "households' care alerts, operators the device registry and rules. Without "
+        "COURTYARD_DATABASE_URL, works on the database of the `courtyard up` running on "
+        "COURTYARD_DATA_DIR.",
+    )
     user_actions = users.add_subparsers(title="actions", required=True, metavar="ACTION")
     add_user = user_actions.add_parser(
         "add", help="add or update a user (admin, manager, volunteer, operator, integration)"
@@ -143,7 +177,15 @@ def _parser() -> argparse.ArgumentParser:
     api_cli.add_user_id_argument(reset_password)
     reset_password.set_defaults(command=_users_reset_password)
 
-    tokens = commands.add_parser("tokens", help="manage API bearer tokens")
+    tokens = commands.add_parser(
+        "tokens",
+        help="manage API bearer tokens",
+        description="Issue, list and revoke the tokens programs send to the API as "
+        "`Authorization: Bearer <token>`. A token acts as its user, narrowed to its scopes, "
+        "until it expires or is revoked; it is printed once when created and only its hash "
+        "is stored. Without COURTYARD_DATABASE_URL, works on the database of the `courtyard "
+        "up` running on COURTYARD_DATA_DIR.",
+    )
     token_actions = tokens.add_subparsers(title="actions", required=True, metavar="ACTION")
     create_token = token_actions.add_parser(
         "create", help="issue a bearer token for a user (printed once)"
@@ -161,6 +203,14 @@ def _parser() -> argparse.ArgumentParser:
     api_cli.add_token_revoke_arguments(revoke_token)
     revoke_token.set_defaults(command=_tokens_revoke)
 
+    from courtyard import devices_command
+
+    devices = commands.add_parser(
+        "devices", help="list devices and set what they are (name, kind, place, role)"
+    )
+    devices_command.add_arguments(devices)
+    devices.set_defaults(command=_devices)
+
     from device_sims import cli as simulate_cli
 
     simulate = commands.add_parser(
@@ -169,7 +219,22 @@ def _parser() -> argparse.ArgumentParser:
     )
     simulate_cli.add_arguments(simulate)
     simulate.set_defaults(command=_simulate)
+    _describe_actions(parser)
     return parser
+
+
+def _describe_actions(parser: argparse.ArgumentParser) -> None:
+    """An action's `--help` without a description of its own says what its line in the
+    list of actions says."""
+    for action in parser._actions:
+        if not isinstance(action, argparse._SubParsersAction):
+            continue
+        helps = {choice.dest: choice.help for choice in action._choices_actions}
+        for name, subparser in action.choices.items():
+            summary = helps.get(name)
+            if not subparser.description and summary:
+                subparser.description = summary[0].upper() + summary[1:] + "."
+            _describe_actions(subparser)
 
 
 def _require_urls(settings: Settings, *, database: bool = True, mqtt: bool = False) -> None:
@@ -303,6 +368,14 @@ def _account_store(settings: Settings) -> StoreSettings:
     settings = _with_running_database(settings)
     _require_urls(settings)
     return settings.store
+
+
+def _devices(args: argparse.Namespace, settings: Settings) -> int:
+    from courtyard import devices_command
+
+    settings = _with_running_database(settings)
+    _require_urls(settings)
+    return devices_command.run(args, settings)
 
 
 def _simulate(args: argparse.Namespace, settings: Settings) -> int:

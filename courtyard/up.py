@@ -8,7 +8,8 @@ the simulator, the API, the rules engine, ingest (drains, commits, acks), then t
 
 The embedded servers are our direct children and also die with us if we are killed. One that
 exits on its own is started again (courtyard.supervisor) while every client reconnects. A second
-run reuses the data under `settings.data_dir`.
+run reuses the data under `settings.data_dir`; one started while another runs on that directory
+is refused before it starts anything (courtyard.data_lock).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ import uvicorn
 from rich.console import Console
 from rich.markup import escape
 
-from courtyard import status
+from courtyard import data_lock, status
 from courtyard.cli_text import _
 from courtyard.demo import Demo, DemoLogins
 from courtyard.embedded import EmbeddedError, EmbeddedMosquitto, EmbeddedPostgres
@@ -56,7 +57,14 @@ class _Stopped(Exception):
 
 
 def run(settings: Settings, *, demo: Demo | None = None) -> int:
-    """Run everything until SIGTERM or Ctrl-C; 0 after a clean stop, 1 if a service failed."""
+    """Run everything until SIGTERM or Ctrl-C; 0 after a clean stop, 1 if a service failed.
+    ConfigError, before anything starts, while another `courtyard up` runs on the data
+    directory."""
+    with data_lock.hold(settings.data_dir):
+        return _run(settings, demo)
+
+
+def _run(settings: Settings, demo: Demo | None) -> int:
     stopping = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:

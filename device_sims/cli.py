@@ -9,7 +9,8 @@ from pathlib import Path
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Column, Table
+from rich.table import Table
+from rich.text import Text
 
 from device_sims.clock import SimulatedClock
 from device_sims.encode import OutputFormat
@@ -213,20 +214,30 @@ def _start(args: argparse.Namespace, duration_s: float) -> datetime | None:
 
 
 def _list(console: Console) -> int:
-    table = Table(_("devices"), _("households"), _("duration"), _("incidents"), _("description"))
-    table.columns.insert(0, Column(_("scenario"), no_wrap=True))
+    """Each scenario as a name over its description and counts: readable at 80 columns, where
+    a table of six columns cuts every word of the descriptions."""
     for name in shipped():
         s = load_scenario(name)
-        table.add_row(
-            name,
-            f"{s.device_count():,}",
-            str(len(s.households)),
-            f"{s.duration_s / 3600:g} h",
-            str(len(s.faults)),
-            s.description,
+        counts = " · ".join(
+            f"{label} {value}"
+            for label, value in (
+                (_("devices"), f"{s.device_count():,}"),
+                (_("households"), str(len(s.households))),
+                (_("duration"), f"{s.duration_s / 3600:g} h"),
+                (_("incidents"), str(len(s.faults))),
+            )
         )
-    console.print(table)
+        console.print(Text(name, style="bold"), no_wrap=True, overflow="ignore")
+        _indented(console, Text(s.description))
+        _indented(console, Text(counts, style="dim"))
     return 0
+
+
+def _indented(console: Console, text: Text, indent: int = 2) -> None:
+    """`text` wrapped to the terminal, `indent` columns in, without trailing blanks."""
+    for line in text.wrap(console, max(console.width - indent, 20)):
+        line.rstrip()
+        console.print(Text(" " * indent) + line, no_wrap=True, overflow="ignore")
 
 
 def summary_table(summary: RunSummary) -> Table:

@@ -5,12 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from device_sims.devices import KINDS, DeviceModel
-from device_sims.emissions import Emission, StatusChange
+from device_sims.emissions import Emission, Published, StatusChange
 from device_sims.encode import Encoder, Endpoint, OutputFormat
 from device_sims.faults import HOUSEHOLD, SignalFaults, scheduled_statuses
 from device_sims.households.home_kit import ROLES, Household, kit_sensors
 from device_sims.scenario import Scenario
 from device_sims.seeding import rng_for
+from device_sims.zigbee_devices import device_list
 from ingest.wire import Status
 
 Source = DeviceModel | Household
@@ -21,8 +22,9 @@ class Community:
     sources: tuple[Source, ...]
     encoder: Encoder
     signal_faults: dict[str, SignalFaults]
-    #: Emissions fixed in advance: every device's retained `online` at the start, and the
-    #: offline/online statuses of dropout faults.
+    #: Emissions fixed in advance: every device's retained `online` at the start, the
+    #: Zigbee2MQTT bridge's retained device list, and the offline/online statuses of dropout
+    #: faults.
     scheduled: tuple[Emission, ...]
 
 
@@ -36,6 +38,7 @@ def build(scenario: Scenario, qos: int = 1) -> Community:
         model = KINDS[spec.kind](spec, scenario.site, rng_for(scenario.seed, spec.id), faults)
         sources.append(model)
         scheduled.append(StatusChange(t0, spec.id, Status.ONLINE))
+    zigbee: list[tuple[str, str, str]] = []
     for hh in scenario.households:
         incidents = [f for f in scenario.faults if f.target == hh.id and f.kind in HOUSEHOLD]
         home = Household(hh, scenario.site, rng_for(scenario.seed, hh.id), incidents)
@@ -46,7 +49,15 @@ def build(scenario: Scenario, qos: int = 1) -> Community:
                 endpoints[sensor.device] = Endpoint(
                     sensor.device, fmt, sensor.friendly_name, ROLES[sensor.role]
                 )
+                # A bed mat and a chair mat both report occupancy; their models differ.
+                listed = "bed" if sensor.role == "bed" else ROLES[sensor.role]
+                zigbee.append((sensor.device, sensor.friendly_name, listed))
             scheduled.append(StatusChange(t0, sensor.device, Status.ONLINE))
+    if zigbee:
+        # Published before the devices speak, as the bridge does on start (retained).
+        payload = device_list(zigbee, scenario.seed)
+        topic = f"{scenario.z2m_base}/bridge/devices"
+        scheduled.insert(0, Published(t0, scenario.gateway, topic, payload, "zigbee2mqtt_bridge"))
     signal: dict[str, SignalFaults] = {}
     for fault in scenario.faults:
         applied = SignalFaults([f for f in scenario.faults if f.target == fault.target])

@@ -43,7 +43,18 @@ class Raw:
     payload: bytes
 
 
-Emission = Telemetry | Event | StatusChange | Raw
+@dataclass(frozen=True, slots=True)
+class Published:
+    """A message made in advance and published as it is: a gateway's retained device list."""
+
+    ts: float
+    device: str  # the gateway that publishes it
+    topic: str
+    payload: bytes
+    channel: str
+
+
+Emission = Telemetry | Event | StatusChange | Raw | Published
 
 
 @dataclass(frozen=True, slots=True)

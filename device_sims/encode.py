@@ -10,7 +10,15 @@ from zoneinfo import ZoneInfo
 
 import orjson
 
-from device_sims.emissions import Emission, Event, Outgoing, Raw, StatusChange, Telemetry
+from device_sims.emissions import (
+    Emission,
+    Event,
+    Outgoing,
+    Published,
+    Raw,
+    StatusChange,
+    Telemetry,
+)
 from device_sims.seeding import stable_seed
 from ingest.wire import Channel, Status, encode_event, encode_status, encode_telemetry, topic
 
@@ -114,6 +122,8 @@ class Encoder:
         self._z2m_counted: dict[str, tuple[str, set[str]]] = {}
 
     def encode(self, em: Emission) -> list[Outgoing]:
+        if isinstance(em, Published):
+            return [Outgoing(em.ts, em.topic, em.payload, 1, True, em.channel)]
         endpoint = self.endpoints.get(em.device)
         fmt = endpoint.format if endpoint is not None else self.default
         if fmt is OutputFormat.ZIGBEE2MQTT and endpoint is not None:
@@ -155,6 +165,7 @@ class Encoder:
                              "zigbee2mqtt_availability")]  # fmt: skip
         if isinstance(em, Raw):
             return [Outgoing(em.ts, name, em.payload, self.qos, False, "malformed")]
+        assert not isinstance(em, Published)  # sent as it is by encode()
         state = self._z2m_state.setdefault(ep.device, {})
         update = _z2m_update(ep.z2m_class, em)
         state.update({k: v for k, v in update.items() if k != "action"})

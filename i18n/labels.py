@@ -118,29 +118,74 @@ def _named(names: Mapping[str, str], code: str, tr: gettext.NullTranslations) ->
     return code if known is None else tr.gettext(known)
 
 
-#: What people call the kinds of device (the registry's codes, inferred by ingest from what a
-#: device sends or given when it is provisioned; a kind not listed here is shown as it is).
+#: What people call the kinds of device: the catalogue's codes (store/devices/catalogue.py), and
+#: the codes earlier versions inferred (door_sensor, meter, card_reader, equipment_room), for
+#: stores not migrated yet. An operator's own kind carries its own name; a kind not listed here
+#: is shown as it is.
 KINDS: Mapping[str, str] = {
-    "booster_pump": N_("Booster pump"),
     "water_tank": N_("Water tank"),
-    "smoke_detector": N_("Smoke detector"),
-    "leak_detector": N_("Leak detector"),
-    "door_sensor": N_("Door sensor"),
-    "motion_sensor": N_("Motion sensor"),
-    "climate_sensor": N_("Temperature and humidity sensor"),
-    "meter": N_("Meter"),
-    "electricity_meter": N_("Electricity meter"),
-    "water_meter": N_("Water meter"),
-    "equipment_room": N_("Equipment room"),
+    "booster_pump": N_("Booster pump"),
     "elevator": N_("Elevator"),
     "street_light": N_("Street light"),
-    "card_reader": N_("Card reader"),
+    "room_climate": N_("Equipment-room climate sensor"),
+    "smoke_detector": N_("Smoke detector"),
+    "leak_detector": N_("Leak detector"),
+    "water_meter": N_("Water meter"),
+    "electricity_meter": N_("Electricity meter"),
+    "gate_reader": N_("Gate card reader"),
     "face_gate": N_("Face recognition gate"),
     "unit_door": N_("Unit door"),
-    "button": N_("Button"),
+    "door_contact": N_("Door or window contact"),
+    "motion_sensor": N_("Motion sensor"),
+    "bed_sensor": N_("Bed sensor"),
+    "seat_sensor": N_("Seat sensor"),
+    "sos_button": N_("SOS button"),
+    "fall_detector": N_("Fall detector"),
     "smart_plug": N_("Smart plug"),
+    "climate_sensor": N_("Temperature and humidity sensor"),
+    "water_flow_sensor": N_("Water flow sensor"),
+    "button": N_("Button"),
+    "other": N_("Other device"),
+    "door_sensor": N_("Door sensor"),
+    "meter": N_("Meter"),
+    "card_reader": N_("Card reader"),
+    "equipment_room": N_("Equipment room"),
     # Not a kind: what a site's overview counts the devices under whose kind nobody knows yet.
     "unknown": N_("Kind not known yet"),
+}
+
+#: What people call the kind catalogue's categories.
+KIND_CATEGORIES: Mapping[str, str] = {
+    "facility": N_("Shared facilities"),
+    "access": N_("Access control"),
+    "home": N_("In the home"),
+    "other": N_("Other"),
+}
+
+#: What people call a device's role in its household (store.devices.catalogue.Role).
+ROLES: Mapping[str, str] = {
+    "front_door": N_("Front door"),
+    "other_door": N_("Other door"),
+    "motion": N_("Motion in a room"),
+    "bed": N_("Bed"),
+    "seat": N_("Seat or sofa"),
+    "sos": N_("SOS"),
+    "appliance": N_("Appliance"),
+    "other": N_("Other"),
+}
+
+#: What people call the rooms suggestions name (store.devices.catalogue.ROOMS); a room people
+#: typed is shown as they typed it.
+ROOMS: Mapping[str, str] = {
+    "bedroom": N_("Bedroom"),
+    "bathroom": N_("Bathroom"),
+    "kitchen": N_("Kitchen"),
+    "living_room": N_("Living room"),
+    "balcony": N_("Balcony"),
+    "fridge": N_("Fridge"),
+    "cupboard": N_("Cupboard"),
+    "hallway": N_("Hallway"),
+    "entrance": N_("Entrance"),
 }
 
 #: What people call the usual fields of a resident's contact details (free-form: a field not
@@ -164,6 +209,20 @@ CONTACT_FIELDS: Mapping[str, str] = {
 def kind_label(kind: str, tr: gettext.NullTranslations) -> str:
     """A device kind's name for people, translated; unknown kinds as they are."""
     return _named(KINDS, kind, tr)
+
+
+def kind_category_label(category: str, tr: gettext.NullTranslations) -> str:
+    return _named(KIND_CATEGORIES, category, tr)
+
+
+def role_label(role: str, tr: gettext.NullTranslations) -> str:
+    """A household role's name for people, translated; unknown roles as they are."""
+    return _named(ROLES, role, tr)
+
+
+def room_label(room: str, tr: gettext.NullTranslations) -> str:
+    """A room's name for people: the rooms suggestions name are translated, others as typed."""
+    return _named(ROOMS, room, tr)
 
 
 def contact_label(field: str, tr: gettext.NullTranslations) -> str:

@@ -26,6 +26,7 @@ def to_message(inbound: Inbound, context: DecodeContext) -> Message:
             statuses=result.statuses,
             aliases=result.aliases,
             kinds=result.kinds,
+            descriptions=result.descriptions,
             origin=origin(inbound) if result.readings else None,
         )
     if isinstance(result, Ignored):

@@ -62,6 +62,24 @@ class Alias:
 
 
 @dataclass(frozen=True, slots=True)
+class DeviceDescription:
+    """What a gateway says a device is (a Zigbee2MQTT `bridge/devices` entry) and what that
+    suggests. Stored as suggestions: a kind or role a person confirmed stays as it is."""
+
+    site: str
+    device: str
+    #: Merged into the device's `attrs` (model, vendor, features ...).
+    attrs: dict[str, object]
+    #: The gateway's name for the device: its display name while people gave none.
+    name: str | None = None
+    kind: str | None = None
+    role: str | None = None
+    role_room: str | None = None
+    #: The gateway name to register for the device (None: registered already).
+    alias: Alias | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Reject:
     """A message that could not be stored as data, and why."""
 
@@ -112,3 +130,5 @@ class Message:
     rejects: tuple[Reject, ...] = ()
     kinds: tuple[tuple[DeviceRef, str], ...] = ()
     origin: Origin | None = None
+    #: Gateways' descriptions of devices (they say nothing of when a device was last heard).
+    descriptions: tuple[DeviceDescription, ...] = ()

@@ -13,6 +13,7 @@ from api import pagination
 from api.auth.principals import Principal
 from api.deps import DbConn, DevicesReader, Res
 from api.errors import invalid, not_found
+from api.language import Language
 from api.params import Cursor, DeviceId, End, HouseholdFilter, Metric, PageSize, SiteFilter, Start
 from api.schemas.common import ID_PATTERN, error_responses
 from api.schemas.devices import (
@@ -51,19 +52,37 @@ _TARGET_POINTS = 1000
 _MAX_POINTS = 10_000
 
 
-def device_public(row: DeviceRow) -> DevicePublic:
+def device_public(row: DeviceRow, language: str) -> DevicePublic:
+    gateway = row.attrs.get("zigbee2mqtt")
+    model = gateway.get("model") if isinstance(gateway, dict) else None
     return DevicePublic(
         id=row.id,
         site_id=row.site_id,
         device_key=row.device_key,
-        kind=row.kind,
+        display_name=device_reads.display_name(row, language),
         name=row.name,
+        names=row.names,
+        kind=row.kind,
+        kind_state=None if row.kind is None else _state(row.kind_confirmed),
         status="unknown" if row.online is None else ("online" if row.online else "offline"),
         status_changed_at=row.status_changed_at,
         first_seen=row.first_seen,
         last_seen=row.last_seen,
+        building_id=row.building_id,
+        unit=row.unit,
+        room=row.room,
         household_id=row.household_id,
+        role=row.role,  # type: ignore[arg-type]  # the store's CHECK holds it to the roles
+        role_room=row.role_room,
+        role_state=None if row.role is None else _state(row.role_confirmed),
+        installed_on=row.installed_on,
+        notes=row.notes,
+        model=model if isinstance(model, str) else None,
     )
+
+
+def _state(confirmed: bool) -> Literal["suggested", "confirmed"]:
+    return "confirmed" if confirmed else "suggested"
 
 
 async def _device(conn: DbConn, user: Principal, device_id: int) -> DeviceRow:
@@ -83,11 +102,26 @@ async def list_devices(
         Literal["online", "offline", "unknown"] | None, Query(description="Only this status.")
     ] = None,
     household: HouseholdFilter = None,
+    building: Annotated[
+        str | None, Query(pattern=ID_PATTERN, description="Only devices of this building.")
+    ] = None,
+    q: Annotated[
+        str | None,
+        Query(
+            min_length=1,
+            max_length=100,
+            pattern=r"^[^\x00]*$",
+            description="Only devices whose id or a name contains this (any case).",
+        ),
+    ] = None,
     cursor: Cursor = None,
     limit: PageSize = 100,
+    *,
+    language: Language,
 ) -> DevicePage:
     """Devices the caller may see, ordered by site and device id, filtered by site, kind,
-    status (from the device's status channel) or household."""
+    status (from the device's status channel), household, building or a search in ids and
+    names."""
     after = None
     if cursor is not None:
         site_after, key_after = pagination.decode(cursor, [str, str])
@@ -99,22 +133,32 @@ async def list_devices(
         kind=kind,
         status=status,
         household_id=household,
+        building_id=building,
+        search=q,
         after=after,
         limit=limit + 1,
     )
-    items = [device_public(row) for row in rows[:limit]]
+    items = [device_public(row, language) for row in rows[:limit]]
     more = len(rows) > limit
     next_cursor = pagination.encode([items[-1].site_id, items[-1].device_key]) if more else None
     return DevicePage(items=items, next_cursor=next_cursor)
 
 
 @router.get("/{device_id}", response_model=DeviceDetail, responses=error_responses(404))
-async def get_device(conn: DbConn, user: DevicesReader, device_id: DeviceId) -> DeviceDetail:
+async def get_device(
+    conn: DbConn, user: DevicesReader, device_id: DeviceId, language: Language
+) -> DeviceDetail:
     """One device with the metrics it reports."""
+    return await device_detail(conn, user, device_id, language)
+
+
+async def device_detail(
+    conn: DbConn, user: Principal, device_id: int, language: str
+) -> DeviceDetail:
     row = await _device(conn, user, device_id)
     series = await device_reads.series_of(conn, device_id)
     return DeviceDetail(
-        **device_public(row).model_dump(),
+        **device_public(row, language).model_dump(),
         metrics=[SeriesPublic(id=s.id, metric=s.metric) for s in series],
     )
 

@@ -89,6 +89,8 @@ def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
         403: "The caller's role or token does not allow this.",
         404: "No such resource, or not one the caller may see.",
         409: "The resource's state does not allow this change.",
+        413: "The request body is too large.",
+        415: "The request body's media type is not one this route reads.",
         422: "A parameter or field is invalid; `fields` names it.",
         429: "Too many attempts: wait as long as Retry-After says.",
         503: "The service cannot answer right now.",

@@ -2,28 +2,96 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Literal
+from datetime import date, datetime
+from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import Field, StringConstraints
 
-from api.schemas.common import Model
+from api.schemas.common import ID_PATTERN, Model
 
 DeviceStatus = Literal["online", "offline", "unknown"]
 DeviceState = Literal["alerting", "online", "offline", "unknown"]
+#: Whether a fact was inferred by Courtyard or said by a person (then never overwritten).
+FactState = Literal["suggested", "confirmed"]
+Role = Literal[
+    "front_door", "other_door", "motion", "bed", "seat", "sos", "appliance", "other"
+]  # fmt: skip
+_Id = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
+_Name = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=r"^[^\x00]*$")]
+_LanguageTag = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8}){0,2}$")]
+_Notes = Annotated[str, StringConstraints(min_length=1, max_length=4000, pattern=r"^[^\x00]*$")]
 
 
 class DevicePublic(Model):
     id: int
     site_id: str
     device_key: str = Field(description="The device id of its MQTT topic, unique per site.")
-    kind: str | None
+    display_name: str = Field(
+        description="What to call it for the caller: its name in the caller's language, "
+        "else its name, else its device id."
+    )
     name: str | None
+    names: dict[str, str] = Field(description='Names per language tag, e.g. {"zh-CN": ...}.')
+    kind: str | None = Field(description="A code of the kind catalogue (GET /devices/kinds).")
+    kind_state: FactState | None
     status: DeviceStatus = Field(description="From the device's status channel.")
     status_changed_at: datetime | None
-    first_seen: datetime
-    last_seen: datetime
+    first_seen: datetime | None = Field(description="Null: registered, not heard from yet.")
+    last_seen: datetime | None
+    building_id: str | None
+    unit: str | None
+    room: str | None
     household_id: str | None
+    role: Role | None = Field(description="Its role in its household.")
+    role_room: str | None = Field(description="The room of a door or motion role.")
+    role_state: FactState | None
+    installed_on: date | None
+    notes: str | None
+    model: str | None = Field(description="The model its gateway reports (Zigbee2MQTT).")
+
+
+class DeviceUpdate(Model):
+    """The facts to set; a field left out stays as it is, null clears it. Setting a kind or a
+    role confirms it (suggestions never replace it); null hands it back to the suggestions."""
+
+    name: _Name | None = None
+    names: dict[_LanguageTag, _Name] | None = None
+    kind: _Id | None = None
+    building_id: _Id | None = None
+    unit: _Name | None = None
+    room: _Name | None = None
+    household_id: _Id | None = None
+    role: Role | None = None
+    role_room: _Name | None = None
+    installed_on: date | None = None
+    notes: _Notes | None = None
+
+
+class KindPublic(Model):
+    code: str
+    category: Literal["facility", "access", "home", "other"]
+    label: str = Field(description="In the caller's language.")
+    household_role: Role | None
+    builtin: bool
+
+
+class FieldChange(Model):
+    field: str
+    before: object
+    after: object
+
+
+class ImportRowResult(Model):
+    row: int = Field(description="1 for the first device row (a CSV header is not counted).")
+    device_key: str
+    action: Literal["create", "update", "unchanged"]
+    changes: list[FieldChange]
+
+
+class ImportResult(Model):
+    dry_run: bool
+    applied: int = Field(description="Devices created or changed (0 on a dry run).")
+    rows: list[ImportRowResult]
 
 
 class SeriesPublic(Model):

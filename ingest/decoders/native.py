@@ -75,7 +75,8 @@ def _event(data: object, device: DeviceRef, now: datetime, context: DecodeContex
     if isinstance(ts, Rejected):
         return ts
     event = Event(device.site, device.device, ts, str(type_), subject, attrs)
-    return Decoded(events=(event,))
+    kind = kinds.EVENT_KINDS.get(event.type)
+    return Decoded(events=(event,), kinds=((device, kind),) if kind else ())
 
 
 def _telemetry(

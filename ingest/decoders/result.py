@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from ingest.json_bounds import JsonLimits
-from store.records import Alias, DeviceRef, Event, Reading, StatusChange
+from store.records import Alias, DeviceDescription, DeviceRef, Event, Reading, StatusChange
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,6 +18,8 @@ class Decoded:
     aliases: tuple[Alias, ...] = ()
     #: Device kinds the message reveals ("door_sensor", "pump", ...), for auto-registration.
     kinds: tuple[tuple[DeviceRef, str], ...] = ()
+    #: What a gateway's device list says each device is (Zigbee2MQTT `bridge/devices`).
+    descriptions: tuple[DeviceDescription, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,8 @@
-"""Zigbee2MQTT `<base>/<friendly_name>` objects → readings and events of the registered device."""
+"""Zigbee2MQTT `<base>/<friendly_name>` objects → readings and events of the registered device.
+
+`<base>/bridge/devices`, the bridge's list of its devices, is read by zigbee2mqtt_bridge.py;
+other bridge topics are gateway state and ignored.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ from collections.abc import Mapping
 from datetime import datetime
 
 from ingest import kinds, validation
+from ingest.decoders import zigbee2mqtt_bridge
 from ingest.decoders.result import DecodeContext, Decoded, DecodeResult, Ignored, Rejected
 from ingest.wire import Status
 from store.records import Alias, DeviceRef, Event, Reading, StatusChange
@@ -69,6 +74,10 @@ def decode(base: str, rest: str, text: str, now: datetime, context: DecodeContex
     segments = rest.split("/")
     if not rest or "" in segments:
         return Rejected(f"topic {topic!r} has no friendly name (or an empty level) after {base!r}")
+    if segments == ["bridge", "devices"]:
+        return zigbee2mqtt_bridge.decode_devices(
+            base, text, context, lambda b, name: _device(b, name, context)
+        )
     if segments[0] == "bridge":
         return Ignored(f"Zigbee2MQTT bridge topic {topic!r} (gateway state, not device data)")
     if {"set", "get"} & set(segments[1:]):
@@ -150,7 +159,8 @@ def _device_message(
             "(only nulls, text, nested objects, an action reset or occupancy cleared)"
         )
     device, aliases = _device(base, name, context)
-    kind = kinds.infer_kind(data.keys(), kinds.ZIGBEE2MQTT_RULES)
+    sos = any(type_ == "sos" for type_, _ in event_types)
+    kind = "sos_button" if sos else kinds.infer_kind(data.keys(), kinds.ZIGBEE2MQTT_RULES)
     return Decoded(
         readings=tuple(Reading(device.site, device.device, m, ts, v) for m, v in values.items()),
         events=tuple(

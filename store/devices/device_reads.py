@@ -4,7 +4,7 @@ and a site's overview (devices by kind and state, open alerts), all narrowed to 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 import psycopg
 from psycopg.rows import TupleRow, class_row
@@ -24,9 +24,24 @@ class DeviceRow:
     name: str | None
     online: bool | None
     status_changed_at: datetime | None
-    first_seen: datetime
-    last_seen: datetime
+    #: None: registered by people (or a gateway's device list) and not heard from yet.
+    first_seen: datetime | None
+    last_seen: datetime | None
     household_id: str | None
+    #: Language tag -> name, for readers of that language (`name` for everyone else).
+    names: dict[str, str]
+    #: A person set the kind (else ingest suggested it).
+    kind_confirmed: bool
+    building_id: str | None
+    unit: str | None
+    room: str | None
+    installed_on: date | None
+    notes: str | None
+    #: The device's role in its household: people's, else the suggestion (household_device_roles).
+    role: str | None
+    role_room: str | None
+    role_confirmed: bool
+    attrs: dict[str, object]
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,17 +84,33 @@ class AttentionRow:
 
 _COLUMNS = """
     d.id, d.site_id, d.device_key, d.kind, d.name, d.online, d.status_changed_at, d.first_seen,
-    d.last_seen, hd.household_id
+    d.last_seen, hd.household_id, d.names, d.kind_confirmed, d.building_id, d.unit, d.room,
+    d.installed_on, d.notes, hr.role, hr.role_room, coalesce(hr.role_confirmed, false)
+    AS role_confirmed, d.attrs
 """
 _FROM = """
 FROM devices d
 LEFT JOIN household_devices hd ON hd.site_id = d.site_id AND hd.device_key = d.device_key
+LEFT JOIN household_device_roles hr ON hr.site_id = d.site_id AND hr.device_key = d.device_key
 """
 _STATUS = {
     "online": "d.online IS TRUE",
     "offline": "d.online IS FALSE",
     "unknown": "d.online IS NULL",
 }
+
+
+def display_name(row: DeviceRow, language: str) -> str:
+    """The name a reader of `language` gets: theirs ("zh-CN", else "zh"), else the name people
+    gave, else the device id."""
+    base = language.split("-", 1)[0]
+    for tag in (language, base):
+        if row.names.get(tag):
+            return row.names[tag]
+    for tag, name in sorted(row.names.items()):
+        if tag.split("-", 1)[0] == base and name:
+            return name
+    return row.name or row.device_key
 
 
 async def list_devices(
@@ -90,10 +121,13 @@ async def list_devices(
     kind: str | None = None,
     status: str | None = None,
     household_id: str | None = None,
+    building_id: str | None = None,
+    search: str | None = None,
     after: tuple[str, str] | None = None,
     limit: int = 100,
 ) -> list[DeviceRow]:
-    """Devices ordered by (site, device id); `after` is the last (site, device id) of a page."""
+    """Devices ordered by (site, device id); `after` is the last (site, device id) of a page.
+    `search` matches the device id, its name or a name in any language, in any case."""
     where = Where()
     visible_devices(where, visibility)
     if site_id is not None:
@@ -104,6 +138,14 @@ async def list_devices(
         where.add(_STATUS[status])
     if household_id is not None:
         where.add("hd.household_id = %(household)s", household=household_id)
+    if building_id is not None:
+        where.add("d.building_id = %(building)s", building=building_id)
+    if search is not None:
+        where.add(
+            "(d.device_key ILIKE %(search)s OR d.name ILIKE %(search)s"
+            " OR EXISTS (SELECT 1 FROM jsonb_each_text(d.names) n WHERE n.value ILIKE %(search)s))",
+            search=_contains(search),
+        )
     if after is not None:
         where.add(
             "(d.site_id, d.device_key) > (%(after_site)s, %(after_key)s)",
@@ -117,6 +159,12 @@ async def list_devices(
             {**where.params, "limit": limit},
         )
         return await cur.fetchall()
+
+
+def _contains(text: str) -> str:
+    """A LIKE pattern matching `text` anywhere, its own % and _ taken literally."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
 
 
 async def get_device(
@@ -224,6 +272,7 @@ async def overview(
                    (ARRAY['info', 'warning', 'critical'])[oa.worst] AS worst_severity,
                    d.last_seen
             {base} AND (oa.worst IS NOT NULL OR d.online IS FALSE)
+              AND d.last_seen IS NOT NULL  -- registered, never heard from: nothing to see yet
             ORDER BY oa.worst DESC NULLS LAST, d.last_seen, d.device_key
             LIMIT %(limit)s
             """,
@@ -231,3 +280,23 @@ async def overview(
         )
         attention = await cur.fetchall()
     return states, alerts, attention
+
+
+@dataclass(frozen=True, slots=True)
+class KindRow:
+    code: str
+    category: str
+    household_role: str | None
+    name: str | None
+    names: dict[str, str]
+    builtin: bool
+
+
+async def kinds(conn: psycopg.AsyncConnection[TupleRow]) -> list[KindRow]:
+    """The kind catalogue: shipped kinds, then operators' own, each by code."""
+    async with conn.cursor(row_factory=class_row(KindRow)) as cur:
+        await cur.execute(
+            "SELECT code, category, household_role, name, names, builtin FROM device_kinds"
+            " ORDER BY NOT builtin, code"
+        )
+        return await cur.fetchall()

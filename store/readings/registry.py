@@ -2,11 +2,12 @@
 
 The ids are cached in process; a miss is upserted in the writer's transaction. Ids learnt in a
 transaction only enter the cache after it commits (`remember`), so a rolled-back insert never
-leaves a dangling id behind. `last_seen` is written at most every `last_seen_resolution_s` per
-device: it keeps hot devices from taking a row lock in every batch, which would serialise
-concurrent ingest workers on the same devices. A device gets new series only while it has fewer
-than `max_series_per_device`; workers adding series to one device take turns on its row, so the
-limit holds across workers.
+leaves a dangling id behind. A device registered before it spoke (by people, or by a gateway's
+device list) keeps its row and facts; its first message sets `first_seen`. `last_seen` is
+written at most every `last_seen_resolution_s` per device: it keeps hot devices from taking a
+row lock in every batch, which would serialise concurrent ingest workers on the same devices.
+A device gets new series only while it has fewer than `max_series_per_device`; workers adding
+series to one device take turns on its row, so the limit holds across workers.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ FROM unnest(%s::text[], %s::text[], %s::text[], %s::timestamptz[]) AS t(site, de
 ORDER BY site, dev
 ON CONFLICT (site_id, device_key) DO UPDATE
 SET last_seen = greatest(devices.last_seen, excluded.last_seen),
+    first_seen = coalesce(devices.first_seen, excluded.first_seen),
     kind = coalesce(devices.kind, excluded.kind)
 RETURNING id, site_id, device_key
 """

@@ -23,6 +23,7 @@ from psycopg.rows import TupleRow
 from psycopg.types.json import Jsonb
 
 from store.backend import Backend, backend_of
+from store.devices.descriptions import store_descriptions
 from store.readings import feed, hourly_packs, late_hours
 from store.readings.registry import DeviceKey, DeviceTouch, Learnt, Registry
 from store.readings.rows import Row, SeriesTime, all_readings, refusals, stage
@@ -174,6 +175,7 @@ class BatchWriter:
             self._registry.register_aliases(
                 cur, (a for m in messages for a in m.aliases), device_ids, learnt
             )
+            store_descriptions(cur, (d for m in messages for d in m.descriptions))
             staged = stage(cur, self._registry, messages, device_ids, learnt)
             rows = staged.rows
             stored_readings, stored_values = (

@@ -26,9 +26,18 @@ from tests.api.world import NOW, World
 #: Routes anyone may call: health probes and logging in.
 PUBLIC = {("GET", "/healthz"), ("POST", "/api/v1/session")}
 #: Routes outside the schema, on purpose.
-UNDOCUMENTED = {("GET", "/metrics")}
+UNDOCUMENTED = {
+    ("GET", "/metrics"),
+    # Swagger UI and its files (api/docs_page.py): public, as /openapi.json is.
+    ("GET", "/docs"),
+    ("GET", "/docs/swagger-ui-bundle.js"),
+    ("GET", "/docs/swagger-ui.css"),
+}
 #: Streams are scoped per event: tests/api/test_stream.py checks what each subscriber gets.
 STREAMS = {("GET", "/api/v1/stream")}
+#: The same for every caller and about no place (its word "facility" is a kind's category, not
+#: the world's facility corner): only its authentication is checked here.
+CATALOGUES = {("GET", "/api/v1/devices/kinds")}
 
 V = "/api/v1"
 BACKTEST = {"start": NOW.replace(year=NOW.year - 1).isoformat(), "end": NOW.isoformat()}
@@ -44,6 +53,8 @@ class Case:
 CASES: dict[tuple[str, str], Case] = {
     ("GET", f"{V}/devices"): Case(({}, {"site": "{site_id}"}, {"household": "{household_id}"})),
     ("GET", f"{V}/devices/{{device_id}}"): Case(),
+    ("GET", f"{V}/devices/kinds"): Case(),
+    ("PATCH", f"{V}/devices/{{device_id}}"): Case(body={"name": "Renamed", "unit": "2"}),
     ("GET", f"{V}/devices/{{device_id}}/latest"): Case(),
     ("GET", f"{V}/devices/{{device_id}}/readings"): Case(({"metric": "{metric}"},)),
     ("GET", f"{V}/devices/{{device_id}}/aggregates"): Case(
@@ -80,6 +91,9 @@ CASES: dict[tuple[str, str], Case] = {
     ("GET", f"{V}/sites/{{site_id}}"): Case(),
     ("PUT", f"{V}/sites/{{site_id}}"): Case(body={"name": "Renamed", "timezone": "Asia/Shanghai"}),
     ("GET", f"{V}/sites/{{site_id}}/overview"): Case(),
+    ("POST", f"{V}/sites/{{site_id}}/devices/import"): Case(
+        ({}, {"dry_run": "true"}), body={"devices": [{"device_key": "new-1", "name": "New"}]}
+    ),
     ("GET", f"{V}/households"): Case(({}, {"site": "{site_id}"})),
     ("GET", f"{V}/households/{{site_id}}/{{household_id}}"): Case(),
     ("PUT", f"{V}/households/{{site_id}}/{{household_id}}"): Case(
@@ -239,7 +253,7 @@ def test_route_is_scoped(method: str, path: str, world: World, client: TestClien
                 status, text = _send(client, request, token)
                 assert status == 401, (request, status, text)
                 assert json.loads(text)["error"]["code"] == "unauthenticated"
-    if (method, path) in PUBLIC | STREAMS:
+    if (method, path) in PUBLIC | STREAMS | CATALOGUES:
         return
     checked = []
     for principal, corners in PRINCIPALS.items():

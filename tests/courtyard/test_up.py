@@ -176,7 +176,8 @@ def test_up_refuses_a_busy_http_port_before_starting_anything(tmp_path: Path) ->
         )  # fmt: skip
     assert result.returncode == 2
     assert f"Port {port} on 127.0.0.1 is in use" in result.stderr
-    assert not (tmp_path / "data").exists()  # no server was started
+    # No server was started: the data directory holds only the lock `courtyard up` took first.
+    assert [p.name for p in (tmp_path / "data").iterdir()] == ["courtyard.lock"]
 
 
 # -- the demo ----------------------------------------------------------------------------------

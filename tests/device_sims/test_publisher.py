@@ -71,7 +71,11 @@ def test_subscriber_receives_exactly_what_the_summary_says(fresh_broker: Embedde
         assert counter.counts["telemetry"] == native["telemetry"] + native.get("malformed", 0)
         assert counter.counts["event"] == native["event"]
         assert counter.counts["status"] == native["status"]
-        assert counter.counts["z2m"] == native["zigbee2mqtt"] + native["zigbee2mqtt_availability"]
+        assert counter.counts["z2m"] == (
+            native["zigbee2mqtt"]
+            + native["zigbee2mqtt_availability"]
+            + native.get("zigbee2mqtt_bridge", 0)
+        )
     finally:
         counter.close()
 

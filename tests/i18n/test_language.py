@@ -28,6 +28,7 @@ from i18n.summaries import render
 from ingest import kinds as ingest_kinds
 from ingest.decoders import DecodeContext, Decoded, decode
 from ingest.inbound import Inbound
+from store.devices.catalogue import KINDS as CATALOGUE
 
 
 @pytest.mark.parametrize(
@@ -171,15 +172,16 @@ def test_the_browser_writes_a_value_as_the_server_does(
 
 
 def _kinds_devices_can_have() -> set[str]:
-    """What ingest infers from payloads, and what the simulated devices are."""
+    """What ingest infers from payloads, what the simulated devices are, and the catalogue."""
     rules = (*ingest_kinds.NATIVE_RULES, *ingest_kinds.ZIGBEE2MQTT_RULES)
-    return {kind for _, kind in rules} | {model.kind for model in SIMULATED.values()}
+    inferred = {kind for _, kind in rules} | {model.kind for model in SIMULATED.values()}
+    return inferred | set(CATALOGUE)
 
 
 def test_every_device_kind_has_its_name_in_chinese() -> None:
     tr = translations("zh-CN")
     kinds = _kinds_devices_can_have()
-    assert {"booster_pump", "door_sensor", "elevator", "face_gate"} <= kinds
+    assert {"booster_pump", "door_contact", "elevator", "face_gate", "bed_sensor"} <= kinds
     assert sorted(k for k in kinds if kind_label(k, tr) in (k, KINDS.get(k))) == []
     assert kind_label("booster_pump", tr) == "增压泵"
     assert kind_label("a_kind_nobody_named", tr) == "a_kind_nobody_named"

@@ -130,7 +130,28 @@ def test_telemetry_senml_pack_of_strings_only_is_ignored() -> None:
     ],
 )  # fmt: skip
 def test_event(payload: object, event: Event) -> None:
-    assert run(Channel.EVENT, payload) == Decoded(events=(event,))
+    result = run(Channel.EVENT, payload)
+    assert isinstance(result, Decoded)
+    assert result.events == (event,)
+
+
+@pytest.mark.parametrize(
+    ("type_", "kind"),
+    [
+        ("sos", "sos_button"),
+        ("fall", "fall_detector"),
+        ("bed_occupied", "bed_sensor"),
+        ("seat_vacant", "seat_sensor"),
+        ("appliance_on", "smart_plug"),
+        ("pump_start", "booster_pump"),
+        ("access_granted", None),  # readers, face gates and unit doors all send it
+        ("door_open", None),
+    ],
+)
+def test_event_types_that_say_what_sent_them(type_: str, kind: str | None) -> None:
+    result = run(Channel.EVENT, {"type": type_})
+    assert isinstance(result, Decoded)
+    assert result.kinds == (((DeviceRef("site-1", "tank-1"), kind),) if kind else ())
 
 
 @pytest.mark.parametrize(

@@ -90,7 +90,7 @@ def test_unknown_friendly_name_gets_a_derived_device_and_an_alias() -> None:
     assert result == Decoded(
         readings=(Reading("site-a", device, "door_open", NOW, 0.0),),
         aliases=(Alias("zigbee2mqtt:zigbee2mqtt", name, "site-a", device),),
-        kinds=((DeviceRef("site-a", device), "door_sensor"),),
+        kinds=((DeviceRef("site-a", device), "door_contact"),),
     )
 
 
@@ -253,7 +253,7 @@ def test_availability_of_an_unknown_name_registers_it() -> None:
     ("topic", "payload", "reason"),
     [
         ("zigbee2mqtt/bridge/state", '{"state":"online"}', "Zigbee2MQTT bridge topic"),
-        ("zigbee2mqtt/bridge/devices", "[]", "Zigbee2MQTT bridge topic"),
+        ("zigbee2mqtt/bridge/devices", "[]", "lists no device besides the coordinator"),
         ("zigbee2mqtt/z1/set", '{"state":"ON"}', "Zigbee2MQTT command topic"),
         ("zigbee2mqtt/z1/set/state", "ON", "Zigbee2MQTT command topic"),
         ("zigbee2mqtt/z1/get", '{"state":""}', "Zigbee2MQTT command topic"),
@@ -299,11 +299,13 @@ def test_rejected(topic: str, payload: str, reason: str) -> None:
 @pytest.mark.parametrize(
     ("payload", "kind"),
     [
-        ('{"contact": true, "battery": 90}', "door_sensor"),
+        ('{"contact": true, "battery": 90}', "door_contact"),
         ('{"occupancy": false, "temperature": 25}', "motion_sensor"),
         ('{"water_leak": false, "temperature": 26}', "leak_detector"),
         ('{"smoke": false}', "smoke_detector"),
         ('{"action": "", "linkquality": 1}', "button"),
+        ('{"action": "emergency", "battery": 80}', "sos_button"),
+        ('{"flow": 3.5}', "water_flow_sensor"),
         ('{"power": 0, "state": "ON"}', "smart_plug"),
         ('{"energy": 1.2}', "smart_plug"),
         ('{"temperature": 7, "humidity": 60, "pressure": 990}', "climate_sensor"),
