@@ -25,6 +25,12 @@
       schedule(2000);
       return;
     }
+    // Nor rows someone selected for an action (the alert table): changes wait until they act.
+    if (region.querySelector("input[type=checkbox]:checked")) {
+      say("paused");
+      schedule(5000);
+      return;
+    }
     fetch(region.dataset.liveSrc, { credentials: "same-origin", headers: { Accept: "text/html" } })
       .then(function (response) {
         if (response.redirected) {  // the session ended: the server sent us to the login form
@@ -37,6 +43,7 @@
         if (html === null) return;
         region.innerHTML = html;
         region.dataset.refreshed = String(Date.now());
+        if (status && status.dataset.state === "paused") say("live");
       })
       .catch(function () { say("lost"); });
   }
