@@ -158,6 +158,7 @@ def test_every_page_a_chinese_reader_gets_is_chinese_but_for_the_data(
     # Whole pages say their language (the live parts, swapped into a page, have no <html>).
     assert [path for path, page in pages if "<html" not in page] == [
         "/sites/alpha/live",
+        "/alerts/rows?status=all",
         "/my/live",
     ]
     assert [
