@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -67,7 +67,10 @@ def _safe(value: object) -> str:
     return "'" + text if text.startswith(_FORMULA_START) else text
 
 
-def _record(row: TableRow, language: str) -> list[object]:
+BuildingNames = Mapping[tuple[str, str], str]
+
+
+def _record(row: TableRow, buildings: BuildingNames, language: str) -> list[object]:
     tr = translations(language)
     a, zone = row.alert, row.site_timezone
     return [
@@ -76,7 +79,7 @@ def _record(row: TableRow, language: str) -> list[object]:
         code_label(labels.STATUS, a.status, tr),
         code_label(labels.CATEGORY, a.category, tr),
         a.site_id,
-        row.building_id,
+        None if row.building_id is None else buildings.get((a.site_id, row.building_id)),
         row.household_label,
         a.subject,
         summaries.render(a.summary_key, a.summary_args, language),
@@ -94,14 +97,14 @@ def _record(row: TableRow, language: str) -> list[object]:
     ]
 
 
-def render(rows: Iterable[TableRow], language: str) -> str:
+def render(rows: Iterable[TableRow], buildings: BuildingNames, language: str) -> str:
     tr = translations(language)
     out = io.StringIO()
     out.write(BOM)
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow([tr.gettext(c) for c in COLUMNS])
     for row in rows:
-        writer.writerow([_safe(v) for v in _record(row, language)])
+        writer.writerow([_safe(v) for v in _record(row, buildings, language)])
     return out.getvalue()
 
 
@@ -109,9 +112,11 @@ def filename(site: str | None) -> str:
     return f"alerts-{site}.csv" if site else "alerts.csv"
 
 
-def response(rows: Iterable[TableRow], language: str, name: str) -> Response:
+def response(
+    rows: Iterable[TableRow], buildings: BuildingNames, language: str, name: str
+) -> Response:
     return Response(
-        render(rows, language).encode("utf-8"),
+        render(rows, buildings, language).encode("utf-8"),
         media_type=MEDIA_TYPE,
         headers={
             "Content-Disposition": f'attachment; filename="{name}"',

@@ -73,6 +73,8 @@ async def _table(
     zones = await site_zones(conn, user)
     if query.site and query.site not in zones:
         raise not_found("Site")
+    volunteer = is_volunteer_view(user)
+    buildings = [] if volunteer else await place_reads.list_buildings(conn, user.visibility)
     rows = await _rows(conn, user, query, request_language(request, user), _PAGE + 1)
     shown = rows[:_PAGE]
     more = len(rows) > _PAGE
@@ -83,7 +85,9 @@ async def _table(
         "next_query": query.query_string(after=alert_query.cursor(shown[-1])) if more else None,
         "zones": zones,
         "devices_of": await alert_links(conn, user, [r.alert for r in shown]),
-        "table_view": not is_volunteer_view(user),
+        "buildings": buildings,
+        "building_names": {(b.site_id, b.id): b.name for b in buildings},
+        "table_view": not volunteer,
         "can_write": user.can(Permission.ALERTS_WRITE),
     }
 
@@ -100,8 +104,6 @@ async def alerts(
     problem: Annotated[Problem | None, Query()] = None,
 ) -> Response:
     context = await _table(request, conn, user, query)
-    volunteer = is_volunteer_view(user)
-    buildings = [] if volunteer else await place_reads.list_buildings(conn, user.visibility)
     return render(
         request,
         "alerts.html",
@@ -111,8 +113,7 @@ async def alerts(
             "sites": sorted(context["zones"]),
             "statuses": list(alert_query.STATUSES),
             "severities": alert_query.SEVERITIES,
-            "categories": [] if volunteer else alert_query.CATEGORIES,
-            "buildings": buildings,
+            "categories": alert_query.CATEGORIES if context["table_view"] else [],
             "bulk": bulk,
             "changed": changed,
             "skipped": skipped,
@@ -143,7 +144,9 @@ async def export(request: Request, conn: DbConn, user: AlertsReader, query: Quer
         if len(batch) < 500:
             break
         page = replace(page, after=alert_query.cursor(batch[-1]))
-    return alert_csv.response(rows, language, alert_csv.filename(query.site or None))
+    buildings = await place_reads.list_buildings(conn, user.visibility)
+    names = {(b.site_id, b.id): b.name for b in buildings}
+    return alert_csv.response(rows, names, language, alert_csv.filename(query.site or None))
 
 
 async def _assignees(conn: DbConn, user: Principal, alert: Alert) -> list[tuple[str, str]]:

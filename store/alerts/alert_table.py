@@ -22,16 +22,6 @@ from store.alerts.rows import alert_columns
 
 _A_COLUMNS = alert_columns("a")
 
-#: Sort keys and the expression each orders by (never NULL: keyset paging compares them).
-SORTS: dict[str, str] = {
-    "severity": "array_position(ARRAY['info', 'warning', 'critical'], a.severity)",
-    "status": "array_position(ARRAY['open', 'acknowledged', 'resolved'], a.status)",
-    "category": "a.category",
-    "device": "a.subject",
-    "place": "a.site_id || '/' || coalesce(w.building_id, '') || '/' || coalesce(h.label, '')",
-    "raised": "a.first_seen",
-    "changed": "greatest(a.last_seen, a.acknowledged_at, a.resolved_at)",
-}
 #: The type of each sort key's value, for reading a cursor back.
 SORT_TYPES: dict[str, type] = {
     "severity": int,
@@ -43,22 +33,33 @@ SORT_TYPES: dict[str, type] = {
     "changed": datetime,
 }
 
-# The building of the alert (see the module's text), computed once per row.
-_BUILDING = """
+# The building of the alert (see the module's text). An expression, not a join: PostgreSQL
+# evaluates it only for the rows of the page, after the sort and the limit, unless the page is
+# filtered or sorted by building.
+_BUILDING = """coalesce(
+    h.building_id,
+    (SELECT dh.building_id FROM household_devices hd
+     JOIN households dh ON dh.site_id = hd.site_id AND dh.id = hd.household_id
+     WHERE hd.site_id = a.site_id AND hd.device_key = a.subject),
+    (SELECT b.id FROM buildings b
+     WHERE b.site_id = a.site_id AND starts_with(a.subject, b.id || '-')
+     ORDER BY length(b.id) DESC LIMIT 1)
+)"""
+_JOINS = """
 LEFT JOIN households h ON h.site_id = a.site_id AND h.id = a.household_id
 JOIN sites s ON s.id = a.site_id
-LEFT JOIN LATERAL (
-    SELECT coalesce(
-        h.building_id,
-        (SELECT dh.building_id FROM household_devices hd
-         JOIN households dh ON dh.site_id = hd.site_id AND dh.id = hd.household_id
-         WHERE hd.site_id = a.site_id AND hd.device_key = a.subject),
-        (SELECT b.id FROM buildings b
-         WHERE b.site_id = a.site_id AND starts_with(a.subject, b.id || '-')
-         ORDER BY length(b.id) DESC LIMIT 1)
-    ) AS building_id
-) w ON true
 """
+
+#: Sort keys and the expression each orders by (never NULL: keyset paging compares them).
+SORTS: dict[str, str] = {
+    "severity": "array_position(ARRAY['info', 'warning', 'critical'], a.severity)",
+    "status": "array_position(ARRAY['open', 'acknowledged', 'resolved'], a.status)",
+    "category": "a.category",
+    "device": "a.subject",
+    "place": f"a.site_id || '/' || coalesce({_BUILDING}, '') || '/' || coalesce(h.label, '')",
+    "raised": "a.first_seen",
+    "changed": "greatest(a.last_seen, a.acknowledged_at, a.resolved_at)",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,7 +115,7 @@ def _where(visibility: Visibility, filters: TableFilter) -> Where:
         where.add("a.site_id = %(site)s", site=filters.site_id)
     if filters.building is not None:
         site, building = filters.building
-        where.add("a.site_id = %(b_site)s AND w.building_id = %(b_id)s", b_site=site, b_id=building)
+        where.add(f"a.site_id = %(b_site)s AND {_BUILDING} = %(b_id)s", b_site=site, b_id=building)
     if filters.since is not None:
         where.add(
             "a.first_seen >= (%(since)s::date)::timestamp AT TIME ZONE s.timezone",
@@ -159,9 +160,9 @@ async def table_page(
     async with conn.cursor(row_factory=dict_row) as cur:
         await cur.execute(
             f"""
-            SELECT {_A_COLUMNS}, h.label AS household_label, w.building_id AS building_id,
+            SELECT {_A_COLUMNS}, h.label AS household_label, {_BUILDING} AS building_id,
                    s.timezone AS site_timezone, {expression} AS sort_value
-            FROM alerts a {_BUILDING} {where.sql()}
+            FROM alerts a {_JOINS} {where.sql()}
             ORDER BY {expression} {direction}, a.id {direction} LIMIT %(limit)s
             """,
             {**where.params, "limit": limit},

@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 
 from rules.catalog import heartbeat
 from store.alerts import transitions
-from tests.api.pages.browser_session import csrf_of, log_in
+from tests.api.pages.browser_session import log_in
 from tests.api.world import NOW, World
 
 _ROW = re.compile(r'<tr id="alert-(\d+)"')
@@ -77,9 +77,7 @@ def _changes(url: str, alert_id: int) -> list[tuple[str, str, str | None]]:
     return [(str(c), str(a), t) for c, a, t in rows]
 
 
-def test_filters_narrow_the_table_and_stay_in_the_address(
-    world: World, client: TestClient
-) -> None:
+def test_filters_narrow_the_table_and_stay_in_the_address(world: World, client: TestClient) -> None:
     log_in(client, "manager")
     facility, mine, theirs = (world.places[k] for k in ("facility", "mine", "theirs"))
     old = _raise(world.url, 1, prefix="alpha-old-lamp", age=timedelta(days=30))[0]
@@ -127,7 +125,10 @@ def test_filters_narrow_the_table_and_stay_in_the_address(
 def test_sorting_and_paging_keep_the_filters(world: World, client: TestClient) -> None:
     log_in(client, "manager")
     lamps = _raise(world.url, 55)  # critical: the world's own alerts are warnings
-    _raise(world.url, 3, severity="info", prefix="alpha-facility-block-fan")
+    fans = _raise(world.url, 3, severity="info", prefix="alpha-facility-block-fan")
+    # A device named after its building ("<building>-..."), shown by the building's name.
+    in_block = client.get("/alerts?building=alpha/alpha-facility-block&severity=info")
+    assert _ids(in_block.text) == fans and "Plant alpha-facility" in in_block.text
 
     first = client.get("/alerts?severity=critical&sort=device")
     assert first.status_code == 200
