@@ -22,6 +22,8 @@ from i18n.labels import code_label
 from i18n.languages import N_, translations
 from store.alerts.alert_table import TableRow
 
+#: What one export holds at most (the newest, in the list's order): narrower filters for more.
+EXPORT_LIMIT = 10_000
 BOM = "\ufeff"
 MEDIA_TYPE = "text/csv; charset=utf-8"
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")

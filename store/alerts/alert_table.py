@@ -70,6 +70,7 @@ class TableFilter:
     severity: str | None = None
     category: str | None = None
     site_id: str | None = None
+    household_id: str | None = None
     #: (site, building): the building's alerts (see the module's text).
     building: tuple[str, str] | None = None
     #: Raised on or after this day, on or before `until`, each on the clock of the alert's site.
@@ -115,6 +116,8 @@ def _where(visibility: Visibility, filters: TableFilter) -> Where:
         where.add("a.category = %(category)s", category=filters.category)
     if filters.site_id is not None:
         where.add("a.site_id = %(site)s", site=filters.site_id)
+    if filters.household_id is not None:
+        where.add("a.household_id = %(household)s", household=filters.household_id)
     if filters.building is not None:
         site, building = filters.building
         # Any link to the building first (a cheap semi-join), then the building the row shows.
