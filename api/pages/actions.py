@@ -1,7 +1,8 @@
 """The forms that act on an alert, as the JSON API acts: the alert must be visible to the caller
 (404 otherwise), the change goes through store.alerts.transitions on the action pool with the
 caller as the actor, and the trigger announces it to every stream. Then the browser goes back to
-the page it came from (`next`) with what happened.
+the page it came from (`next`) with what happened. The bulk form of the alert table does the
+same for each selected alert, one transaction each.
 
 `CurrentUser` (behind `AlertsWriter`) has checked the session's CSRF token in the form.
 """
