@@ -20,15 +20,16 @@
   }
 
   function reload(region) {
-    // Do not pull the page from under someone using it: try again when they move on.
-    if (region.contains(document.activeElement) && document.activeElement !== document.body) {
-      schedule(2000);
-      return;
-    }
-    // Nor rows someone selected for an action (the alert table): changes wait until they act.
+    // Do not pull rows someone selected for an action (the alert table) from under them:
+    // changes wait until they act or clear the selection.
     if (region.querySelector("input[type=checkbox]:checked")) {
       say("paused");
       schedule(5000);
+      return;
+    }
+    // Nor the page from under someone using it: try again when they move on.
+    if (region.contains(document.activeElement) && document.activeElement !== document.body) {
+      schedule(2000);
       return;
     }
     fetch(region.dataset.liveSrc, { credentials: "same-origin", headers: { Accept: "text/html" } })

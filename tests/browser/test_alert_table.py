@@ -22,12 +22,12 @@ ZH = translations("zh-CN").gettext
 REVIEW_SCREENSHOT = "/tmp/alerttable-screenshot.png"
 
 
-def _raise_lamps(url: str, n: int) -> list[int]:
+def _raise_lamps(url: str, n: int, first: int = 0) -> list[int]:
     """`n` critical alerts about the facility block's lamps, committed as the engine does."""
     now = datetime.now(UTC)
     ids = []
     with psycopg.connect(url) as conn:
-        for i in range(n):
+        for i in range(first, first + n):
             device = f"alpha-facility-block-lamp-{i + 1:02d}"
             alert, _ = transitions.raise_or_repeat(
                 conn,
@@ -88,15 +88,25 @@ def test_a_manager_filters_and_acknowledges_alerts_in_bulk_at_a_desk(
         wait_until_live(page)
         shutil.copyfile(screenshot(page, "1-filtered"), REVIEW_SCREENSHOT)
 
+        # Live: a new alert that matches the filters appears in its place.
+        lamps += _raise_lamps(browser_world.url, 1, first=3)
+        expect(rows).to_have_count(4)
+        expect(rows.nth(3)).to_contain_text("lamp-04")
+
         page.get_by_label("Select every alert on this page").check()
-        expect(page.locator("#selected-count")).to_have_text("Selected: 3")
+        expect(page.locator("#selected-count")).to_have_text("Selected: 4")
+        # While rows are selected, changes wait: the selection is not pulled away.
+        _raise_lamps(browser_world.url, 1, first=4)
+        expect(page.locator('#live-status[data-state="paused"]')).to_be_visible()
+        expect(rows).to_have_count(4)
         page.get_by_label("Comment on the selected alerts (optional)").fill("Electrician called")
         page.get_by_role("button", name="Acknowledge selected").click()
-        expect(page.get_by_text("Acknowledged: 3 alerts.")).to_be_visible()
+        expect(page.get_by_text("Acknowledged: 4 alerts.")).to_be_visible()
         # Back on the same view: its filters and sort kept.
         assert "severity=critical" in page.url and "sort=device" in page.url
-        expect(rows.locator(".badge-status")).to_have_text(["Acknowledged"] * 3)
-        assert _statuses(browser_world.url, lamps) == ["acknowledged"] * 3
+        statuses = rows.locator(".badge-status")
+        expect(statuses).to_have_text(["Acknowledged"] * 4 + ["Open"])  # lamp-05 came meanwhile
+        assert _statuses(browser_world.url, lamps) == ["acknowledged"] * 4
         screenshot(page, "2-acknowledged")
 
         page.go_back()  # the address holds the view: the browser's history too
