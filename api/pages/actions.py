@@ -245,9 +245,10 @@ async def bulk(
 ) -> Response:
     """Acknowledge or resolve the alerts selected in the table, with one comment on each.
 
-    Only alerts the caller may see are touched: an id of another site's alert counts as
-    skipped, exactly like one resolved meanwhile, and reveals nothing. Each alert changes in
-    a transaction of its own, so one that cannot change does not hold back the others.
+    Only alerts the caller may see: an id of another site's alert (a forged form, or a scope
+    that changed since the page was loaded) refuses the whole form with the not-found page, as
+    for one alert, and changes nothing. Each alert changes in a transaction of its own, so one
+    resolved meanwhile (counted as skipped) does not hold back the others.
     """
     ids = alert or []
     text = comment.strip()
@@ -259,6 +260,8 @@ async def bulk(
     ):
         return see_other(_back(next_url, None, problem="invalid"))
     visible = await alert_table.visible_ids(conn, user.visibility, ids)
+    if len(visible) < len(set(ids)):
+        raise not_found("Alert")  # as for one alert: a form for someone else's changes nothing
 
     def run() -> int:
         changed = 0
