@@ -11,7 +11,9 @@ Forms that change something carry the session's `csrf_token`.
     POST /language    the reader's language (the switch in every page's header)
     /sites, /sites/{site}, /sites/{site}/live             managers: overviews (live)
     /devices/{device}                                     a device and its chart
-    /alerts, /alerts/{alert}, POST /alerts/{alert}/...     alerts, history and actions
+    /alerts, /alerts/rows, /alerts/export.csv            the alert table (live), its CSV
+    POST /alerts/bulk                                     acknowledge / resolve selected rows
+    /alerts/{alert}, POST /alerts/{alert}/...             an alert, its history and actions
     /rejects                                              rejected messages
     /my, /my/live, /households/{site}/{household}         volunteers (phone first)
 """

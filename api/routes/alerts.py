@@ -15,8 +15,9 @@ import psycopg
 from fastapi import APIRouter, Query
 from psycopg.rows import TupleRow
 from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
 
-from api import pagination
+from api import alert_csv, pagination
 from api.auth.principals import Principal
 from api.deps import AlertsReader, AlertsWriter, DbConn, Res
 from api.errors import ApiError, invalid, not_found
@@ -40,7 +41,7 @@ from api.schemas.common import error_responses
 from i18n import labels, summaries
 from i18n.labels import code_label
 from i18n.languages import SOURCE_LANGUAGE, is_translated, translations
-from store.alerts import alert_reads
+from store.alerts import alert_reads, alert_table
 from store.alerts import transitions as store_alerts
 from store.alerts.records import (
     Alert,
@@ -137,6 +138,48 @@ async def list_alerts(
     items = [alert_public(a, language) for a in rows[:limit]]
     next_cursor = pagination.encode([items[-1].id]) if len(rows) > limit else None
     return AlertPage(items=items, next_cursor=next_cursor)
+
+
+@router.get(
+    "/export.csv",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "CSV (UTF-8 with a byte order mark, for spreadsheets): headings and "
+            "labels in the caller's language with the codes beside them, times on each "
+            "alert's site clock with their UTC offset. Newest first, at most "
+            f"{alert_csv.EXPORT_LIMIT:,} alerts.",
+            "content": {"text/csv": {"schema": {"type": "string"}}},
+        }
+    },
+)
+async def export_alerts(
+    conn: DbConn,
+    user: AlertsReader,
+    language: Language,
+    status: Annotated[list[Status] | None, Query(description="Any of these statuses.")] = None,
+    category: Annotated[Category | None, Query()] = None,
+    severity: Annotated[Severity | None, Query()] = None,
+    site: SiteFilter = None,
+    household: HouseholdFilter = None,
+) -> Response:
+    """The alerts the caller may see, filtered as the list is, as one CSV file."""
+    rows = await alert_table.table_page(
+        conn,
+        user.visibility,
+        alert_table.TableFilter(
+            statuses=status,
+            category=category,
+            severity=severity,
+            site_id=site,
+            household_id=household,
+        ),
+        alert_table.Sort(),
+        limit=alert_csv.EXPORT_LIMIT,
+    )
+    buildings = await place_reads.list_buildings(conn, user.visibility)
+    names = {(b.site_id, b.id): b.name for b in buildings}
+    return alert_csv.response(rows, names, language, alert_csv.filename(site))
 
 
 async def _visible_alert(conn: DbConn, user: Principal, alert_id: int) -> Alert:

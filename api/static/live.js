@@ -20,7 +20,14 @@
   }
 
   function reload(region) {
-    // Do not pull the page from under someone using it: try again when they move on.
+    // Do not pull rows someone selected for an action (the alert table) from under them:
+    // changes wait until they act or clear the selection.
+    if (region.querySelector("input[type=checkbox]:checked")) {
+      say("paused");
+      schedule(5000);
+      return;
+    }
+    // Nor the page from under someone using it: try again when they move on.
     if (region.contains(document.activeElement) && document.activeElement !== document.body) {
       schedule(2000);
       return;
@@ -37,6 +44,7 @@
         if (html === null) return;
         region.innerHTML = html;
         region.dataset.refreshed = String(Date.now());
+        if (status && status.dataset.state === "paused") say("live");
       })
       .catch(function () { say("lost"); });
   }

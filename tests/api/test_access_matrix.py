@@ -64,6 +64,9 @@ CASES: dict[tuple[str, str], Case] = {
         ({}, {"site": "{site_id}"}, {"device_id": "{device_id}"}, {"household": "{household_id}"})
     ),
     ("GET", f"{V}/alerts"): Case(({}, {"site": "{site_id}"}, {"household": "{household_id}"})),
+    ("GET", f"{V}/alerts/export.csv"): Case(
+        ({}, {"site": "{site_id}"}, {"household": "{household_id}"})
+    ),
     ("GET", f"{V}/alerts/{{alert_id}}"): Case(),
     ("POST", f"{V}/alerts/{{alert_id}}/acknowledge"): Case(),
     ("POST", f"{V}/alerts/{{alert_id}}/assign"): Case(body={"assignee": "{person_id}"}),

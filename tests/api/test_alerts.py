@@ -90,3 +90,20 @@ def test_alert_list_filters_and_pages(world: World, client: TestClient) -> None:
         "/api/v1/alerts", params={"category": "care", "site": "alpha"}, headers=admin
     ).json()["items"]
     assert {a["household_id"] for a in care} == {"alpha-mine", "alpha-theirs"}
+
+
+def test_csv_export_through_the_api(world: World, client: TestClient) -> None:
+    manager = bearer(world.tokens["manager"])  # who reads Chinese (their person's setting)
+    response = client.get("/api/v1/alerts/export.csv?category=care", headers=manager)
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == "text/csv; charset=utf-8"
+    text = response.content.decode("utf-8")
+    assert text.startswith("\ufeff告警,严重程度,状态,类别,小区,楼栋,住户,设备,摘要,发生时间,")
+    lines = text.strip().split("\r\n")[1:]
+    ids = sorted(int(line.split(",")[0]) for line in lines)
+    assert ids == sorted([world.places["mine"].alert_id, world.places["theirs"].alert_id])
+    assert "Block alpha-mine-block" in text and "beta" not in text
+    volunteer = client.get(
+        "/api/v1/alerts/export.csv", headers=bearer(world.tokens["volunteer"])
+    ).content.decode("utf-8-sig")
+    assert len(volunteer.strip().split("\r\n")) == 2 and "alpha-theirs" not in volunteer

@@ -97,6 +97,10 @@ def _manager_pages(client: TestClient, world: World) -> Iterator[tuple[str, str]
         "/alerts",
         "/alerts?status=resolved",
         "/alerts?category=care",
+        "/alerts?bulk=acknowledged&changed=2&skipped=1",
+        "/alerts?bulk=resolved&changed=1&problem=invalid",
+        "/alerts?severity=warning&sort=device&q=pump&from=2026-01-01",
+        "/alerts/rows?status=all",
         f"/alerts/{care.alert_id}",
         f"/households/alpha/{care.household_id}",
         "/rejects",
@@ -154,6 +158,7 @@ def test_every_page_a_chinese_reader_gets_is_chinese_but_for_the_data(
     # Whole pages say their language (the live parts, swapped into a page, have no <html>).
     assert [path for path, page in pages if "<html" not in page] == [
         "/sites/alpha/live",
+        "/alerts/rows?status=all",
         "/my/live",
     ]
     assert [
