@@ -32,7 +32,8 @@ from store.places import place_reads
 router = page_router()
 
 PAGE_SIZE = 50
-State = Literal["alerting", "online", "offline", "unknown"]
+#: The form sends "" for "any state" (as for any kind or building).
+State = Literal["", "alerting", "online", "offline", "unknown"]
 IdText = Annotated[str | None, Query(max_length=64, pattern=r"^[A-Za-z0-9_.-]*$")]
 
 
@@ -96,7 +97,7 @@ async def device_list(
         user.visibility,
         site_id=site_id,
         kind=kind or None,
-        status=state,
+        status=state or None,
         building_id=building or None,
         search=search,
         after=(site_id, after) if after else None,
@@ -104,7 +105,7 @@ async def device_list(
     )
     more = len(rows) > PAGE_SIZE
     rows = rows[:PAGE_SIZE]
-    filters = {"q": search, "kind": kind, "building": building, "state": state}
+    filters = {"q": search, "kind": kind, "building": building, "state": state or None}
     kept = {k: v for k, v in filters.items() if v}
     next_url = (
         f"/sites/{site_id}/devices?{urlencode({**kept, 'after': rows[-1].device_key})}"
