@@ -364,3 +364,25 @@ def test_household_setup_shows_errors_beside_the_device(world: World, client: Te
     assert room_alone.status_code == 303  # a room without a role is ignored, not an error
     assert _audit(world.url)[0][1] == "device:alpha/alpha-facility-pump"
     assert csrf_of(client.get("/households/alpha/alpha-mine/setup").text)
+
+
+def test_a_volunteer_reads_device_names_never_ids(world: World, client: TestClient) -> None:
+    """A named device by its name (theirs in their language), one nobody named by its kind."""
+    _devices(world.url, "alpha", ["alpha-mine-sos-b470105e"], kind="sos_button")
+    with psycopg.connect(world.url) as conn:
+        conn.execute(
+            "INSERT INTO household_devices (site_id, device_key, household_id)"
+            " VALUES ('alpha', 'alpha-mine-sos-b470105e', 'alpha-mine')"
+        )
+        conn.execute(
+            "UPDATE devices SET name = 'Hallway', names = '{\"zh-CN\": \"走廊\"}'"
+            " WHERE device_key = 'alpha-mine-motion'"
+        )
+    log_in(client, "volunteer")
+    page = client.get("/households/alpha/alpha-mine").text
+    assert "Hallway" in page and "SOS button" in page
+    assert "alpha-mine-motion" not in page
+    assert "b470105e" not in page
+    with psycopg.connect(world.url) as conn:
+        conn.execute("UPDATE people SET language = 'zh-CN' WHERE id = 'alpha-mine-volunteer'")
+    assert "走廊" in client.get("/households/alpha/alpha-mine").text
