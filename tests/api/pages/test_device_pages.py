@@ -274,6 +274,15 @@ def test_volunteers_and_operators_cannot_edit(world: World, client: TestClient) 
         )
         assert posted.status_code in (403, 404)
     assert _facts(world.url, mine.device_key)["name"] is None
+    # A manager of alpha: beta's devices and households do not exist.
+    beta = world.places["beta"]
+    csrf = log_in(client, "manager")
+    for path in (f"/devices/{beta.device_id}/edit", "/households/beta/beta-home/setup"):
+        assert client.get(path).status_code == 404
+        posted = client.post(path, data={"csrf_token": csrf, "name": "Ours", "add": "x"})
+        assert posted.status_code == 404 and "beta" not in posted.text
+    assert _facts(world.url, beta.device_key)["name"] is None
+    assert _audit(world.url) == []
 
 
 def test_a_manager_sets_up_a_household(world: World, client: TestClient) -> None:
