@@ -11,6 +11,8 @@ Forms that change something carry the session's `csrf_token`.
     POST /language    the reader's language (the switch in every page's header)
     /sites, /sites/{site}, /sites/{site}/live             managers: overviews (live)
     /devices/{device}                                     a device and its chart
+    /sites/{site}/devices                                 a site's devices: search, filters
+    /devices/{device}/edit, /households/{site}/{household}/setup   managers set what devices are
     /alerts, /alerts/rows, /alerts/export.csv            the alert table (live), its CSV
     POST /alerts/bulk                                     acknowledge / resolve selected rows
     /alerts/{alert}, POST /alerts/{alert}/...             an alert, its history and actions
@@ -26,6 +28,8 @@ from api.pages import (
     actions,
     alerts,
     auth,
+    device_list,
+    device_setup,
     devices,
     language_choice,
     rejects,
@@ -42,7 +46,9 @@ for _module in (
     auth,
     language_choice,
     sites,
+    device_list,
     devices,
+    device_setup,
     alerts,
     actions,
     rejects,

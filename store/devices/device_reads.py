@@ -13,6 +13,8 @@ from store.access.visibility import Visibility, Where, visible_alerts, visible_d
 
 #: A device's state in lists and the overview: it has an open alert, or its status channel.
 DEVICE_STATES = ("alerting", "online", "offline", "unknown")
+#: The kind the overview counts devices under whose kind nobody knows yet (kind IS NULL).
+UNKNOWN_KIND = "unknown"
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +96,11 @@ LEFT JOIN household_devices hd ON hd.site_id = d.site_id AND hd.device_key = d.d
 LEFT JOIN household_device_roles hr ON hr.site_id = d.site_id AND hr.device_key = d.device_key
 """
 _STATUS = {
+    # An open alert about the device (as the overview counts "alerting").
+    "alerting": (
+        "EXISTS (SELECT 1 FROM alerts a WHERE a.site_id = d.site_id"
+        " AND a.subject = d.device_key AND a.status <> 'resolved')"
+    ),
     "online": "d.online IS TRUE",
     "offline": "d.online IS FALSE",
     "unknown": "d.online IS NULL",
@@ -127,12 +134,15 @@ async def list_devices(
     limit: int = 100,
 ) -> list[DeviceRow]:
     """Devices ordered by (site, device id); `after` is the last (site, device id) of a page.
+    `kind` "unknown" selects devices of no kind; `status` "alerting" those with an open alert.
     `search` matches the device id, its name or a name in any language, in any case."""
     where = Where()
     visible_devices(where, visibility)
     if site_id is not None:
         where.add("d.site_id = %(site)s", site=site_id)
-    if kind is not None:
+    if kind == UNKNOWN_KIND:
+        where.add("d.kind IS NULL")
+    elif kind is not None:
         where.add("d.kind = %(kind)s", kind=kind)
     if status is not None:
         where.add(_STATUS[status])

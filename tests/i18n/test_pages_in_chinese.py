@@ -113,8 +113,21 @@ def _manager_pages(client: TestClient, world: World) -> Iterator[tuple[str, str]
     paths += [f"/devices/{facility.device_id}?metric=battery_pct&from=2026-03-28&to=2026-03-30"]
     paths += [f"/alerts/{facility.alert_id}?done={d}" for d in Done.__args__]
     paths += [f"/alerts/{facility.alert_id}?problem={p}" for p in Problem.__args__]
+    # The device pages (test_device_pages.py): list, edit form and household setup.
+    paths += ["/sites/alpha/devices", "/sites/alpha/devices?kind=unknown&state=alerting&q=x"]
+    paths += [f"/devices/{facility.device_id}/edit?done={d}" for d in ("saved", "unchanged")]
+    paths += [f"/households/alpha/{care.household_id}/setup?done=saved"]
     for path in paths:
         yield path, client.get(path).text
+    csrf = csrf_of(client.get(f"/devices/{facility.device_id}/edit").text)
+    wrong = {"csrf_token": csrf, "kind": "nope", "installed_on": "x", "role": "bed"}
+    edit = client.post(f"/devices/{facility.device_id}/edit", data=wrong)
+    yield "POST /devices/…/edit (wrong values)", edit.text
+    setup = client.post(
+        f"/households/alpha/{care.household_id}/setup",
+        data={"csrf_token": csrf, "add": "no-such-device"},
+    )
+    yield "POST /households/…/setup (wrong device)", setup.text
 
 
 def _volunteer_pages(client: TestClient, world: World) -> Iterator[tuple[str, str]]:

@@ -57,6 +57,13 @@ CASES: dict[tuple[str, str], Case] = {
     ("GET", "/my"): Case(),
     ("GET", "/my/live"): Case(),
     ("GET", "/households/{site_id}/{household_id}"): Case(),
+    ("GET", "/sites/{site_id}/devices"): Case(
+        ({}, {"q": "motion", "kind": "motion_sensor", "state": "online"})
+    ),
+    ("GET", "/devices/{device_id}/edit"): Case(),
+    ("POST", "/devices/{device_id}/edit"): Case(form={"name": "Renamed", "room": "101"}),
+    ("GET", "/households/{site_id}/{household_id}/setup"): Case(),
+    ("POST", "/households/{site_id}/{household_id}/setup"): Case(form={"add_role": "bed"}),
 }
 
 #: Which values of a corner are foreign to the principal (the others are their own).

@@ -143,7 +143,9 @@ def test_overview_counts_devices_by_state(world: World, client: TestClient) -> N
     # alpha: the pump (offline, but alerting counts first) and two motion sensors, online
     # (their households' care alerts are about the households, not the sensors).
     table = text[text.index("<table>") : text.index("</table>")]
-    rows = dict(re.findall(r'<th scope="row">([\w ]+)</th>((?:<td>\d+</td>)+)', table))
+    # Each kind links to the site's devices of that kind.
+    row = r'<th scope="row"><a href="/sites/alpha/devices\?kind=\w+">([\w ]+)</a></th>'
+    rows = dict(re.findall(row + r"((?:<td>\d+</td>)+)", table))
     counts = {kind: [int(n) for n in re.findall(r"\d+", cells)] for kind, cells in rows.items()}
     # columns: alerting, online, offline, unknown, total
     assert counts == {"Booster pump": [1, 0, 0, 0, 1], "Motion sensor": [0, 2, 0, 0, 2]}
