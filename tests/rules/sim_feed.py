@@ -19,7 +19,20 @@ from ingest.decoders import DecodeContext, Decoded, decode
 from ingest.inbound import Inbound
 from rules.arrays import BatchView, view_of
 from rules.directory import DeviceInfo, Directory, HouseholdInfo
+from store.devices.catalogue import KINDS
 from store.records import DeviceRef, Event, Reading, StatusChange
+
+#: The catalogue kind of each home-kit sensor role (device_sims/households/home_kit.py); its
+#: household role is the kind's, as the store's `household_device_roles` gives it.
+KIT_KINDS = {
+    "pir": "motion_sensor",
+    "door": "door_contact",
+    "bed": "bed_sensor",
+    "chair": "seat_sensor",
+    "water": "water_flow_sensor",
+    "kettle": "smart_plug",
+    "sos": "sos_button",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +62,8 @@ def _household_ids(scenario: Scenario) -> set[str]:
 
 
 def directory_of(scenario: Scenario, timezone: str | None = None) -> Directory:
-    """The households and their sensors, as the registry would list them."""
+    """The households and their sensors with their kinds and roles, as the store would list
+    them once the bridge's device list was read (`household_device_roles`)."""
     zone = timezone or scenario.site.tz.key
     site = scenario.site.id
     return Directory.of(
@@ -60,7 +74,13 @@ def directory_of(scenario: Scenario, timezone: str | None = None) -> Directory:
             for h in scenario.households
         ],
         devices=[
-            DeviceInfo(site, s.device, f"household_{s.role}")
+            DeviceInfo(
+                site,
+                s.device,
+                KIT_KINDS[s.role],
+                role=KINDS[KIT_KINDS[s.role]].household_role,
+                role_room=s.room,
+            )
             for h in scenario.households
             for s in kit_sensors(h)
         ],

@@ -39,7 +39,13 @@ DIRECTORY = Directory.of(
             devices=("hh-02-door",),
         ),
     ],  # fmt: skip
-    devices=[DeviceInfo(SITE, "pump-01", "booster_pump"), DeviceInfo(SITE, "pump-02", "other")],
+    devices=[
+        DeviceInfo(SITE, "pump-01", "booster_pump"),
+        DeviceInfo(SITE, "pump-02", "other"),
+        DeviceInfo(SITE, "hh-01-door", "door_contact", role="front_door"),
+        DeviceInfo(SITE, "hh-01-sos", "sos_button", role="sos"),
+        DeviceInfo(SITE, "hh-02-door", "door_contact", role="front_door"),
+    ],
     site_timezones={SITE: "Asia/Shanghai"},
 )
 

@@ -32,10 +32,22 @@ PARAMS = InactivityParams()
 TARGET = math.log(1000.0)
 
 
-def directory(zone: str = SHANGHAI) -> Directory:
+#: Each device's kind and household role, as the store's `household_device_roles` gives them.
+ROLES = {
+    "hh-1-pir-living": ("motion_sensor", "motion"),
+    "hh-1-pir-bedroom": ("motion_sensor", "motion"),
+    "hh-1-door": ("door_contact", "front_door"),
+    "hh-1-bed": ("bed_sensor", "bed"),
+    "hh-1-kettle": ("smart_plug", "appliance"),
+}
+
+
+def directory(zone: str = SHANGHAI, **extra: tuple[str, str]) -> Directory:
+    """The household's devices with their roles, and `extra` devices (id=(kind, role))."""
+    roles = {**ROLES, **extra}
     return Directory.of(
-        households=[HouseholdInfo(SITE, HH, "Room 1", zone, devices=DEVICES)],
-        devices=[DeviceInfo(SITE, "hh-1-kettle", "smart_plug")],
+        households=[HouseholdInfo(SITE, HH, "Room 1", zone, devices=tuple(roles))],
+        devices=[DeviceInfo(SITE, d, kind, role=role) for d, (kind, role) in roles.items()],
     )
 
 
@@ -538,7 +550,6 @@ def test_a_silence_that_fired_is_not_learned_as_normal() -> None:
         ({"day_start": time(7), "day_end": time(7)}, "day_end"),
         ({"prior_rest_day_per_h": 0.0}, "prior_rest_day_per_h"),
         ({"activity_levels": {"power_w": math.nan}}, "activity_levels.power_w"),
-        ({"rest_pattern": "(bed"}, "rest_pattern"),
     ],
 )
 def test_invalid_params(kwargs: dict[str, object], field_name: str) -> None:
