@@ -5,10 +5,9 @@ timeline of *moments* (`moments.py`): activity, the front door, lying or sitting
 or seat sensor. Only the front door (role `front_door`) can start *away*; other doors (fridge,
 cupboard, bathroom), motion and appliances are activity; only a bed or seat sensor (role `bed`
 or `seat`, or a `bed_occupied` / `seat_occupied` event) starts *rest*. Heartbeats, batteries and
-SOS presses are none of these. The gap after a moment is a silence, in
-one of three modes set by that moment: *home* after activity, *rest* after lying or sitting
-down, *away* after the front door (it was used and nothing moved inside since: the resident
-went out).
+SOS presses are none of these. The gap after a moment is a silence, in one of three modes set
+by that moment: *home* after activity, *rest* after lying or sitting down, *away* after the
+front door (it was used and nothing moved inside since: the resident went out).
 
 A silence at home or at rest becomes alarming when, under the household's learned routine
 (`routine.py`, one hazard table per mode), the chance of it lasting this long falls below
@@ -185,7 +184,11 @@ class InactivityParams:
         description="Events that mean lying or sitting down (as does the occupancy of a device "
         "whose role is `bed` or `seat`).",
     )
-    door_metric: str = param("door_open", description="The front door's 0/1 reading.")
+    door_metric: str = param(
+        "door_open",
+        description="A door's 0/1 reading: its changes are the front door's comings and goings, "
+        "or another door's activity.",
+    )
     occupancy_metric: str = param("occupancy", description="A presence sensor's 0/1 reading.")
     #: Readings that mean someone is doing something when above their level.
     activity_levels: Mapping[str, float] = param(
