@@ -61,9 +61,29 @@ def _household_ids(scenario: Scenario) -> set[str]:
     return {h.id for h in scenario.households}
 
 
+#: The catalogue kind ingest infers for each simulated facility device from its messages
+#: (ingest/kinds.py): an equipment room's temperature and humidity make a `climate_sensor`, a
+#: unit door's contact a `door_contact`, a face gate's counts a `gate_reader`.
+FACILITY_KINDS = {
+    "water_tank": "water_tank",
+    "booster_pump": "booster_pump",
+    "elevator": "elevator",
+    "equipment_room": "climate_sensor",
+    "street_light": "street_light",
+    "smoke_detector": "smoke_detector",
+    "leak_detector": "leak_detector",
+    "electricity_meter": "electricity_meter",
+    "water_meter": "water_meter",
+    "card_reader": "gate_reader",
+    "face_gate": "gate_reader",
+    "unit_door": "door_contact",
+}
+
+
 def directory_of(scenario: Scenario, timezone: str | None = None) -> Directory:
     """The households and their sensors with their kinds and roles, as the store would list
-    them once the bridge's device list was read (`household_device_roles`)."""
+    them once the bridge's device list was read (`household_device_roles`), and the facility
+    devices with the kinds ingest infers for them."""
     zone = timezone or scenario.site.tz.key
     site = scenario.site.id
     return Directory.of(
@@ -83,7 +103,8 @@ def directory_of(scenario: Scenario, timezone: str | None = None) -> Directory:
             )
             for h in scenario.households
             for s in kit_sensors(h)
-        ],
+        ]
+        + [DeviceInfo(site, d.id, FACILITY_KINDS[d.kind]) for d in scenario.devices],
         site_timezones={site: zone},
     )
 
