@@ -70,8 +70,8 @@ def test_the_directory_carries_roles_and_the_defaults_use_them(
         "door-1": "front_door", "fridge-1": "other_door", "seat-1": "seat", "mat-1": "bed"
     }  # fmt: skip
     assert d.household_of("court", "mat-1") == "hh"
-    assert d.device("court", "fridge-1") is not None
-    assert d.device("court", "fridge-1").role_room == "fridge"  # type: ignore[union-attr]
+    fridge = d.device("court", "fridge-1")
+    assert fridge is not None and fridge.role_room == "fridge"
 
     # The shipped night-door rule, compiled against it: the fridge at 23:30 raises nothing,
     # the front door does.
