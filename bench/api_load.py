@@ -64,7 +64,11 @@ from store.settings import StoreSettings
 
 NOW = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
 SITES = ("north-court", "south-court")
-KINDS = ("pump", "tank", "elevator", "light", "smoke", "leak", "meter", "door")
+#: Catalogue kind codes (store/devices/catalogue.py).
+KINDS = (
+    "booster_pump", "water_tank", "elevator", "street_light", "smoke_detector", "leak_detector",
+    "electricity_meter", "door_contact",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -61,6 +61,10 @@ EVENT_KINDS: Mapping[str, str] = {
     "seat_occupied": "seat_sensor",
     "seat_vacant": "seat_sensor",
     "appliance_on": "smart_plug",
+    # A native door contact may send only its events (no `door_open` reading); a unit door
+    # that does is suggested a door contact by its reading anyway, until people say more.
+    "door_open": "door_contact",
+    "door_closed": "door_contact",
     "appliance_off": "smart_plug",
     "pump_start": "booster_pump",
     "pump_stop": "booster_pump",

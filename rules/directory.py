@@ -1,19 +1,21 @@
-"""The engine's snapshot of places: device kinds, households and their devices, time zones.
+"""The engine's snapshot of places: device kinds, households and their devices (with the role
+each plays there), time zones.
 
-Rules that need more than a series (a household's sensors, a site's local time, a device's kind
-for a scope) receive a `Directory` when they are built; it is plain data, so tests build one by
-hand. `load` reads it from the store.
+Rules that need more than a series (a household's sensors and their roles, a site's local time,
+a device's kind or role for a scope) receive a `Directory` when they are built; it is plain
+data, so tests build one by hand. `load` reads it from the store.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import time
 
 import psycopg
 from psycopg.rows import TupleRow
 
+from store.devices.roles import household_roles
 from store.places import directory as store_directory
 
 DEFAULT_TIMEZONE = "Asia/Shanghai"
@@ -26,6 +28,11 @@ class DeviceInfo:
     kind: str | None = None
     household: str | None = None
     online: bool | None = None
+    #: Its role in its household (store.devices.catalogue.Role: people's, else the suggestion,
+    #: else its kind's); None outside a household or when nothing is known of it.
+    role: str | None = None
+    #: The room of a door or motion role (`bedroom`, `fridge` ...), when known.
+    role_room: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +65,10 @@ class Directory:
         info = self.devices.get((site, device))
         return None if info is None else info.kind
 
+    def role_of(self, site: str, device: str) -> str | None:
+        info = self.devices.get((site, device))
+        return None if info is None else info.role
+
     def timezone_of(self, site: str) -> str:
         return self.site_timezones.get(site, DEFAULT_TIMEZONE)
 
@@ -74,10 +85,11 @@ class Directory:
         for h in households:
             for dev in h.devices:
                 old = by_key.get((h.site, dev))
-                by_key[(h.site, dev)] = DeviceInfo(
-                    h.site, dev, None if old is None else old.kind, h.id,
-                    None if old is None else old.online,
-                )  # fmt: skip
+                by_key[(h.site, dev)] = (
+                    DeviceInfo(h.site, dev, household=h.id)
+                    if old is None
+                    else replace(old, household=h.id)
+                )
         return cls(
             devices=by_key,
             households={(h.site, h.id): h for h in households},
@@ -91,6 +103,16 @@ def load(conn: psycopg.Connection[TupleRow], site_ids: Collection[str] | None = 
         sites = store_directory.sites(conn)
         devices = store_directory.devices(conn, site_ids)
         households = store_directory.households(conn, site_ids)
+        roles = {(r.site_id, r.device_key): r for r in household_roles(conn, site_ids)}
+
+    def info(site: str, device: str, kind: str | None, online: bool | None) -> DeviceInfo:
+        role = roles.get((site, device))
+        return DeviceInfo(
+            site, device, kind, None, online,
+            None if role is None else role.role, None if role is None else role.role_room,
+        )  # fmt: skip
+
+    known = {(d.site_id, d.device_key) for d in devices}
     return Directory.of(
         households=[
             HouseholdInfo(
@@ -104,6 +126,9 @@ def load(conn: psycopg.Connection[TupleRow], site_ids: Collection[str] | None = 
             )  # fmt: skip
             for h in households
         ],
-        devices=[DeviceInfo(d.site_id, d.device_key, d.kind, None, d.online) for d in devices],
+        # A household device listed before it first spoke has no devices row, but may have a
+        # role people gave it.
+        devices=[info(d.site_id, d.device_key, d.kind, d.online) for d in devices]
+        + [info(s, d, None, None) for (s, d) in roles if (s, d) not in known],
         site_timezones={s.id: s.timezone for s in sites},
     )

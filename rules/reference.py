@@ -30,6 +30,22 @@ A rule of the rules file (rules/defaults.yaml, `courtyard rules`) or of the API 
 `severity` are set on the rule itself, not in `params`. Limits are checked when the rules are
 loaded: a value outside them (or not a finite number) is refused, naming the rule, the field
 and the line.
+
+A rule's `scope` says which devices it watches; each field given narrows it (fields combine
+with AND, entries of one field with OR), and an empty scope is every device:
+
+- `sites`: site ids;
+- `device_kinds`: kind codes of the catalogue (`booster_pump`, `room_climate`, `door_contact`
+  ...; docs/devices.md): the kind people confirmed, else the one Courtyard inferred;
+- `devices`: device ids; `*`, `?` and `[...]` make an entry a pattern (`b0?-pump-*`);
+- `households`: household ids: the devices listed in them;
+- `roles`: household roles, `front_door`, `other_door`, `motion`, `bed`, `seat`, `sos`,
+  `appliance`, `other` (people's, else the suggestion, else the kind's); an unknown role is
+  refused.
+
+A device the engine has not met yet, or whose kind or role is not known, is outside a scope
+that names kinds or roles until it has one. Which household events and readings each care
+rule reads is in docs/household_events.md.
 """
 
 _BOUNDS = ((at.Gt, "gt", ">"), (at.Ge, "ge", ">="), (at.Lt, "lt", "<"), (at.Le, "le", "<="))

@@ -1,23 +1,40 @@
-"""Which devices a rule watches: sites, device kinds, device ids (or glob patterns), households.
+"""Which devices a rule watches: sites, device kinds, device ids (or glob patterns), households,
+household roles (`front_door`, `bed` ... of store.devices.catalogue.Role).
 
 Each non-empty field narrows the scope and the fields combine with AND; within a field any entry
 matches (OR). An empty field places no limit, so the empty `Scope()` is everything, and filtering
 with it returns the view unchanged without looking at it.
 
-Device kinds and household membership come from the `Directory` the rule was compiled with: a
-device the directory does not know yet has no kind and no household, so a scope naming kinds or
-households leaves it out until the engine reloads the directory.
+Device kinds, household membership and roles come from the `Directory` the rule was compiled
+with: a device the directory does not know yet has no kind, household or role, so a scope naming
+kinds, households or roles leaves it out until the engine reloads the directory. A device's role
+is the one people gave it in its household, else Courtyard's suggestion, else its kind's
+(`household_device_roles`): a household nobody configured still has roles.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from fnmatch import fnmatchcase
+from typing import Annotated
+
+from pydantic import AfterValidator
 
 from rules.arrays import BatchView
 from rules.directory import Directory
+from store.devices.catalogue import Role
 
 _GLOB_CHARS = frozenset("*?[")
+
+
+def _known_role(role: str) -> str:
+    if role not in set(Role):
+        raise ValueError(f"unknown role {role!r}; known: {', '.join(Role)}")
+    return role
+
+
+#: A household role, checked when a definition is validated (rules file, API, stored row).
+RoleName = Annotated[str, AfterValidator(_known_role)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,10 +44,14 @@ class Scope:
     #: Device ids; an entry with `*`, `?` or `[...]` is a shell-style pattern ("b0?-door-*").
     devices: tuple[str, ...] = ()
     households: tuple[str, ...] = ()
+    #: Household roles (`front_door`, `bed` ...): only household devices playing one of them.
+    roles: tuple[RoleName, ...] = ()
 
     @property
     def is_everything(self) -> bool:
-        return not (self.sites or self.device_kinds or self.devices or self.households)
+        return not (
+            self.sites or self.device_kinds or self.devices or self.households or self.roles
+        )
 
     def bind(self, directory: Directory) -> BoundScope:
         """The scope's device test against one directory snapshot."""
@@ -44,7 +65,7 @@ class BoundScope:
     """
 
     __slots__ = ("scope", "directory", "_sites", "_kinds", "_ids", "_patterns", "_households",
-                 "_cache")  # fmt: skip
+                 "_roles", "_cache")  # fmt: skip
 
     def __init__(self, scope: Scope, directory: Directory) -> None:
         self.scope = scope
@@ -54,6 +75,7 @@ class BoundScope:
         self._ids = frozenset(d for d in scope.devices if _GLOB_CHARS.isdisjoint(d))
         self._patterns = tuple(d for d in scope.devices if not _GLOB_CHARS.isdisjoint(d))
         self._households = frozenset(scope.households)
+        self._roles = frozenset(scope.roles)
         self._cache: dict[tuple[str, str], bool] = {}
 
     @property
@@ -77,6 +99,8 @@ class BoundScope:
         ):
             return False
         if self._kinds and self.directory.kind_of(site, device) not in self._kinds:
+            return False
+        if self._roles and self.directory.role_of(site, device) not in self._roles:
             return False
         return not self._households or self.directory.household_of(site, device) in self._households
 

@@ -9,8 +9,10 @@ later sample shows it (a close at or after that instant fires, then clears at th
 engine's timer tick evaluates an empty view with `now` past it. A door closed exactly `hold_s`
 after it opened counts as held, as thresholds count their hold.
 
-Quiet hours: each opening (an event, or a 0→1 edge of the reading) whose local time in the
-household's IANA zone falls in [start, end) fires; the window may wrap midnight. The signal
+Quiet hours: each opening (an event, or a 0→1 edge of the reading) of a household's *front door*
+(role `front_door` in the `Directory`: a fridge, cupboard or bathroom door is someone up at
+night, not someone leaving) whose local time in the household's IANA zone falls in [start, end)
+fires; the window may wrap midnight. The signal
 never clears: the opening is the whole story, and someone should check on the resident.
 """
 
@@ -48,6 +50,7 @@ from rules.rule import (
     SignalState,
     StoredState,
 )
+from store.devices.catalogue import Role
 
 HELD = N_("Door {device} has been open for more than {minutes} min")
 CLOSED = N_("Door {device} is closed again")
@@ -216,9 +219,9 @@ class QuietHoursParams:
 
 @pydantic_dataclass(frozen=True, slots=True, config=PARAMS_CONFIG)
 class NightActivityParams:
-    """A household's front door opened during its quiet hours, in its local time: the
-    household's own quiet hours, else `start`-`end`; never clears by itself. (One
-    `QuietHoursRule` per household.)"""
+    """A household's front door (role `front_door`; other doors are left alone) opened during
+    its quiet hours, in its local time: the household's own quiet hours, else `start`-`end`;
+    never clears by itself. (One `QuietHoursRule` per household.)"""
 
     start: time = param(
         time(22, 0),
@@ -320,7 +323,8 @@ class QuietHoursRule(CatalogRule[QuietHoursParams, OpeningState]):
 
 
 def _night_activity(rule_id: str, params: NightActivityParams, directory: Directory) -> Evaluator:
-    """One quiet-hours rule per household in scope, in the household's zone and quiet hours."""
+    """One quiet-hours rule per household in scope, in the household's zone and quiet hours,
+    fed by its front doors alone."""
     households = dict(directory.households)
 
     def make(key: tuple[str, str]) -> Evaluator:
@@ -330,6 +334,8 @@ def _night_activity(rule_id: str, params: NightActivityParams, directory: Direct
         )
 
     def route(site: str, device: str) -> tuple[str, str] | None:
+        if directory.role_of(site, device) != Role.FRONT_DOOR:
+            return None
         household = directory.household_of(site, device)
         key = None if household is None else (site, household)
         return key if key in households else None

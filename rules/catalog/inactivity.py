@@ -1,11 +1,13 @@
 """Care inactivity per household: a silence that is unusual for this home at this time of day.
 
-Every sensor of a household (the `Directory` says which) feeds one timeline of *moments*
-(`moments.py`): activity, the front door, lying or sitting down on a bed or chair sensor.
-Heartbeats, batteries and SOS presses are none of these. The gap after a moment is a silence, in
-one of three modes set by that moment: *home* after activity, *rest* after lying or sitting
-down, *away* after the door (the door was used and nothing moved inside since: the resident
-went out).
+Every sensor of a household (the `Directory` says which, and the role each plays) feeds one
+timeline of *moments* (`moments.py`): activity, the front door, lying or sitting down on a bed
+or seat sensor. Only the front door (role `front_door`) can start *away*; other doors (fridge,
+cupboard, bathroom), motion and appliances are activity; only a bed or seat sensor (role `bed`
+or `seat`, or a `bed_occupied` / `seat_occupied` event) starts *rest*. Heartbeats, batteries and
+SOS presses are none of these. The gap after a moment is a silence, in one of three modes set
+by that moment: *home* after activity, *rest* after lying or sitting down, *away* after the
+front door (it was used and nothing moved inside since: the resident went out).
 
 A silence at home or at rest becomes alarming when, under the household's learned routine
 (`routine.py`, one hazard table per mode), the chance of it lasting this long falls below
@@ -24,7 +26,6 @@ censored at that instant, so an incident does not teach the routine that it was 
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, time
@@ -32,12 +33,20 @@ from typing import Final, Literal, Self
 from zoneinfo import ZoneInfo
 
 import numpy as np
-from pydantic import field_validator, model_validator
+from pydantic import model_validator
 from pydantic.dataclasses import dataclass as pydantic_dataclass
 
 from i18n.languages import N_
 from rules.arrays import BatchView, FloatArray, at_time, epoch_s, state_key
-from rules.catalog.moments import ACT, DOOR, LIE, Sources, collect, household_sources, rest_devices
+from rules.catalog.moments import (
+    ACT,
+    DOOR,
+    LIE,
+    HouseholdRoles,
+    Sources,
+    collect,
+    household_sources,
+)
 from rules.catalog.routine import Routine, first_crossing, prior_rates
 from rules.directory import Directory, HouseholdInfo
 from rules.kind import PARAMS_CONFIG, CatalogRule, Kind, param
@@ -153,13 +162,33 @@ class InactivityParams:
         "learned.",
     )
     activity_events: tuple[str, ...] = param(
-        ("motion", "door_open", "door_closed", "button"),
-        description="Events that mean someone is active.",
+        (
+            "motion",
+            "door_open",
+            "door_closed",
+            "button",
+            "appliance_on",
+            "appliance_off",
+            "bed_vacant",
+            "seat_vacant",
+        ),
+        description="Events that mean someone is active (getting up from a bed or seat too).",
     )
     door_events: tuple[str, ...] = param(
-        ("door_open", "door_closed"), description="Events of the household's front door."
+        ("door_open", "door_closed"),
+        description="Door events: the front door's (role `front_door`) can mean going out, "
+        "any other door's are activity.",
     )
-    door_metric: str = param("door_open", description="The front door's 0/1 reading.")
+    rest_events: tuple[str, ...] = param(
+        ("bed_occupied", "seat_occupied"),
+        description="Events that mean lying or sitting down (as does the occupancy of a device "
+        "whose role is `bed` or `seat`).",
+    )
+    door_metric: str = param(
+        "door_open",
+        description="A door's 0/1 reading: its changes are the front door's comings and goings, "
+        "or another door's activity.",
+    )
     occupancy_metric: str = param("occupancy", description="A presence sensor's 0/1 reading.")
     #: Readings that mean someone is doing something when above their level.
     activity_levels: Mapping[str, float] = param(
@@ -168,28 +197,8 @@ class InactivityParams:
         description="Readings that mean someone is doing something when above their level "
         "(water flow, a kettle's power).",
     )
-    #: A household device is a bed or chair sensor when its kind is one of these, or else when
-    #: its id matches `rest_pattern`.
-    rest_kinds: tuple[str, ...] = param(
-        ("bed_sensor", "chair_sensor", "household_bed", "household_chair"),
-        description="Device kinds that are bed or chair sensors.",
-    )
-    rest_pattern: str = param(
-        r"(?i)(?:^|[^a-z])(?:bed|chair|sofa|couch)(?:[^a-z]|$)",
-        description="A regular expression: a device whose id matches it is a bed or chair "
-        "sensor too.",
-    )
     severity: Severity = Severity.CRITICAL
     category: Category = Category.CARE
-
-    @field_validator("rest_pattern")
-    @classmethod
-    def _pattern(cls, pattern: str) -> str:
-        try:
-            re.compile(pattern)
-        except re.error as exc:
-            raise ValueError(f"not a regular expression: {exc}") from None
-        return pattern
 
     @model_validator(mode="after")
     def _order(self) -> Self:
@@ -251,14 +260,13 @@ class HouseholdState(StoredState):
 class InactivityRule(CatalogRule[InactivityParams, HouseholdState]):
     State = HouseholdState
     directory: Directory
-    _rest_devices: frozenset[tuple[str, str]] = field(init=False, repr=False, compare=False)
+    _roles: HouseholdRoles = field(init=False, repr=False, compare=False)
     _priors: Mapping[str, FloatArray] = field(init=False, repr=False, compare=False)
     _daytime: FloatArray = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         p = self.params
-        rest = rest_devices(self.directory, p.rest_kinds, p.rest_pattern)
-        object.__setattr__(self, "_rest_devices", rest)
+        object.__setattr__(self, "_roles", HouseholdRoles.of(self.directory))
         object.__setattr__(self, "_priors", p.priors())
         object.__setattr__(self, "_daytime", p.daytime())
 
@@ -300,9 +308,7 @@ class InactivityRule(CatalogRule[InactivityParams, HouseholdState]):
         p = self.params
         zone = ZoneInfo(info.timezone)
         resting_on = old.rest_device if old.mode == REST else None
-        moments = collect(
-            p, info.site, sources, self._rest_devices, old.last_ts, old.doors, resting_on
-        )
+        moments = collect(p, info.site, sources, self._roles, old.last_ts, old.doors, resting_on)
         state = replace(old, doors=moments.doors, last_ts=moments.newest)
         out: list[_Change] = []
         ts, kinds, devices = moments.ts, moments.kind, moments.device

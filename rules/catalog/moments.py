@@ -1,14 +1,19 @@
 """A household's sensors → one timeline of moments: activity, the front door, lying down.
 
-What each sensor's data means for the inactivity rule (`inactivity.py`):
+What each sensor's data means for the inactivity rule (`inactivity.py`) follows from the role the
+device plays in its household (`Directory`: people's, else the suggestion, else its kind's):
 
-- activity: a `motion` event, water flowing, a plug drawing power, a button, getting out of bed
-  or off a chair (a rest sensor's occupancy going to 0), a PIR's occupancy 1;
-- door: the front door opening or closing (an event, or a change of a `door_open` reading: a
-  Zigbee2MQTT contact repeats its state in every heartbeat, so only changes count);
-- lying or sitting down: a bed or chair sensor's occupancy 1 (Zigbee2MQTT reports it as a
-  motion too, and repeats it in every heartbeat while occupied: a repeat from the sensor the
-  resident is already resting on is not a new moment).
+- activity: a `motion` event, water flowing, a plug drawing power or switching
+  (`appliance_on`/`appliance_off`), a button, any door but the front door (a fridge, a
+  cupboard, the bathroom: someone is up and about), getting out of bed or off a seat (a bed or
+  seat sensor's occupancy going to 0, `bed_vacant`, `seat_vacant`), a PIR's occupancy 1;
+- door: the *front door* (role `front_door`) opening or closing (an event, or a change of a
+  `door_open` reading: a Zigbee2MQTT contact repeats its state in every heartbeat, so only
+  changes count). It alone can mean "went out";
+- lying or sitting down: `bed_occupied` / `seat_occupied` from any device, or the occupancy 1
+  of a device whose role is `bed` or `seat` (Zigbee2MQTT reports it as a motion too, and
+  repeats it in every heartbeat while occupied: a repeat from the sensor the resident is
+  already resting on is not a new moment). Nothing else means resting, whatever its name.
 
 Batteries, link quality and other heartbeat readings mean nothing here, nor does an SOS press.
 Per device and stream the work is vectorised; the streams are then merged and sorted once.
@@ -17,8 +22,7 @@ Per device and stream the work is vectorised; the streams are then merged and so
 from __future__ import annotations
 
 import math
-import re
-from collections.abc import Collection, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -27,6 +31,7 @@ import numpy.typing as npt
 
 from rules.arrays import BatchView, EventSeries, FloatArray, Series
 from rules.directory import Directory
+from store.devices.catalogue import Role
 
 #: Moment kinds, in the order ties at one instant are taken (the last one sets the mode).
 ACT, DOOR, LIE = 0, 1, 2
@@ -42,6 +47,8 @@ class MomentParams(Protocol):
     def activity_events(self) -> tuple[str, ...]: ...
     @property
     def door_events(self) -> tuple[str, ...]: ...
+    @property
+    def rest_events(self) -> tuple[str, ...]: ...
     @property
     def door_metric(self) -> str: ...
     @property
@@ -64,15 +71,25 @@ class Moments:
     newest: float | None
 
 
-def rest_devices(
-    directory: Directory, kinds: Collection[str], pattern: str
-) -> frozenset[tuple[str, str]]:
-    """The bed and chair sensors: by kind, or else by a name matching `pattern`."""
-    return frozenset(
-        key
-        for key, info in directory.devices.items()
-        if (info.kind is not None and info.kind in kinds) or re.search(pattern, info.device)
-    )
+#: The roles whose occupancy means resting, and the one door that can mean "went out".
+REST_ROLES = frozenset({Role.BED, Role.SEAT})
+FRONT_DOOR = Role.FRONT_DOOR
+
+
+@dataclass(frozen=True, slots=True)
+class HouseholdRoles:
+    """The devices whose data means more than activity: bed and seat sensors, front doors."""
+
+    rest: frozenset[tuple[str, str]]
+    front_doors: frozenset[tuple[str, str]]
+
+    @classmethod
+    def of(cls, directory: Directory) -> HouseholdRoles:
+        devices = directory.devices.items()
+        return cls(
+            rest=frozenset(k for k, info in devices if info.role in REST_ROLES),
+            front_doors=frozenset(k for k, info in devices if info.role == FRONT_DOOR),
+        )
 
 
 def household_sources(view: BatchView, directory: Directory) -> dict[tuple[str, str], Sources]:
@@ -93,28 +110,30 @@ def collect(
     p: MomentParams,
     site: str,
     sources: Sources,
-    rest: frozenset[tuple[str, str]],
+    roles: HouseholdRoles,
     after: float | None,
     doors: Mapping[str, float],
     resting_on: str | None,
 ) -> Moments:
     """The moments later than `after` from a household's `sources`. `doors` are the door
     values known before; `resting_on` the rest sensor the resident lies on, if any."""
+    wanted = {*p.activity_events, *p.rest_events}
     parts: list[tuple[FloatArray, KindArray, str]] = []
     door_values = dict(doors)
     newest = after
     for device, streams in sources.items():
-        is_rest = (site, device) in rest
+        is_rest = (site, device) in roles.rest
+        is_front = (site, device) in roles.front_doors
         for stream in streams:
             if isinstance(stream, Series):
                 fresh = stream.after(after)
                 if len(fresh):
-                    parts += _series_moments(p, fresh, is_rest, door_values)
+                    parts += _series_moments(p, fresh, is_rest, is_front, door_values)
                 stamps = fresh.ts
             else:
                 fresh_events = stream.after(after)
-                if len(fresh_events) and stream.type in p.activity_events:
-                    kind = _event_kind(p, stream.type, is_rest)
+                if len(fresh_events) and stream.type in wanted:
+                    kind = _event_kind(p, stream.type, is_rest, is_front)
                     parts.append(
                         (fresh_events.ts, np.full(len(fresh_events), kind, np.int8), device)
                     )
@@ -140,15 +159,17 @@ def collect(
     return Moments(t[keep], k[keep], kept, door_values, newest)
 
 
-def _event_kind(p: MomentParams, type_: str, is_rest: bool) -> int:
+def _event_kind(p: MomentParams, type_: str, is_rest: bool, is_front: bool) -> int:
+    if type_ in p.rest_events:
+        return LIE
     if type_ in p.door_events:
-        return DOOR
+        return DOOR if is_front else ACT
     # A Zigbee2MQTT bed or chair reports its occupancy as a motion too.
     return LIE if is_rest and type_ == "motion" else ACT
 
 
 def _series_moments(
-    p: MomentParams, fresh: Series, is_rest: bool, doors: dict[str, float]
+    p: MomentParams, fresh: Series, is_rest: bool, is_front: bool, doors: dict[str, float]
 ) -> list[tuple[FloatArray, KindArray, str]]:
     v, device = fresh.values, fresh.device
     if fresh.metric == p.occupancy_metric:
@@ -161,7 +182,8 @@ def _series_moments(
         previous = np.concatenate(([np.nan if before is None else before], v[:-1]))
         changed = ~np.isnan(previous) & (v != previous)
         doors[device] = float(v[-1])
-        return [(fresh.ts[changed], np.full(int(changed.sum()), DOOR, np.int8), device)]
+        kind = DOOR if is_front else ACT
+        return [(fresh.ts[changed], np.full(int(changed.sum()), kind, np.int8), device)]
     level = p.activity_levels.get(fresh.metric)
     if level is None:
         return []

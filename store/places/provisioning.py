@@ -96,6 +96,22 @@ def set_household_devices(
     )
 
 
+def set_household_roles(
+    conn: psycopg.Connection[TupleRow],
+    site_id: str,
+    roles: Mapping[str, tuple[str, str | None]],
+) -> None:
+    """Give household devices the role (and room) their installer says they play, where no one
+    gave them one yet: a role a manager changed since is kept."""
+    conn.cursor().executemany(
+        """
+        UPDATE household_devices SET role = %s, role_room = %s
+        WHERE site_id = %s AND device_key = %s AND role IS NULL
+        """,
+        [(role, room, site_id, device) for device, (role, room) in sorted(roles.items())],
+    )
+
+
 def upsert_person(
     conn: psycopg.Connection[TupleRow],
     person_id: str,

@@ -143,7 +143,7 @@ PUMP_LOW = {
     "kind": "threshold",
     "site_id": "alpha",
     "description": "Booster pump current below 4 A while running: dry running.",
-    "scope": {"sites": ["beta"], "device_kinds": ["pump"]},
+    "scope": {"sites": ["beta"], "device_kinds": ["booster_pump"]},
     "params": {"metric": "current_a", "op": "<", "value": 4.0, "hold_s": 50},
     "category": "maintenance",
     "severity": "critical",
@@ -172,7 +172,7 @@ def test_the_engine_reads_what_the_api_wrote(
     )
     # The site it was bound to is where it runs, whatever its scope said.
     assert rule.scope.sites == ("alpha",)
-    assert rule.scope.device_kinds == ("pump",)
+    assert rule.scope.device_kinds == ("booster_pump",)
     assert rule.params["value"] == 4.0
 
 
@@ -183,6 +183,19 @@ def test_the_engines_validation_names_the_field(world: World, rules_client: Test
     )
     assert response.status_code == 422, response.text
     assert [f["field"] for f in response.json()["error"]["fields"]] == ["body.params.hold_s"]
+
+
+def test_an_unknown_household_role_in_a_scope_names_the_field(
+    world: World, rules_client: TestClient
+) -> None:
+    bad = PUMP_LOW | {"scope": {"roles": ["front_door", "fridge"]}}
+    response = rules_client.put(
+        "/api/v1/rules/pump-current-low", json=bad, headers=bearer(world.tokens["admin"])
+    )
+    assert response.status_code == 422, response.text
+    (field,) = response.json()["error"]["fields"]
+    assert field["field"] == "body.scope.roles[1]"
+    assert "unknown role 'fridge'" in field["message"]
 
 
 def test_a_rule_from_the_rules_file_shows_what_the_file_set(

@@ -19,7 +19,20 @@ from ingest.decoders import DecodeContext, Decoded, decode
 from ingest.inbound import Inbound
 from rules.arrays import BatchView, view_of
 from rules.directory import DeviceInfo, Directory, HouseholdInfo
+from store.devices.catalogue import KINDS
 from store.records import DeviceRef, Event, Reading, StatusChange
+
+#: The catalogue kind of each home-kit sensor role (device_sims/households/home_kit.py); its
+#: household role is the kind's, as the store's `household_device_roles` gives it.
+KIT_KINDS = {
+    "pir": "motion_sensor",
+    "door": "door_contact",
+    "bed": "bed_sensor",
+    "chair": "seat_sensor",
+    "water": "water_flow_sensor",
+    "kettle": "smart_plug",
+    "sos": "sos_button",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,8 +61,29 @@ def _household_ids(scenario: Scenario) -> set[str]:
     return {h.id for h in scenario.households}
 
 
+#: The catalogue kind ingest infers for each simulated facility device from its messages
+#: (ingest/kinds.py): an equipment room's temperature and humidity make a `climate_sensor`, a
+#: unit door's contact a `door_contact`, a face gate's counts a `gate_reader`.
+FACILITY_KINDS = {
+    "water_tank": "water_tank",
+    "booster_pump": "booster_pump",
+    "elevator": "elevator",
+    "equipment_room": "climate_sensor",
+    "street_light": "street_light",
+    "smoke_detector": "smoke_detector",
+    "leak_detector": "leak_detector",
+    "electricity_meter": "electricity_meter",
+    "water_meter": "water_meter",
+    "card_reader": "gate_reader",
+    "face_gate": "gate_reader",
+    "unit_door": "door_contact",
+}
+
+
 def directory_of(scenario: Scenario, timezone: str | None = None) -> Directory:
-    """The households and their sensors, as the registry would list them."""
+    """The households and their sensors with their kinds and roles, as the store would list
+    them once the bridge's device list was read (`household_device_roles`), and the facility
+    devices with the kinds ingest infers for them."""
     zone = timezone or scenario.site.tz.key
     site = scenario.site.id
     return Directory.of(
@@ -60,10 +94,17 @@ def directory_of(scenario: Scenario, timezone: str | None = None) -> Directory:
             for h in scenario.households
         ],
         devices=[
-            DeviceInfo(site, s.device, f"household_{s.role}")
+            DeviceInfo(
+                site,
+                s.device,
+                KIT_KINDS[s.role],
+                role=KINDS[KIT_KINDS[s.role]].household_role,
+                role_room=s.room,
+            )
             for h in scenario.households
             for s in kit_sensors(h)
-        ],
+        ]
+        + [DeviceInfo(site, d.id, FACILITY_KINDS[d.kind]) for d in scenario.devices],
         site_timezones={site: zone},
     )
 

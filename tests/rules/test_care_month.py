@@ -10,7 +10,6 @@ which that N cannot. Run with `pytest -s` to see the figures.
 from __future__ import annotations
 
 import math
-import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -42,7 +41,7 @@ INCIDENTS = ("incident-no-wake-up", "incident-fall", "incident-long-absence", "s
 class FixedSilence:
     """The baseline: an alert after `hours` without activity; it knows nothing of routines,
     sleep, beds or the front door. Activity is what the learned rule counts: motion (not a bed
-    or chair repeating its occupancy), doors, water, the kettle."""
+    or seat sensor repeating its occupancy), doors, water, the kettle."""
 
     hours: float
     directory: Directory
@@ -51,10 +50,10 @@ class FixedSilence:
 
     def evaluate(self, view: BatchView, now: datetime) -> list[tuple[str, SignalState, float]]:
         moments: dict[str, list[float]] = {}
-        rest = re.compile(InactivityParams().rest_pattern)
         for (site, device, type_), events in view.events.items():
             household = self.directory.household_of(site, device)
-            if household and type_ != "sos" and not (type_ == "motion" and rest.search(device)):
+            rest = self.directory.role_of(site, device) in ("bed", "seat")
+            if household and type_ != "sos" and not (type_ == "motion" and rest):
                 moments.setdefault(household, []).extend(events.ts.tolist())
         for (site, device, metric), series in view.series.items():
             household = self.directory.household_of(site, device)

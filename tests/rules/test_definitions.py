@@ -115,7 +115,7 @@ rules:
         (
             "    params: {metric: x, op: '>', value: 1}\n    scope: {site: [a]}\n",
             "r.yaml:7: rule 'pump-current-high': scope: unknown field(s) site; known: "
-            "device_kinds, devices, households, sites",
+            "device_kinds, devices, households, roles, sites",
         ),
         (
             "    params: {metric: x, op: '>', value: 1}\n    notify: {escalate_after_s: 0}\n",
@@ -215,6 +215,7 @@ def test_records_round_trip() -> None:
         "device_kinds": ["booster_pump"],
         "devices": [],
         "households": [],
+        "roles": [],
     }
     assert records[0].notify == {
         "escalate_after_s": None,

@@ -28,7 +28,12 @@ NIGHT = datetime(2025, 3, 3, 18, 0, tzinfo=UTC)
 
 DIRECTORY = Directory.of(
     households=[
-        HouseholdInfo(SITE, "hh-01", timezone="Asia/Shanghai", devices=("hh-01-door", "hh-01-sos")),
+        HouseholdInfo(
+            SITE,
+            "hh-01",
+            timezone="Asia/Shanghai",
+            devices=("hh-01-door", "hh-01-sos", "hh-01-fridge"),
+        ),
         # Its own quiet hours (23:00-01:00 in its zone): 02:00 is not quiet there.
         HouseholdInfo(
             SITE,
@@ -39,7 +44,14 @@ DIRECTORY = Directory.of(
             devices=("hh-02-door",),
         ),
     ],  # fmt: skip
-    devices=[DeviceInfo(SITE, "pump-01", "booster_pump"), DeviceInfo(SITE, "pump-02", "other")],
+    devices=[
+        DeviceInfo(SITE, "pump-01", "booster_pump"),
+        DeviceInfo(SITE, "pump-02", "other"),
+        DeviceInfo(SITE, "hh-01-door", "door_contact", role="front_door"),
+        DeviceInfo(SITE, "hh-01-sos", "sos_button", role="sos"),
+        DeviceInfo(SITE, "hh-01-fridge", "door_contact", role="other_door", role_room="fridge"),
+        DeviceInfo(SITE, "hh-02-door", "door_contact", role="front_door"),
+    ],
     site_timezones={SITE: "Asia/Shanghai"},
 )
 
@@ -163,6 +175,22 @@ def test_night_activity_uses_each_households_quiet_hours_else_the_default_window
     late = NIGHT - timedelta(hours=2, minutes=30)
     signals = run(night, (view_of([], [Event(SITE, "hh-02-door", late, "door_open")]), late))
     assert [s.subject for s in signals] == ["hh-02"]
+
+
+def test_night_activity_reads_only_front_doors() -> None:
+    # The fridge at 22:30 and 02:00 (a late dinner, a glass of water) is no one leaving.
+    night = compile_rule(
+        rule("  - {id: n, kind: night_activity, category: care, severity: warning}\n"), DIRECTORY
+    )
+    late = NIGHT - timedelta(hours=3, minutes=30)
+    fridge = view_of(
+        [Reading(SITE, "hh-01-fridge", "door_open", t, v) for t, v in ((late, 1.0), (NIGHT, 0.0))],
+        [Event(SITE, "hh-01-fridge", NIGHT + timedelta(minutes=5), "door_open")],
+    )
+    assert run(night, (fridge, NIGHT + timedelta(minutes=5))) == []
+    front = view_of([], [Event(SITE, "hh-01-door", NIGHT + timedelta(minutes=9), "door_open")])
+    signals = run(night, (front, NIGHT + timedelta(minutes=9)))
+    assert [(s.subject, s.summary_args["device"]) for s in signals] == [("hh-01", "hh-01-door")]
 
 
 def test_night_activity_state_survives_a_round_trip() -> None:

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, time
 import pytest
 
 from rules.arrays import BatchView, view_of
+from rules.definitions import RuleFileError, parse_rules
 from rules.directory import DeviceInfo, Directory, HouseholdInfo
 from rules.scope import Scope
 from store.records import Event, Reading, StatusChange
@@ -15,14 +16,17 @@ T = datetime(2025, 3, 3, tzinfo=UTC)
 
 DIRECTORY = Directory.of(
     households=[
-        HouseholdInfo("north", "hh-01", devices=("hh-01-door", "hh-01-pir")),
+        HouseholdInfo("north", "hh-01", devices=("hh-01-door", "hh-01-pir", "hh-01-fridge")),
         HouseholdInfo("south", "hh-01", devices=("hh-01-door",)),
         HouseholdInfo("south", "hh-02", quiet_start=time(23), quiet_end=time(6)),
     ],
     devices=[
         DeviceInfo("north", "pump-01", "booster_pump"),
-        DeviceInfo("north", "b01-door-01", "door_sensor"),
-        DeviceInfo("north", "hh-01-door", "door_sensor"),
+        DeviceInfo("north", "b01-door-01", "unit_door"),
+        DeviceInfo("north", "hh-01-door", "door_contact", role="front_door"),
+        DeviceInfo("north", "hh-01-pir", "motion_sensor", role="motion", role_room="kitchen"),
+        # A door contact people said is the fridge's.
+        DeviceInfo("north", "hh-01-fridge", "door_contact", role="other_door", role_room="fridge"),
         DeviceInfo("south", "pump-01", "booster_pump"),
     ],
     site_timezones={"north": "Asia/Shanghai", "south": "Asia/Urumqi"},
@@ -51,8 +55,18 @@ DIRECTORY = Directory.of(
         (Scope(devices=("b0[12]-door-??",)), "north", "b02-door-17", True),
         (Scope(devices=("b0[12]-door-??",)), "north", "b03-door-17", False),
         # Fields combine with AND.
-        (Scope(devices=("*-door",), device_kinds=("door_sensor",)), "north", "hh-01-door", True),
+        (Scope(devices=("*-door",), device_kinds=("door_contact",)), "north", "hh-01-door", True),
         (Scope(devices=("*-door",), device_kinds=("booster_pump",)), "north", "hh-01-door", False),
+        # Household roles: the front door, not the fridge door of the same kind, nor a unit door
+        # (no household, no role), nor a device the directory does not know.
+        (Scope(roles=("front_door",)), "north", "hh-01-door", True),
+        (Scope(roles=("front_door",)), "north", "hh-01-fridge", False),
+        (Scope(roles=("front_door",)), "north", "b01-door-01", False),
+        (Scope(roles=("front_door",)), "north", "hh-99-door", False),
+        (Scope(roles=("other_door", "motion")), "north", "hh-01-fridge", True),
+        (Scope(roles=("other_door", "motion")), "north", "hh-01-pir", True),
+        (Scope(device_kinds=("door_contact",), roles=("front_door",)), "north", "hh-01-door", True),
+        (Scope(sites=("south",), roles=("front_door",)), "north", "hh-01-door", False),
     ],
 )
 def test_contains(scope: Scope, site: str, device: str, inside: bool) -> None:
@@ -109,3 +123,29 @@ def test_restrict_keeps_devices_and_households_in_scope() -> None:
 
 def test_restrict_with_everything_is_the_same_directory() -> None:
     assert Scope().bind(DIRECTORY).restrict() is DIRECTORY
+
+
+def test_restrict_by_role_keeps_the_roles() -> None:
+    front = Scope(roles=("front_door",)).bind(DIRECTORY).restrict()
+    assert front.households[("north", "hh-01")].devices == ("hh-01-door",)
+    assert sorted(front.devices) == [("north", "hh-01-door")]
+    assert front.role_of("north", "hh-01-door") == "front_door"
+
+
+def test_an_unknown_role_names_the_rule_and_the_field() -> None:
+    text = """rules:
+  - id: night-door
+    kind: night_activity
+    category: care
+    severity: warning
+    scope:
+      roles: [front_door, fridge_door]
+"""
+    with pytest.raises(RuleFileError) as raised:
+        parse_rules(text, "r.yaml")
+    assert raised.value.errors == (
+        "r.yaml:7: rule 'night-door': scope.roles[1]: unknown role 'fridge_door'; known: "
+        "front_door, other_door, motion, bed, seat, sos, appliance, other",
+    )
+    (ok,) = parse_rules(text.replace(", fridge_door", ""), "r.yaml")
+    assert ok.scope.roles == ("front_door",)

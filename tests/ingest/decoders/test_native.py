@@ -145,7 +145,10 @@ def test_event(payload: object, event: Event) -> None:
         ("appliance_on", "smart_plug"),
         ("pump_start", "booster_pump"),
         ("access_granted", None),  # readers, face gates and unit doors all send it
-        ("door_open", None),
+        # A door contact that sends only events (a unit door's reading says the same).
+        ("door_open", "door_contact"),
+        ("door_closed", "door_contact"),
+        ("motion", None),
     ],
 )
 def test_event_types_that_say_what_sent_them(type_: str, kind: str | None) -> None:

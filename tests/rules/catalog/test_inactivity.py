@@ -13,6 +13,7 @@ from pydantic import ValidationError
 
 from rules.arrays import BatchView, view_of
 from rules.catalog.inactivity import (
+    SILENT,
     HouseholdState,
     InactivityParams,
     InactivityRule,
@@ -32,10 +33,22 @@ PARAMS = InactivityParams()
 TARGET = math.log(1000.0)
 
 
-def directory(zone: str = SHANGHAI) -> Directory:
+#: Each device's kind and household role, as the store's `household_device_roles` gives them.
+ROLES = {
+    "hh-1-pir-living": ("motion_sensor", "motion"),
+    "hh-1-pir-bedroom": ("motion_sensor", "motion"),
+    "hh-1-door": ("door_contact", "front_door"),
+    "hh-1-bed": ("bed_sensor", "bed"),
+    "hh-1-kettle": ("smart_plug", "appliance"),
+}
+
+
+def directory(zone: str = SHANGHAI, **extra: tuple[str, str]) -> Directory:
+    """The household's devices with their roles, and `extra` devices (id=(kind, role))."""
+    roles = {**ROLES, **extra}
     return Directory.of(
-        households=[HouseholdInfo(SITE, HH, "Room 1", zone, devices=DEVICES)],
-        devices=[DeviceInfo(SITE, "hh-1-kettle", "smart_plug")],
+        households=[HouseholdInfo(SITE, HH, "Room 1", zone, devices=tuple(roles))],
+        devices=[DeviceInfo(SITE, d, kind, role=role) for d, (kind, role) in roles.items()],
     )
 
 
@@ -538,7 +551,6 @@ def test_a_silence_that_fired_is_not_learned_as_normal() -> None:
         ({"day_start": time(7), "day_end": time(7)}, "day_end"),
         ({"prior_rest_day_per_h": 0.0}, "prior_rest_day_per_h"),
         ({"activity_levels": {"power_w": math.nan}}, "activity_levels.power_w"),
-        ({"rest_pattern": "(bed"}, "rest_pattern"),
     ],
 )
 def test_invalid_params(kwargs: dict[str, object], field_name: str) -> None:
@@ -546,16 +558,101 @@ def test_invalid_params(kwargs: dict[str, object], field_name: str) -> None:
         InactivityParams(**kwargs)  # type: ignore[arg-type]
 
 
-def test_rest_sensors_by_kind_or_by_name() -> None:
+def rule_with(extra: dict[str, tuple[str, str]]) -> InactivityRule:
+    return InactivityRule("inactivity", PARAMS, directory(**extra))
+
+
+def test_rest_sensors_by_role_not_by_name() -> None:
+    # A seat sensor named "Seat" (its id says nothing), a bed mat, a sofa-named sensor that is
+    # a motion sensor, and one the directory gives no role: only the bed and seat roles rest.
     d = Directory.of(
-        households=[HouseholdInfo(SITE, HH, "", SHANGHAI, devices=("sofa-12", "mat-3", "p1"))],
-        devices=[DeviceInfo(SITE, "mat-3", "bed_sensor"), DeviceInfo(SITE, "p1", "motion_sensor")],
+        households=[
+            HouseholdInfo(SITE, HH, "", SHANGHAI, devices=("0x00158d01", "mat-3", "sofa-12", "p1"))
+        ],
+        devices=[
+            DeviceInfo(SITE, "0x00158d01", "seat_sensor", role="seat"),
+            DeviceInfo(SITE, "mat-3", "bed_sensor", role="bed"),
+            DeviceInfo(SITE, "sofa-12", "motion_sensor", role="motion"),
+        ],
     )
     r = InactivityRule("i", PARAMS, d)
     t = local(SHANGHAI, 10, 12.0)
-    for device, mode in (("sofa-12", "rest"), ("mat-3", "rest"), ("p1", "home")):
+    for device, mode in (("0x00158d01", "rest"), ("mat-3", "rest"), ("sofa-12", "home"),
+                         ("p1", "home")):  # fmt: skip
         view = view_of([Reading(SITE, device, "occupancy", t, 1.0)])
         _, state = r.evaluate(view, RuleState(), t)
         s = state.get(f"{SITE}/{HH}/inactivity")
         assert s is not None and s.mode == mode, device
     assert replace(PARAMS).threshold == pytest.approx(TARGET)
+
+
+def test_an_evening_in_the_seat_is_rest_not_a_silence() -> None:
+    # 3.5 h of television from 18:00 on a seat sensor named "Seat" (role seat): at home, the
+    # prior's daytime hazard (3/h) calls this silence alarming after ~2.5 h; resting (2/h by
+    # day, 0.15/h from 21:00) it is not.
+    seat = {"0x00158d01": ("seat_sensor", "seat")}
+    sit, up = local(SHANGHAI, 10, 18.0), local(SHANGHAI, 10, 21.5)
+    day = Home().moving(local(SHANGHAI, 10, 9.0), sit - timedelta(minutes=5))
+    day.reading("0x00158d01", "occupancy", sit, 1.0)
+    later = Home().reading("0x00158d01", "occupancy", up, 0.0)
+    signals, _ = run(rule_with(seat), (day.view(), sit), *ticks(sit, up), (later.view(), up))
+    assert signals == []
+    # The same data from a device of no resting role fires: its occupancy is one moment.
+    other = {"0x00158d01": ("other", "other")}
+    signals, _ = run(rule_with(other), (day.view(), sit), *ticks(sit, up), (later.view(), up))
+    assert [s.state.value for s in signals] == ["firing"]
+
+
+def test_bed_occupied_events_are_rest() -> None:
+    # A native bed sensor sends events, no occupancy reading: in bed at 22:00, up at 09:15
+    # (late, but within what a night in bed allows), nothing fires.
+    mat = {"hh-1-mat": ("bed_sensor", "bed")}
+    bedtime, up = local(SHANGHAI, 10, 22.0), local(SHANGHAI, 11, 9.25)
+    evening = Home().moving(local(SHANGHAI, 10, 18.0), bedtime - timedelta(minutes=5))
+    evening.events.append(Event(SITE, "hh-1-mat", bedtime, "bed_occupied"))
+    morning = Home()
+    morning.events.append(Event(SITE, "hh-1-mat", up, "bed_vacant"))
+    signals, state = run(
+        rule_with(mat), (evening.view(), bedtime), *ticks(bedtime, up), (morning.view(), up)
+    )
+    assert signals == []
+    s = state.get(f"{SITE}/{HH}/inactivity")
+    assert s is not None and s.mode == "home" and s.since == up.timestamp()
+    # The event says so whatever sent it: a seat_occupied from a device of role `other`.
+    t = local(SHANGHAI, 10, 15.0)
+    view = view_of([], [Event(SITE, "x-1", t, "seat_occupied")])
+    _, state = rule_with({"x-1": ("other", "other")}).evaluate(view, RuleState(), t)
+    s = state.get(f"{SITE}/{HH}/inactivity")
+    assert s is not None and s.mode == "rest" and s.rest_device == "x-1"
+
+
+@pytest.mark.parametrize("reading", [False, True], ids=["events", "reading"])
+def test_only_the_front_door_means_away(reading: bool) -> None:
+    # Motion all morning, then a door at 14:00 and nothing more. The front door: the resident
+    # went out (away: only `away_max_s` fires). The fridge door: someone was in the kitchen,
+    # and the silence after it is a silence at home (a fall after closing the fridge).
+    fridge = {"hh-1-fridge": ("door_contact", "other_door")}
+    t = local(SHANGHAI, 10, 14.0)
+
+    def opened(device: str) -> Home:
+        home = Home().moving(local(SHANGHAI, 10, 8.0), t - timedelta(minutes=10))
+        if reading:  # Zigbee2MQTT: a 0/1 contact reading, repeated in heartbeats
+            for k, v in enumerate((0.0, 1.0, 0.0, 0.0)):
+                home.reading(device, "door_open", t + timedelta(seconds=10 * k - 10), v)
+        else:
+            home.events += [
+                Event(SITE, device, t, "door_open"),
+                Event(SITE, device, t + timedelta(seconds=8), "door_closed"),
+            ]
+        return home
+
+    end = t + timedelta(hours=10)
+    front, state = run(rule_with(fridge), (opened("hh-1-door").view(), t), *ticks(t, end))
+    assert front == []
+    s = state.get(f"{SITE}/{HH}/inactivity")
+    assert s is not None and s.mode == "away"
+    kitchen, state = run(rule_with(fridge), (opened("hh-1-fridge").view(), t), *ticks(t, end))
+    assert [s.state.value for s in kitchen] == ["firing"]
+    assert kitchen[0].summary_key == SILENT
+    s = state.get(f"{SITE}/{HH}/inactivity")
+    assert s is not None and s.mode == "home"
