@@ -22,6 +22,8 @@ from i18n import labels, summaries
 from i18n.languages import SOURCE_LANGUAGE, translations
 from i18n.localformat import local_datetime, measurement, measurement_pattern, number
 from store.alerts.records import Alert
+from store.devices import device_reads
+from store.devices.device_reads import DeviceRow
 
 _language: ContextVar[str] = ContextVar("courtyard_page_language", default=SOURCE_LANGUAGE)
 
@@ -69,6 +71,8 @@ def install(env: jinja2.Environment) -> None:
     env.filters["kind_label"] = kind_label
     env.filters["contact_label"] = contact_label
     env.filters["summary"] = summary
+    env.filters["subject_name"] = subject_name
+    env.filters["device_name"] = device_name
 
 
 def _zone(name: str | None) -> str:
@@ -124,8 +128,21 @@ def contact_label(field: str) -> str:
 
 
 def summary(alert: Alert) -> str:
-    """The alert's summary in the reader's language, numbers and units their way."""
-    return summaries.render(alert.summary_key, alert.summary_args, _language.get())
+    """The alert's summary in the reader's language, numbers and units their way, its devices
+    by the names people gave them (read with the alert: store.alerts.named)."""
+    return summaries.render(
+        alert.summary_key, alert.summary_args, _language.get(), alert.device_names
+    )
+
+
+def subject_name(alert: Alert) -> str:
+    """What the alert is about as people call it: its device's name, else the subject id."""
+    return alert.device_name(alert.subject, _language.get())
+
+
+def device_name(device: DeviceRow) -> str:
+    """A device as people call it in the reader's language, else its id."""
+    return device_reads.display_name(device, _language.get())
 
 
 def _has_dst(at: datetime, zone: str) -> bool:

@@ -11,9 +11,12 @@ Errors::
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+
+from i18n.given_names import GivenName
 
 
 class Category(StrEnum):
@@ -109,6 +112,16 @@ class Alert:
     acknowledged_by: str | None
     resolved_at: datetime | None
     resolved_by: str | None
+    #: The names people gave the alert's devices (its subject, its `device` argument), by
+    #: device id, as the alert was read for readers (store.alerts.named); not a column.
+    device_names: Mapping[str, GivenName] = field(
+        default_factory=dict, compare=False, metadata={"column": False}
+    )
+
+    def device_name(self, device_key: str, language: str) -> str:
+        """`device_key`'s name for a reader of `language`, else the id itself."""
+        given = self.device_names.get(device_key)
+        return device_key if given is None else given.in_language(language, device_key)
 
 
 @dataclass(frozen=True, slots=True)

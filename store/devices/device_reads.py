@@ -9,6 +9,7 @@ from datetime import date, datetime
 import psycopg
 from psycopg.rows import TupleRow, class_row
 
+from i18n.given_names import pick
 from store.access.visibility import Visibility, Where, visible_alerts, visible_devices
 
 #: A device's state in lists and the overview: it has an open alert, or its status channel.
@@ -103,14 +104,7 @@ _STATUS = {
 def display_name(row: DeviceRow, language: str) -> str:
     """The name a reader of `language` gets: theirs ("zh-CN", else "zh"), else the name people
     gave, else the device id."""
-    base = language.split("-", 1)[0]
-    for tag in (language, base):
-        if row.names.get(tag):
-            return row.names[tag]
-    for tag, name in sorted(row.names.items()):
-        if tag.split("-", 1)[0] == base and name:
-            return name
-    return row.name or row.device_key
+    return pick(row.name, row.names, language) or row.device_key
 
 
 async def list_devices(
