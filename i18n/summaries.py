@@ -4,7 +4,8 @@ Rules store an English `str.format` template (`summary_key`, a msgid) and its ar
 reader, the template comes from their catalogue; numbers are written the language's way; a
 measured value (`value`, `limit`, `median`, `slope_per_h` of an alert about a metric) gets the
 unit the metric's name ends in; metric and event names get their label; a device (`device`)
-gets the name people gave it in the reader's language, when the caller passes the names. The
+gets the name people gave it in the reader's language, and a household (`household`) its
+label, when the caller passes them. The
 notification renderer (rules) and the API and dashboard (api) show the same words.
 """
 
@@ -32,9 +33,11 @@ def render(
     summary_args: Mapping[str, object],
     language: str,
     devices: Mapping[str, GivenName] | None = None,
+    household_label: str | None = None,
 ) -> str:
     """The summary for a reader of `language`; never raises. `devices` are the names people
     gave the devices of the alert's site (device id -> name); a device without one shows its id.
+    `household_label` stands for the `household` argument (the household's id).
 
     A template that does not match its arguments (a rule changed its wording) shows the
     placeholders it could not fill rather than losing the text; a template with a format spec
@@ -43,16 +46,23 @@ def render(
     tr = translations(language)
     # The empty msgid is gettext's catalogue header, not a text.
     template = tr.gettext(summary_key) if summary_key else summary_key
-    named = {
-        key: name_of(value, devices, language) if key in DEVICES and isinstance(value, str) else value
-        for key, value in summary_args.items()
-    }
+    named = {key: _named(key, value, language, devices) for key, value in summary_args.items()}
+    if household_label and isinstance(summary_args.get("household"), str):
+        named["household"] = household_label
     for args in (localized_args(named, language, tr), named):
         try:
             return template.format_map(_Lenient(args))
         except (ValueError, IndexError, AttributeError, KeyError, TypeError):
             continue
     return template
+
+
+def _named(
+    key: str, value: object, language: str, devices: Mapping[str, GivenName] | None
+) -> object:
+    if key in DEVICES and isinstance(value, str):
+        return name_of(value, devices, language)
+    return value
 
 
 def localized_args(

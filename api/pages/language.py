@@ -129,15 +129,20 @@ def contact_label(field: str) -> str:
 
 def summary(alert: Alert) -> str:
     """The alert's summary in the reader's language, numbers and units their way, its devices
-    by the names people gave them (read with the alert: store.alerts.named)."""
+    and household by the names people gave them (read with the alert: store.alerts.named)."""
     return summaries.render(
-        alert.summary_key, alert.summary_args, _language.get(), alert.device_names
+        alert.summary_key,
+        alert.summary_args,
+        _language.get(),
+        alert.device_names,
+        alert.household_label,
     )
 
 
 def subject_name(alert: Alert) -> str:
-    """What the alert is about as people call it: its device's name, else the subject id."""
-    return alert.device_name(alert.subject, _language.get())
+    """What the alert is about as people call it: its device's name, its household's label,
+    else the subject id."""
+    return alert.subject_name(_language.get())
 
 
 def device_name(device: DeviceRow) -> str:

@@ -67,7 +67,7 @@ def alert_public(alert: Alert, language: str = SOURCE_LANGUAGE) -> AlertPublic:
         rule_id=alert.rule_id,
         site_id=alert.site_id,
         subject=alert.subject,
-        subject_name=alert.device_name(alert.subject, shown),
+        subject_name=alert.subject_name(shown),
         household_id=alert.household_id,
         category=alert.category,  # type: ignore[arg-type]  # CHECK-constrained codes
         severity=alert.severity,  # type: ignore[arg-type]
@@ -75,7 +75,11 @@ def alert_public(alert: Alert, language: str = SOURCE_LANGUAGE) -> AlertPublic:
         summary_key=alert.summary_key,
         summary_args=alert.summary_args,
         summary=summaries.render(
-            alert.summary_key, alert.summary_args, shown, alert.device_names
+            alert.summary_key,
+            alert.summary_args,
+            shown,
+            alert.device_names,
+            alert.household_label,
         ),
         language=shown,
         category_label=code_label(labels.CATEGORY, alert.category, tr),

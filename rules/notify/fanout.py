@@ -137,6 +137,7 @@ def notify(
             receiver=receiver.person_id,
             timezone=audience.place.timezone,
             devices=audience.place.devices,
+            household_label=audience.place.household_label,
         )
         for channel in channels:
             queued += outbox.enqueue(

@@ -87,7 +87,9 @@ def render(alert: Alert, change: AlertChange, place: Place, *, language: str) ->
         # The zone's name at that instant: a time in a repeated DST hour is not ambiguous.
         return zone_name(at, zone, lang)
 
-    summary = summaries.render(alert.summary_key, alert.summary_args, lang, place.devices)
+    summary = summaries.render(
+        alert.summary_key, alert.summary_args, lang, place.devices, place.household_label
+    )
     title = text(
         TITLES.get(change.change, TITLE_OTHER),
         severity=code_label(SEVERITY_WORD, alert.severity, tr),
@@ -145,13 +147,18 @@ def payload(
     receiver: str,
     timezone: str,
     devices: Mapping[str, GivenName] | None = None,
+    household_label: str | None = None,
 ) -> dict[str, object]:
     """What a sender sends: stable codes and UTC times, plus the human title and body.
 
     Devices keep their stable ids (`subject`, `device`); `subject_name` and `device_name` are
-    what people call them, in the message's language (the id when nobody named the device).
+    what people call them, in the message's language (the id when nobody named the device; a
+    household subject is called by its label).
     """
     device = alert.summary_args.get("device")
+    subject_name = name_of(alert.subject, devices, message.language)
+    if alert.subject not in (devices or {}) and alert.subject == alert.household_id:
+        subject_name = household_label or alert.subject
     return {
         "version": PAYLOAD_VERSION,
         "alert_id": alert.id,
@@ -166,7 +173,7 @@ def payload(
         "site": alert.site_id,
         "household": alert.household_id,
         "subject": alert.subject,
-        "subject_name": name_of(alert.subject, devices, message.language),
+        "subject_name": subject_name,
         "device": device if isinstance(device, str) else None,
         "device_name": name_of(device, devices, message.language)
         if isinstance(device, str)

@@ -1,8 +1,9 @@
-"""Alerts with the names people gave their devices, for whatever shows them to people.
+"""Alerts with the names people gave their devices and households, for whatever shows them.
 
-An alert stores device ids (its subject, a summary's `device` argument): names change, ids do
-not. Reads for readers attach the names as they are now, in one query for all the alerts read,
-so a rename shows at once in every summary, page and notification.
+An alert stores ids (its subject, a summary's `device` argument, its household): names change,
+ids do not. Reads for readers attach the names as they are now, in one query for the devices
+and one for the households of all the alerts read, so a rename shows at once in every summary,
+page and notification.
 """
 
 from __future__ import annotations
@@ -17,6 +18,15 @@ from i18n.given_names import GivenName
 from store.alerts.records import Alert
 from store.devices.device_names import DeviceRef, names_of, names_of_async
 
+#: (site id, household id)
+HouseholdRef = tuple[str, str]
+
+_LABELS = """
+SELECT h.site_id, h.id, h.label
+FROM households h
+JOIN unnest(%s::text[], %s::text[]) AS k(site_id, id) ON h.site_id = k.site_id AND h.id = k.id
+"""
+
 
 def device_refs(alert: Alert) -> list[DeviceRef]:
     """The devices an alert may show: its subject and its summary's `device` argument."""
@@ -27,9 +37,19 @@ def device_refs(alert: Alert) -> list[DeviceRef]:
     return refs
 
 
-def _with(alert: Alert, found: dict[DeviceRef, GivenName]) -> Alert:
+def _household_params(alerts: Iterable[Alert]) -> tuple[list[str], list[str]] | None:
+    refs = sorted({(a.site_id, a.household_id) for a in alerts if a.household_id is not None})
+    if not refs:
+        return None
+    return [site for site, _ in refs], [household for _, household in refs]
+
+
+def _with(
+    alert: Alert, found: dict[DeviceRef, GivenName], labels: dict[HouseholdRef, str]
+) -> Alert:
     names = {key: found[(site, key)] for site, key in device_refs(alert) if (site, key) in found}
-    return dataclasses.replace(alert, device_names=names)
+    label = None if alert.household_id is None else labels.get((alert.site_id, alert.household_id))
+    return dataclasses.replace(alert, device_names=names, household_label=label)
 
 
 def _refs(alerts: Iterable[Alert]) -> list[DeviceRef]:
@@ -38,11 +58,17 @@ def _refs(alerts: Iterable[Alert]) -> list[DeviceRef]:
 
 def named(conn: psycopg.Connection[TupleRow], alerts: Sequence[Alert]) -> list[Alert]:
     found = names_of(conn, _refs(alerts))
-    return [_with(alert, found) for alert in alerts]
+    params = _household_params(alerts)
+    rows = [] if params is None else conn.execute(_LABELS, params).fetchall()
+    labels = {(site, household): label for site, household, label in rows}
+    return [_with(alert, found, labels) for alert in alerts]
 
 
 async def named_async(
     conn: psycopg.AsyncConnection[TupleRow], alerts: Sequence[Alert]
 ) -> list[Alert]:
     found = await names_of_async(conn, _refs(alerts))
-    return [_with(alert, found) for alert in alerts]
+    params = _household_params(alerts)
+    rows = [] if params is None else await (await conn.execute(_LABELS, params)).fetchall()
+    labels = {(site, household): label for site, household, label in rows}
+    return [_with(alert, found, labels) for alert in alerts]

@@ -117,11 +117,22 @@ class Alert:
     device_names: Mapping[str, GivenName] = field(
         default_factory=dict, compare=False, metadata={"column": False}
     )
+    #: The label of the alert's household, read with it likewise; not a column.
+    household_label: str | None = field(default=None, compare=False, metadata={"column": False})
 
     def device_name(self, device_key: str, language: str) -> str:
         """`device_key`'s name for a reader of `language`, else the id itself."""
         given = self.device_names.get(device_key)
         return device_key if given is None else given.in_language(language, device_key)
+
+    def subject_name(self, language: str) -> str:
+        """What the alert is about as people call it: the name of its device, the label of its
+        household, else the subject id."""
+        if self.subject in self.device_names:
+            return self.device_name(self.subject, language)
+        if self.subject == self.household_id and self.household_label:
+            return self.household_label
+        return self.subject
 
 
 @dataclass(frozen=True, slots=True)
