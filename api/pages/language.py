@@ -14,16 +14,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import datetime, timedelta
+from typing import Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import jinja2
 
 from i18n import labels, summaries
+from i18n.given_names import pick
 from i18n.languages import SOURCE_LANGUAGE, translations
 from i18n.localformat import local_datetime, measurement, measurement_pattern, number
 from store.alerts.records import Alert
-from store.devices import device_reads
-from store.devices.device_reads import DeviceRow
 
 _language: ContextVar[str] = ContextVar("courtyard_page_language", default=SOURCE_LANGUAGE)
 
@@ -145,9 +145,15 @@ def subject_name(alert: Alert) -> str:
     return alert.subject_name(_language.get())
 
 
-def device_name(device: DeviceRow) -> str:
+class NamedDevice(Protocol):
+    device_key: str
+    name: str | None
+    names: dict[str, str]
+
+
+def device_name(device: NamedDevice) -> str:
     """A device as people call it in the reader's language, else its id."""
-    return device_reads.display_name(device, _language.get())
+    return pick(device.name, device.names, _language.get()) or device.device_key
 
 
 def _has_dst(at: datetime, zone: str) -> bool:

@@ -81,6 +81,8 @@ class AttentionRow:
     state: str
     worst_severity: str | None
     last_seen: datetime
+    name: str | None
+    names: dict[str, str]
 
 
 _COLUMNS = """
@@ -264,7 +266,7 @@ async def overview(
             f"""
             SELECT d.id, d.device_key, d.kind, {_STATE} AS state,
                    (ARRAY['info', 'warning', 'critical'])[oa.worst] AS worst_severity,
-                   d.last_seen
+                   d.last_seen, d.name, d.names
             {base} AND (oa.worst IS NOT NULL OR d.online IS FALSE)
               AND d.last_seen IS NOT NULL  -- registered, never heard from: nothing to see yet
             ORDER BY oa.worst DESC NULLS LAST, d.last_seen, d.device_key
