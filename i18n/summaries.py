@@ -26,6 +26,8 @@ MEASURED = frozenset({"value", "limit", "median", "clear_value", "slope_per_h"})
 NAMES = frozenset({"metric", "name"})
 #: Arguments that are a device id of the alert's site.
 DEVICES = frozenset({"device"})
+#: Arguments that are a household id of the alert's site.
+HOUSEHOLDS = frozenset({"household"})
 
 
 def render(
@@ -33,11 +35,11 @@ def render(
     summary_args: Mapping[str, object],
     language: str,
     devices: Mapping[str, GivenName] | None = None,
-    household_label: str | None = None,
+    households: Mapping[str, str] | None = None,
 ) -> str:
     """The summary for a reader of `language`; never raises. `devices` are the names people
     gave the devices of the alert's site (device id -> name); a device without one shows its id.
-    `household_label` stands for the `household` argument (the household's id).
+    `households` are households' labels by id, for the `household` argument.
 
     A template that does not match its arguments (a rule changed its wording) shows the
     placeholders it could not fill rather than losing the text; a template with a format spec
@@ -46,9 +48,10 @@ def render(
     tr = translations(language)
     # The empty msgid is gettext's catalogue header, not a text.
     template = tr.gettext(summary_key) if summary_key else summary_key
-    named = {key: _named(key, value, language, devices) for key, value in summary_args.items()}
-    if household_label and isinstance(summary_args.get("household"), str):
-        named["household"] = household_label
+    named = {
+        key: _named(key, value, language, devices, households)
+        for key, value in summary_args.items()
+    }
     for args in (localized_args(named, language, tr), named):
         try:
             return template.format_map(_Lenient(args))
@@ -58,10 +61,16 @@ def render(
 
 
 def _named(
-    key: str, value: object, language: str, devices: Mapping[str, GivenName] | None
+    key: str,
+    value: object,
+    language: str,
+    devices: Mapping[str, GivenName] | None,
+    households: Mapping[str, str] | None,
 ) -> object:
     if key in DEVICES and isinstance(value, str):
         return name_of(value, devices, language)
+    if key in HOUSEHOLDS and isinstance(value, str) and households and households.get(value):
+        return households[value]
     return value
 
 

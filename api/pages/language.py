@@ -135,7 +135,7 @@ def summary(alert: Alert) -> str:
         alert.summary_args,
         _language.get(),
         alert.device_names,
-        alert.household_label,
+        alert.household_labels,
     )
 
 

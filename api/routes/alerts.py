@@ -79,7 +79,7 @@ def alert_public(alert: Alert, language: str = SOURCE_LANGUAGE) -> AlertPublic:
             alert.summary_args,
             shown,
             alert.device_names,
-            alert.household_label,
+            alert.household_labels,
         ),
         language=shown,
         category_label=code_label(labels.CATEGORY, alert.category, tr),

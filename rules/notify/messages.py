@@ -87,9 +87,12 @@ def render(alert: Alert, change: AlertChange, place: Place, *, language: str) ->
         # The zone's name at that instant: a time in a repeated DST hour is not ambiguous.
         return zone_name(at, zone, lang)
 
-    summary = summaries.render(
-        alert.summary_key, alert.summary_args, lang, place.devices, place.household_label
+    labels = (
+        {alert.household_id: place.household_label}
+        if alert.household_id is not None and place.household_label
+        else {}
     )
+    summary = summaries.render(alert.summary_key, alert.summary_args, lang, place.devices, labels)
     title = text(
         TITLES.get(change.change, TITLE_OTHER),
         severity=code_label(SEVERITY_WORD, alert.severity, tr),

@@ -125,6 +125,13 @@ class Alert:
         given = self.device_names.get(device_key)
         return device_key if given is None else given.in_language(language, device_key)
 
+    @property
+    def household_labels(self) -> dict[str, str]:
+        """household id -> label, for summaries (empty when the label was not read)."""
+        if self.household_id is None or not self.household_label:
+            return {}
+        return {self.household_id: self.household_label}
+
     def subject_name(self, language: str) -> str:
         """What the alert is about as people call it: the name of its device, the label of its
         household, else the subject id."""
