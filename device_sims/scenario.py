@@ -379,9 +379,7 @@ def _devices(
             seen[device] = group.kind
             if group.name:
                 building = building_names.get(building_id or "", {}) or (building_id or "")
-                names[device] = _names(
-                    group.name, source, (*path, "name"), n=n, building=building
-                )
+                names[device] = _names(group.name, source, (*path, "name"), n=n, building=building)
             yield DeviceSpec(device, group.kind, interval, building_id, params)
 
 

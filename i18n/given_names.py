@@ -33,9 +33,7 @@ def pick(name: str | None, names: Mapping[str, str], language: str) -> str | Non
     return name or None
 
 
-def name_of(
-    key: str, given: Mapping[str, GivenName] | None, language: str
-) -> str:
+def name_of(key: str, given: Mapping[str, GivenName] | None, language: str) -> str:
     """`key`'s name in `language` when `given` has one, else the key itself."""
     found = given.get(key) if given else None
     return key if found is None else found.in_language(language, key)

@@ -41,8 +41,8 @@ from i18n import labels, summaries
 from i18n.labels import code_label
 from i18n.languages import SOURCE_LANGUAGE, is_translated, translations
 from store.alerts import alert_reads
-from store.alerts.named import named
 from store.alerts import transitions as store_alerts
+from store.alerts.named import named
 from store.alerts.records import (
     Alert,
     AlertChange,

@@ -35,8 +35,8 @@ from rules.lifecycle import Outcome
 from rules.notify.messages import Place, payload, render
 from rules.policy import NotifyPolicy
 from store.alerts import escalations, outbox, transitions
-from store.alerts.named import named
 from store.alerts import receivers as alert_receivers
+from store.alerts.named import named
 from store.alerts.receivers import Receiver
 from store.alerts.records import MAX_ESCALATION_TIER, Alert, AlertChange, Category, ChangeKind
 

@@ -33,9 +33,9 @@ def _params(refs: Iterable[DeviceRef]) -> tuple[list[str], list[str]] | None:
     return [site for site, _ in unique], [key for _, key in unique]
 
 
-def _named(rows: list[tuple[str, str, str | None, dict[str, str] | None]]) -> dict[
-    DeviceRef, GivenName
-]:
+def _named(
+    rows: list[tuple[str, str, str | None, dict[str, str] | None]],
+) -> dict[DeviceRef, GivenName]:
     return {(site, key): GivenName(name, dict(names or {})) for site, key, name, names in rows}
 
 
