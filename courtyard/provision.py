@@ -126,6 +126,7 @@ def device_facts(scenario: Scenario) -> dict[str, dict[str, object]]:
         z2m = scenario.household_formats.get(spec.id) is OutputFormat.ZIGBEE2MQTT
         for sensor in kit_sensors(spec):
             key = derived_device_id(sensor.friendly_name) if z2m else sensor.device
+            room: str | None
             if sensor.room is not None:
                 kind, role, room = "motion_sensor", "motion", ROOMS.get(sensor.room, sensor.room)
             else:

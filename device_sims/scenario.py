@@ -203,7 +203,7 @@ def _build(model: ScenarioModel, source: YamlSource) -> Scenario:
                 which = sensor.role if sensor.room is None else f"pir_{sensor.room}"
                 if which in model.sensor_names:
                     device_names[sensor.device] = _names(
-                        model.sensor_names[which],  # type: ignore[index]  # checked just above
+                        model.sensor_names[which],
                         source,
                         ("sensor_names", which),
                         household=label,
@@ -378,8 +378,8 @@ def _devices(
             _unique(device, seen, source, (*path, "id"))
             seen[device] = group.kind
             if group.name:
-                building = building_names.get(building_id or "", {}) or (building_id or "")
-                names[device] = _names(group.name, source, (*path, "name"), n=n, building=building)
+                where = building_names.get(building_id or "", {}) or (building_id or "")
+                names[device] = _names(group.name, source, (*path, "name"), n=n, building=where)
             yield DeviceSpec(device, group.kind, interval, building_id, params)
 
 
