@@ -141,6 +141,7 @@ def test_an_sos_from_a_named_button_names_it_in_the_webhook_the_api_and_the_page
     assert page.status_code == 200, page.text
     assert f"SOS from {ENGLISH}".replace("'", "&#39;") in page.text
     assert BUTTON not in page.text
+    assert f"Room {mine.household_id}</a>" in page.text  # the household by its label
 
     # A rename shows at once, in the API as on the page.
     with psycopg.connect(database_url) as conn:
