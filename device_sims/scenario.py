@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from importlib import resources
 from pathlib import Path
@@ -79,6 +79,10 @@ class Scenario:
     expected_alerts: tuple[ExpectedAlert, ...]
     quiet_periods: tuple[QuietPeriod, ...]
     buildings: tuple[Building, ...] = ()
+    #: Device id (as the simulator sends it) -> language tag -> name, for those the file names.
+    device_names: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    #: Building id -> language tag -> name.
+    building_names: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
     @property
     def end(self) -> datetime:
@@ -171,8 +175,10 @@ def _build(model: ScenarioModel, source: YamlSource) -> Scenario:
     site = Site(model.site.id, tz, model.site.latitude, model.site.longitude)
     start = model.start.astimezone(UTC)
     t0 = start.timestamp()
-    buildings = _buildings(model, source)
-    devices = list(_devices(model, source))
+    building_names: dict[str, dict[str, str]] = {}
+    buildings = _buildings(model, source, building_names)
+    device_names: dict[str, dict[str, str]] = {}
+    devices = list(_devices(model, source, building_names, device_names))
     kinds = {d.id: d.kind for d in devices}
     households: list[HouseholdSpec] = []
     formats: dict[str, OutputFormat] = {}
@@ -194,6 +200,14 @@ def _build(model: ScenarioModel, source: YamlSource) -> Scenario:
                 hid, label, tuple(hh.rooms), frozenset(hh.sensors), routine, building
             )
             for sensor in kit_sensors(spec):
+                which = sensor.role if sensor.room is None else f"pir_{sensor.room}"
+                if which in model.sensor_names:
+                    device_names[sensor.device] = _names(
+                        model.sensor_names[which],
+                        source,
+                        ("sensor_names", which),
+                        household=label,
+                    )
                 _unique(sensor.device, kinds, source, ("households", i, "id"))
                 sensor_roles[sensor.device] = sensor.role
                 kinds[sensor.device] = f"household_{sensor.role}"
@@ -210,6 +224,8 @@ def _build(model: ScenarioModel, source: YamlSource) -> Scenario:
             households.append(spec)
             formats[hid] = OutputFormat(hh.format)
     _unique(model.gateway, kinds, source, ("gateway",))
+    if model.gateway_name:
+        device_names[model.gateway] = dict(model.gateway_name)
 
     def when(value: float | datetime) -> float:
         return value.timestamp() if isinstance(value, datetime) else t0 + value
@@ -275,6 +291,8 @@ def _build(model: ScenarioModel, source: YamlSource) -> Scenario:
         tuple(expected),
         tuple(quiet),
         tuple(Building(b, f) for b, f in buildings.items()),
+        device_names,
+        building_names,
     )
 
 
@@ -288,6 +306,23 @@ def _fill(template: str, where: YamlSource, path: tuple[str | int, ...], **value
     return text
 
 
+def _names(
+    templates: Mapping[str, str], where: YamlSource, path: tuple[str | int, ...], **values: object
+) -> dict[str, str]:
+    """Name templates filled in each language; a building's name is the one of that language."""
+    out: dict[str, str] = {}
+    for language, template in templates.items():
+        filled = {
+            k: v.get(language, next(iter(v.values()), "")) if isinstance(v, Mapping) else v
+            for k, v in values.items()
+        }
+        try:
+            out[language] = template.format(**filled)
+        except (KeyError, IndexError, ValueError) as exc:
+            raise where.error((*path, language), f"bad name template {template!r}: {exc}") from None
+    return out
+
+
 def _unique(
     device: str, seen: Mapping[str, str], source: YamlSource, path: tuple[str | int, ...]
 ) -> None:
@@ -295,8 +330,10 @@ def _unique(
         raise source.error(path, f"duplicate id {device!r}")
 
 
-def _buildings(model: ScenarioModel, source: YamlSource) -> dict[str, int]:
-    """building id -> floors, templates expanded."""
+def _buildings(
+    model: ScenarioModel, source: YamlSource, names: dict[str, dict[str, str]]
+) -> dict[str, int]:
+    """building id -> floors, templates expanded; `names` gets each named building's names."""
     found: dict[str, int] = {}
     for b, building in enumerate(model.buildings):
         for n in range(1, building.repeat + 1):
@@ -304,10 +341,17 @@ def _buildings(model: ScenarioModel, source: YamlSource) -> dict[str, int]:
             if bid in found:
                 raise source.error(("buildings", b, "id"), f"duplicate building id {bid!r}")
             found[bid] = building.floors
+            if building.name:
+                names[bid] = _names(building.name, source, ("buildings", b, "name"), n=n)
     return found
 
 
-def _devices(model: ScenarioModel, source: YamlSource) -> Iterator[DeviceSpec]:
+def _devices(
+    model: ScenarioModel,
+    source: YamlSource,
+    building_names: Mapping[str, Mapping[str, str]],
+    names: dict[str, dict[str, str]],
+) -> Iterator[DeviceSpec]:
     seen: dict[str, str] = {}
     groups: list[tuple[str | None, int, DeviceGroup, tuple[str | int, ...]]] = []
     for b, building in enumerate(model.buildings):
@@ -333,6 +377,9 @@ def _devices(model: ScenarioModel, source: YamlSource) -> Iterator[DeviceSpec]:
             )
             _unique(device, seen, source, (*path, "id"))
             seen[device] = group.kind
+            if group.name:
+                where = building_names.get(building_id or "", {}) or (building_id or "")
+                names[device] = _names(group.name, source, (*path, "name"), n=n, building=where)
             yield DeviceSpec(device, group.kind, interval, building_id, params)
 
 

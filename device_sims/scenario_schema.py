@@ -40,6 +40,15 @@ At = Annotated[float | datetime, BeforeValidator(parse_at)]
 Identifier = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.{}:-]{1,64}$")]
 Params = dict[str, float | str]
 SensorRole = Literal["door", "bed", "chair", "water", "kettle", "sos"]
+#: A name per language tag ("en", "zh-CN"): what people call a thing in each language. Names of
+#: repeated things are templates ({n}; a device's also {building}, its building's name).
+LanguageTag = Annotated[str, Field(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8}){0,2}$")]
+Names = dict[LanguageTag, Annotated[str, Field(min_length=1, max_length=200)]]
+#: A household sensor, for its name: a sensor role or "pir_<room>" (a motion sensor's room).
+SensorName = Literal[
+    "door", "bed", "chair", "water", "kettle", "sos",
+    "pir_bedroom", "pir_bathroom", "pir_kitchen", "pir_living",
+]  # fmt: skip
 Room = Literal["bedroom", "bathroom", "kitchen", "living"]
 _ROOMS: list[Room] = ["bedroom", "bathroom", "kitchen", "living"]
 _SENSORS: list[SensorRole] = ["door", "bed", "water", "kettle", "sos"]
@@ -80,6 +89,8 @@ class DeviceGroup(_Strict):
     id: str | None = None
     interval: Duration | None = None
     params: Params = Field(default_factory=dict)
+    #: Each device's name by language ({n}: its number in the group; {building}: its building).
+    name: Names = Field(default_factory=dict)
 
     @field_validator("kind")
     @classmethod
@@ -92,6 +103,8 @@ class BuildingModel(_Strict):
     id: Identifier
     repeat: int = Field(default=1, ge=1, le=10_000)
     floors: int = Field(default=18, ge=1, le=200)
+    #: The building's name by language ({n}: its number); the first is its name in the store.
+    name: Names = Field(default_factory=dict)
     devices: list[DeviceGroup] = Field(default_factory=list)
 
 
@@ -161,6 +174,10 @@ class ScenarioModel(_Strict):
     format: Literal["native", "senml"] = "native"
     zigbee2mqtt_base: str = "zigbee2mqtt"
     gateway: Identifier = "sim-gateway"
+    #: The gateway's name by language.
+    gateway_name: Names = Field(default_factory=dict)
+    #: Household sensors' names by language ({household}: the household's label).
+    sensor_names: dict[SensorName, Names] = Field(default_factory=dict)
     buildings: list[BuildingModel] = Field(default_factory=list)
     site_devices: list[DeviceGroup] = Field(default_factory=list)
     households: list[HouseholdModel] = Field(default_factory=list)

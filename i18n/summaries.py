@@ -3,8 +3,10 @@
 Rules store an English `str.format` template (`summary_key`, a msgid) and its arguments. For a
 reader, the template comes from their catalogue; numbers are written the language's way; a
 measured value (`value`, `limit`, `median`, `slope_per_h` of an alert about a metric) gets the
-unit the metric's name ends in; metric and event names get their label. The notification
-renderer (rules) and the API and dashboard (api) show the same words.
+unit the metric's name ends in; metric and event names get their label; a device (`device`)
+gets the name people gave it in the reader's language, and a household (`household`) its
+label, when the caller passes them. The
+notification renderer (rules) and the API and dashboard (api) show the same words.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import gettext
 from collections.abc import Mapping
 
+from i18n.given_names import GivenName, name_of
 from i18n.labels import label
 from i18n.languages import translations
 from i18n.localformat import measurement, number
@@ -21,10 +24,22 @@ from i18n.localformat import measurement, number
 MEASURED = frozenset({"value", "limit", "median", "clear_value", "slope_per_h"})
 #: Arguments that name a metric or an event type.
 NAMES = frozenset({"metric", "name"})
+#: Arguments that are a device id of the alert's site.
+DEVICES = frozenset({"device"})
+#: Arguments that are a household id of the alert's site.
+HOUSEHOLDS = frozenset({"household"})
 
 
-def render(summary_key: str, summary_args: Mapping[str, object], language: str) -> str:
-    """The summary for a reader of `language`; never raises.
+def render(
+    summary_key: str,
+    summary_args: Mapping[str, object],
+    language: str,
+    devices: Mapping[str, GivenName] | None = None,
+    households: Mapping[str, str] | None = None,
+) -> str:
+    """The summary for a reader of `language`; never raises. `devices` are the names people
+    gave the devices of the alert's site (device id -> name); a device without one shows its id.
+    `households` are households' labels by id, for the `household` argument.
 
     A template that does not match its arguments (a rule changed its wording) shows the
     placeholders it could not fill rather than losing the text; a template with a format spec
@@ -33,12 +48,30 @@ def render(summary_key: str, summary_args: Mapping[str, object], language: str) 
     tr = translations(language)
     # The empty msgid is gettext's catalogue header, not a text.
     template = tr.gettext(summary_key) if summary_key else summary_key
-    for args in (localized_args(summary_args, language, tr), summary_args):
+    named = {
+        key: _named(key, value, language, devices, households)
+        for key, value in summary_args.items()
+    }
+    for args in (localized_args(named, language, tr), named):
         try:
             return template.format_map(_Lenient(args))
         except (ValueError, IndexError, AttributeError, KeyError, TypeError):
             continue
     return template
+
+
+def _named(
+    key: str,
+    value: object,
+    language: str,
+    devices: Mapping[str, GivenName] | None,
+    households: Mapping[str, str] | None,
+) -> object:
+    if key in DEVICES and isinstance(value, str):
+        return name_of(value, devices, language)
+    if key in HOUSEHOLDS and isinstance(value, str) and households and households.get(value):
+        return households[value]
+    return value
 
 
 def localized_args(

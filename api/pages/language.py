@@ -14,11 +14,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import datetime, timedelta
+from typing import Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import jinja2
 
 from i18n import labels, summaries
+from i18n.given_names import pick
 from i18n.languages import SOURCE_LANGUAGE, translations
 from i18n.localformat import local_datetime, measurement, measurement_pattern, number
 from store.alerts.records import Alert
@@ -69,6 +71,8 @@ def install(env: jinja2.Environment) -> None:
     env.filters["kind_label"] = kind_label
     env.filters["contact_label"] = contact_label
     env.filters["summary"] = summary
+    env.filters["subject_name"] = subject_name
+    env.filters["device_name"] = device_name
 
 
 def _zone(name: str | None) -> str:
@@ -124,8 +128,32 @@ def contact_label(field: str) -> str:
 
 
 def summary(alert: Alert) -> str:
-    """The alert's summary in the reader's language, numbers and units their way."""
-    return summaries.render(alert.summary_key, alert.summary_args, _language.get())
+    """The alert's summary in the reader's language, numbers and units their way, its devices
+    and household by the names people gave them (read with the alert: store.alerts.named)."""
+    return summaries.render(
+        alert.summary_key,
+        alert.summary_args,
+        _language.get(),
+        alert.device_names,
+        alert.household_labels,
+    )
+
+
+def subject_name(alert: Alert) -> str:
+    """What the alert is about as people call it: its device's name, its household's label,
+    else the subject id."""
+    return alert.subject_name(_language.get())
+
+
+class NamedDevice(Protocol):
+    device_key: str
+    name: str | None
+    names: dict[str, str]
+
+
+def device_name(device: NamedDevice) -> str:
+    """A device as people call it in the reader's language, else its id."""
+    return pick(device.name, device.names, _language.get()) or device.device_key
 
 
 def _has_dst(at: datetime, zone: str) -> bool:

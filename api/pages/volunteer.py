@@ -12,7 +12,6 @@ from starlette.responses import Response
 from api.auth.principals import Permission, Principal
 from api.deps import DbConn, PlacesReader
 from api.errors import not_found
-from api.language import request_language
 from api.pages.access import VolunteerUser
 from api.pages.alerts import Done, Problem
 from api.pages.routing import page_router
@@ -82,7 +81,6 @@ async def household(
     devices = await device_reads.list_devices(
         conn, user.visibility, site_id=site_id, household_id=household_id
     )
-    language = request_language(request, user)
     alerts = (
         await alert_reads.list_alerts(
             conn,
@@ -102,7 +100,6 @@ async def household(
             "contact": contact,
             "zone": await household_states.zone_of(conn, site_id, household_id),
             "devices": devices,
-            "names": {d.device_key: device_reads.display_name(d, language) for d in devices},
             "alerts": alerts,
             "devices_of": {(d.site_id, d.device_key): d.id for d in devices},
         },

@@ -43,6 +43,7 @@ from i18n.labels import code_label
 from i18n.languages import SOURCE_LANGUAGE, is_translated, translations
 from store.alerts import alert_reads, alert_table
 from store.alerts import transitions as store_alerts
+from store.alerts.named import named
 from store.alerts.records import (
     Alert,
     AlertChange,
@@ -67,13 +68,20 @@ def alert_public(alert: Alert, language: str = SOURCE_LANGUAGE) -> AlertPublic:
         rule_id=alert.rule_id,
         site_id=alert.site_id,
         subject=alert.subject,
+        subject_name=alert.subject_name(shown),
         household_id=alert.household_id,
         category=alert.category,  # type: ignore[arg-type]  # CHECK-constrained codes
         severity=alert.severity,  # type: ignore[arg-type]
         status=alert.status,  # type: ignore[arg-type]
         summary_key=alert.summary_key,
         summary_args=alert.summary_args,
-        summary=summaries.render(alert.summary_key, alert.summary_args, shown),
+        summary=summaries.render(
+            alert.summary_key,
+            alert.summary_args,
+            shown,
+            alert.device_names,
+            alert.household_labels,
+        ),
         language=shown,
         category_label=code_label(labels.CATEGORY, alert.category, tr),
         severity_label=code_label(labels.SEVERITY, alert.severity, tr),
@@ -208,7 +216,8 @@ async def _act_on(
 ) -> ActionResult:
     def run() -> tuple[Alert, AlertChange | None]:
         with res.action_pool.connection() as conn:  # commits on success, rolls back on error
-            return action(conn)
+            alert, change = action(conn)
+            return named(conn, [alert])[0], change
 
     try:
         alert, change = await run_in_threadpool(run)

@@ -117,6 +117,8 @@ async def _overview(conn: DbConn, visibility: Visibility, site_id: str) -> SiteO
             AttentionDevice(
                 id=d.id,
                 device_key=d.device_key,
+                name=d.name,
+                names=d.names,
                 kind=d.kind,
                 state=d.state,  # type: ignore[arg-type]
                 worst_severity=d.worst_severity,

@@ -20,6 +20,10 @@ class AlertPublic(Model):
     rule_id: str
     site_id: str
     subject: str = Field(description="What the alert is about: a device id or a household.")
+    subject_name: str = Field(
+        description="The subject as people call it, in `language`: the name people gave the "
+        "device, else `subject` itself."
+    )
     household_id: str | None
     category: Category
     severity: Severity

@@ -186,6 +186,8 @@ class AlertCount(Model):
 class AttentionDevice(Model):
     id: int
     device_key: str
+    name: str | None = Field(description="The name people gave the device (any language).")
+    names: dict[str, str] = Field(description="Its names by language tag.")
     kind: str | None
     state: DeviceState
     worst_severity: str | None

@@ -36,6 +36,7 @@ from rules.notify.messages import Place, payload, render
 from rules.policy import NotifyPolicy
 from store.alerts import escalations, outbox, transitions
 from store.alerts import receivers as alert_receivers
+from store.alerts.named import named
 from store.alerts.receivers import Receiver
 from store.alerts.records import MAX_ESCALATION_TIER, Alert, AlertChange, Category, ChangeKind
 
@@ -130,7 +131,13 @@ def notify(
             continue
         message = render(alert, change, audience.place, language=receiver.language)
         body = payload(
-            alert, change, message, receiver=receiver.person_id, timezone=audience.place.timezone
+            alert,
+            change,
+            message,
+            receiver=receiver.person_id,
+            timezone=audience.place.timezone,
+            devices=audience.place.devices,
+            household_label=audience.place.household_label,
         )
         for channel in channels:
             queued += outbox.enqueue(
@@ -170,16 +177,19 @@ def escalates(alert: Alert) -> bool:
 
 
 def audience_of(conn: psycopg.Connection[TupleRow], alert: Alert) -> Audience:
+    """The alert's place, with its devices' names as they are now (one query per change, shared
+    by all its receivers)."""
+    devices = named(conn, [alert])[0].device_names
     if alert.household_id is not None:
         household = alert_receivers.household(conn, alert.site_id, alert.household_id)
         if household is not None:
             return Audience(
-                Place(household.timezone, household.label),
+                Place(household.timezone, household.label, devices),
                 household.quiet_start,
                 household.quiet_end,
             )
     zone = alert_receivers.site_timezone(conn, alert.site_id) or FALLBACK_TIMEZONE
-    return Audience(Place(zone))
+    return Audience(Place(zone, devices=devices))
 
 
 def due_at(alert: Alert, policy: NotifyPolicy, audience: Audience, now: datetime) -> datetime:

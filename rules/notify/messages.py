@@ -16,10 +16,11 @@ from __future__ import annotations
 import gettext
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from i18n import summaries
+from i18n.given_names import GivenName, name_of
 from i18n.labels import CHANGE, SEVERITY_WORD, code_label, label
 from i18n.languages import N_, SOURCE_LANGUAGE, is_translated, normalize, translations
 from i18n.localformat import local_datetime, measurement, number, zone_name
@@ -61,10 +62,12 @@ class Message:
 
 @dataclass(frozen=True, slots=True)
 class Place:
-    """Where the alert happened, as its receivers are told: the zone and a household label."""
+    """Where the alert happened, as its receivers are told: the zone, a household label and the
+    names people gave the alert's devices (device id -> names)."""
 
     timezone: str
     household_label: str | None = None
+    devices: Mapping[str, GivenName] = field(default_factory=dict)
 
 
 def render(alert: Alert, change: AlertChange, place: Place, *, language: str) -> Message:
@@ -84,7 +87,12 @@ def render(alert: Alert, change: AlertChange, place: Place, *, language: str) ->
         # The zone's name at that instant: a time in a repeated DST hour is not ambiguous.
         return zone_name(at, zone, lang)
 
-    summary = summaries.render(alert.summary_key, alert.summary_args, lang)
+    labels = (
+        {alert.household_id: place.household_label}
+        if alert.household_id is not None and place.household_label
+        else {}
+    )
+    summary = summaries.render(alert.summary_key, alert.summary_args, lang, place.devices, labels)
     title = text(
         TITLES.get(change.change, TITLE_OTHER),
         severity=code_label(SEVERITY_WORD, alert.severity, tr),
@@ -96,7 +104,8 @@ def render(alert: Alert, change: AlertChange, place: Place, *, language: str) ->
         name = place.household_label or alert.household_id
         lines.append(text(WHERE_HOUSEHOLD, household=name, site=alert.site_id))
     else:
-        lines.append(text(WHERE_SITE, subject=alert.subject, site=alert.site_id))
+        subject = name_of(alert.subject, place.devices, lang)
+        lines.append(text(WHERE_SITE, subject=subject, site=alert.site_id))
     if alert.metric is not None and alert.value is not None and math.isfinite(alert.value):
         lines.append(
             text(
@@ -134,9 +143,25 @@ def render(alert: Alert, change: AlertChange, place: Place, *, language: str) ->
 
 
 def payload(
-    alert: Alert, change: AlertChange, message: Message, *, receiver: str, timezone: str
+    alert: Alert,
+    change: AlertChange,
+    message: Message,
+    *,
+    receiver: str,
+    timezone: str,
+    devices: Mapping[str, GivenName] | None = None,
+    household_label: str | None = None,
 ) -> dict[str, object]:
-    """What a sender sends: stable codes and UTC times, plus the human title and body."""
+    """What a sender sends: stable codes and UTC times, plus the human title and body.
+
+    Devices keep their stable ids (`subject`, `device`); `subject_name` and `device_name` are
+    what people call them, in the message's language (the id when nobody named the device; a
+    household subject is called by its label).
+    """
+    device = alert.summary_args.get("device")
+    subject_name = name_of(alert.subject, devices, message.language)
+    if alert.subject not in (devices or {}) and alert.subject == alert.household_id:
+        subject_name = household_label or alert.subject
     return {
         "version": PAYLOAD_VERSION,
         "alert_id": alert.id,
@@ -151,6 +176,11 @@ def payload(
         "site": alert.site_id,
         "household": alert.household_id,
         "subject": alert.subject,
+        "subject_name": subject_name,
+        "device": device if isinstance(device, str) else None,
+        "device_name": name_of(device, devices, message.language)
+        if isinstance(device, str)
+        else None,
         "metric": alert.metric,
         # JSON has no NaN or infinity; a non-finite reading is reported as unknown.
         "value": alert.value if alert.value is not None and math.isfinite(alert.value) else None,

@@ -1,5 +1,6 @@
 """Alert reads for the API: filtered keyset pages, one alert with its history, and the changes
-the SSE stream sends, all narrowed to a Visibility. Changes go through store.alerts.transitions."""
+the SSE stream sends, all narrowed to a Visibility. Changes go through store.alerts.transitions.
+Each alert read comes with the names of its devices (store.alerts.named)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import psycopg
 from psycopg.rows import TupleRow, class_row, dict_row
 
 from store.access.visibility import Visibility, Where, visible_alerts
+from store.alerts.named import named_async
 from store.alerts.records import Alert, AlertChange
 from store.alerts.rows import alert_columns, change_columns
 
@@ -58,7 +60,8 @@ async def list_alerts(
             f"SELECT {_A_COLUMNS} FROM alerts a {where.sql()} ORDER BY a.id DESC LIMIT %(limit)s",
             {**where.params, "limit": limit},
         )
-        return await cur.fetchall()
+        rows = await cur.fetchall()
+    return await named_async(conn, rows)
 
 
 async def get_alert(
@@ -69,7 +72,8 @@ async def get_alert(
     visible_alerts(where, visibility)
     async with conn.cursor(row_factory=class_row(Alert)) as cur:
         await cur.execute(f"SELECT {_A_COLUMNS} FROM alerts a {where.sql()}", where.params)
-        return await cur.fetchone()
+        row = await cur.fetchone()
+    return None if row is None else (await named_async(conn, [row]))[0]
 
 
 async def history(conn: psycopg.AsyncConnection[TupleRow], alert_id: int) -> list[AlertChange]:
@@ -119,7 +123,8 @@ async def changes_with_alerts(
             details=row.pop("details"),
         )
         result.append((change, Alert(**row)))
-    return result
+    alerts = await named_async(conn, [alert for _, alert in result])
+    return [(change, alert) for (change, _), alert in zip(result, alerts, strict=True)]
 
 
 async def last_change_id(conn: psycopg.AsyncConnection[TupleRow]) -> int:

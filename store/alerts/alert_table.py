@@ -17,6 +17,7 @@ import psycopg
 from psycopg.rows import TupleRow, dict_row
 
 from store.access.visibility import Visibility, Where, visible_alerts
+from store.alerts.named import named_async
 from store.alerts.records import Alert
 from store.alerts.rows import alert_columns
 
@@ -185,15 +186,22 @@ async def table_page(
             {**where.params, "limit": limit},
         )
         rows = await cur.fetchall()
+    extras = [
+        (row.pop("household_label"), row.pop("building_id"), row.pop("site_timezone"),
+         row.pop("sort_value"))
+        for row in rows
+    ]  # fmt: skip
+    # The devices and households by the names people gave them (store.alerts.named).
+    alerts = await named_async(conn, [Alert(**row) for row in rows])
     return [
         TableRow(
-            household_label=row.pop("household_label"),
-            building_id=row.pop("building_id"),
-            site_timezone=row.pop("site_timezone"),
-            sort_value=row.pop("sort_value"),
-            alert=Alert(**row),
+            household_label=label,
+            building_id=building,
+            site_timezone=zone,
+            sort_value=value,
+            alert=alert,
         )
-        for row in rows
+        for (label, building, zone, value), alert in zip(extras, alerts, strict=True)
     ]
 
 

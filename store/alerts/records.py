@@ -11,9 +11,12 @@ Errors::
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+
+from i18n.given_names import GivenName
 
 
 class Category(StrEnum):
@@ -109,6 +112,34 @@ class Alert:
     acknowledged_by: str | None
     resolved_at: datetime | None
     resolved_by: str | None
+    #: The names people gave the alert's devices (its subject, its `device` argument), by
+    #: device id, as the alert was read for readers (store.alerts.named); not a column.
+    device_names: Mapping[str, GivenName] = field(
+        default_factory=dict, compare=False, metadata={"column": False}
+    )
+    #: The label of the alert's household, read with it likewise; not a column.
+    household_label: str | None = field(default=None, compare=False, metadata={"column": False})
+
+    def device_name(self, device_key: str, language: str) -> str:
+        """`device_key`'s name for a reader of `language`, else the id itself."""
+        given = self.device_names.get(device_key)
+        return device_key if given is None else given.in_language(language, device_key)
+
+    @property
+    def household_labels(self) -> dict[str, str]:
+        """household id -> label, for summaries (empty when the label was not read)."""
+        if self.household_id is None or not self.household_label:
+            return {}
+        return {self.household_id: self.household_label}
+
+    def subject_name(self, language: str) -> str:
+        """What the alert is about as people call it: the name of its device, the label of its
+        household, else the subject id."""
+        if self.subject in self.device_names:
+            return self.device_name(self.subject, language)
+        if self.subject == self.household_id and self.household_label:
+            return self.household_label
+        return self.subject
 
 
 @dataclass(frozen=True, slots=True)

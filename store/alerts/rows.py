@@ -31,7 +31,7 @@ def change_columns(alias: str = "") -> str:
 
 def _columns(record: type[Alert] | type[AlertChange], alias: str) -> str:
     prefix = f"{alias}." if alias else ""
-    return ", ".join(prefix + f.name for f in fields(record))
+    return ", ".join(prefix + f.name for f in fields(record) if f.metadata.get("column", True))
 
 
 ALERT_COLUMNS = alert_columns()

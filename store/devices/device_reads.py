@@ -9,6 +9,7 @@ from datetime import date, datetime
 import psycopg
 from psycopg.rows import TupleRow, class_row
 
+from i18n.given_names import pick
 from store.access.visibility import Visibility, Where, visible_alerts, visible_devices
 
 #: A device's state in lists and the overview: it has an open alert, or its status channel.
@@ -82,6 +83,8 @@ class AttentionRow:
     state: str
     worst_severity: str | None
     last_seen: datetime
+    name: str | None
+    names: dict[str, str]
 
 
 _COLUMNS = """
@@ -110,14 +113,7 @@ _STATUS = {
 def display_name(row: DeviceRow, language: str) -> str:
     """The name a reader of `language` gets: theirs ("zh-CN", else "zh"), else the name people
     gave, else the device id."""
-    base = language.split("-", 1)[0]
-    for tag in (language, base):
-        if row.names.get(tag):
-            return row.names[tag]
-    for tag, name in sorted(row.names.items()):
-        if tag.split("-", 1)[0] == base and name:
-            return name
-    return row.name or row.device_key
+    return pick(row.name, row.names, language) or row.device_key
 
 
 async def list_devices(
@@ -280,7 +276,7 @@ async def overview(
             f"""
             SELECT d.id, d.device_key, d.kind, {_STATE} AS state,
                    (ARRAY['info', 'warning', 'critical'])[oa.worst] AS worst_severity,
-                   d.last_seen
+                   d.last_seen, d.name, d.names
             {base} AND (oa.worst IS NOT NULL OR d.online IS FALSE)
               AND d.last_seen IS NOT NULL  -- registered, never heard from: nothing to see yet
             ORDER BY oa.worst DESC NULLS LAST, d.last_seen, d.device_key

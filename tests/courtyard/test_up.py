@@ -245,8 +245,10 @@ def test_demo_provisioning_is_an_upsert_with_a_fresh_token(database_url: str) ->
     stored_at = now - timedelta(hours=1)
     with psycopg.connect(database_url) as conn:
         row = conn.execute(
+            # Registered by the provisioning (named, not heard from yet): now it has spoken.
             "INSERT INTO devices (site_id, device_key, first_seen, last_seen) "
-            "VALUES (%s, 'tank-01', now(), now()) RETURNING id",
+            "VALUES (%s, 'tank-01', now(), now()) ON CONFLICT (site_id, device_key) "
+            "DO UPDATE SET first_seen = now(), last_seen = now() RETURNING id",
             (site,),
         ).fetchone()
         assert row is not None
@@ -312,7 +314,16 @@ def test_up_demo_shows_data_and_alerts_and_a_second_run_continues_it(
         first.wait_healthy(base, timeout_s=120)
         api = Api(base, first.token())
         wait_for(api.has_readings, timeout_s=120, interval_s=1, what="readings")
-        wait_for(api.alerts, timeout_s=300, interval_s=1, what="an alert")
+        raised = wait_for(api.alerts, timeout_s=300, interval_s=1, what="an alert")
+        # Every device the demo runs is named, with a confirmed kind; no alert shows an id.
+        with psycopg.connect(database_url) as conn:
+            devices = conn.execute(
+                "SELECT device_key, name IS NOT NULL AND names ? 'zh-CN' AND kind_confirmed"
+                " FROM devices"
+            ).fetchall()
+        assert [key for key, described in devices if not described] == []
+        keys = {str(key) for key, _ in devices}
+        assert [a["summary"] for a in raised if any(k in a["summary"] for k in keys)] == []
         started = first.record_tree()  # the simulator's engine process among them
         assert len(started) >= 2, first.output()
         assert first.terminate() == 0

@@ -72,7 +72,9 @@ def test_a_care_alert_goes_to_the_primary_volunteers_and_is_scheduled(conn: Conn
         "h1",
         "ana",
     )
-    assert body["title"] == "New warning alert: No activity in h1 for 5.5 hours"
+    # The household by its label; its id stays in `household` and `subject`.
+    assert body["title"] == "New warning alert: No activity in Unit 3-201 for 5.5 hours"
+    assert (body["subject"], body["subject_name"]) == ("h1", "Unit 3-201")
     assert "Household Unit 3-201 at site court." in str(body["body"])
     assert "First seen at Nov 28, 2026, 16:00 (China Standard Time)." in str(body["body"])
 
