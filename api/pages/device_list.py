@@ -60,8 +60,7 @@ class ListedDevice:
 
 def listed(row: DeviceRow, language: str) -> ListedDevice:
     name = device_reads.display_name(row, language)
-    state = "unknown" if row.online is None else ("online" if row.online else "offline")
-    return ListedDevice(row, name, name == row.device_key, state)
+    return ListedDevice(row, name, name == row.device_key, row.state)
 
 
 def kind_options(kinds: list[device_reads.KindRow], language: str) -> list[tuple[str, str, str]]:

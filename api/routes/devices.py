@@ -64,7 +64,8 @@ def device_public(row: DeviceRow, language: str) -> DevicePublic:
         names=row.names,
         kind=row.kind,
         kind_state=None if row.kind is None else _state(row.kind_confirmed),
-        status="unknown" if row.online is None else ("online" if row.online else "offline"),
+        status=row.state,  # type: ignore[arg-type]  # device_state() gives only these
+        status_source=row.state_source,  # type: ignore[arg-type]
         status_changed_at=row.status_changed_at,
         first_seen=row.first_seen,
         last_seen=row.last_seen,
@@ -120,8 +121,8 @@ async def list_devices(
     language: Language,
 ) -> DevicePage:
     """Devices the caller may see, ordered by site and device id, filtered by site, kind,
-    status (from the device's status channel), household, building or a search in ids and
-    names."""
+    status (from the device's status messages, else judged from its data: see `status_source`),
+    household, building or a search in ids and names."""
     after = None
     if cursor is not None:
         site_after, key_after = pagination.decode(cursor, [str, str])

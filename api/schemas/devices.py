@@ -34,7 +34,17 @@ class DevicePublic(Model):
     names: dict[str, str] = Field(description='Names per language tag, e.g. {"zh-CN": ...}.')
     kind: str | None = Field(description="A code of the kind catalogue (GET /devices/kinds).")
     kind_state: FactState | None
-    status: DeviceStatus = Field(description="From the device's status channel.")
+    status: DeviceStatus = Field(
+        description="From the device's status messages (MQTT last will, availability) when it "
+        "has ever sent one; else judged from its data: online while its silence since "
+        "`last_seen` is within three of its usual reporting intervals (the median gap of its "
+        "last readings; at least 15 minutes, at most a day), offline beyond; unknown only "
+        "before it is first heard from."
+    )
+    status_source: Literal["status", "data"] | None = Field(
+        description="Where `status` came from: `status` messages, or judged from its `data`; "
+        "null when it was never heard from."
+    )
     status_changed_at: datetime | None
     first_seen: datetime | None = Field(description="Null: registered, not heard from yet.")
     last_seen: datetime | None
@@ -197,7 +207,9 @@ class AttentionDevice(Model):
 class SiteOverview(Model):
     site_id: str
     devices: int
-    by_state: list[StateCount] = Field(description="Devices by kind and state.")
+    by_state: list[StateCount] = Field(
+        description="Devices by kind and state (alerting, else as a device's `status`)."
+    )
     open_alerts: list[AlertCount] = Field(description="Unresolved alerts by category/severity.")
     attention: list[AttentionDevice] = Field(
         description="Devices with open alerts (worst first), then offline ones; at most 50."

@@ -12,7 +12,9 @@ from psycopg.rows import TupleRow, class_row
 from i18n.given_names import pick
 from store.access.visibility import Visibility, Where, visible_alerts, visible_devices
 
-#: A device's state in lists and the overview: it has an open alert, or its status channel.
+#: A device's state in lists and the overview: it has an open alert, else online/offline/unknown
+#: by its status messages, or judged from its data when it sends none (device_state() in
+#: migrations/0016_device_state.sql, the one definition every read uses).
 DEVICE_STATES = ("alerting", "online", "offline", "unknown")
 #: The kind the overview counts devices under whose kind nobody knows yet (kind IS NULL).
 UNKNOWN_KIND = "unknown"
@@ -27,6 +29,11 @@ class DeviceRow:
     name: str | None
     online: bool | None
     status_changed_at: datetime | None
+    #: "online", "offline" or "unknown" (never heard from).
+    state: str
+    #: Where `state` comes from: "status" (its status messages), "data" (judged from how
+    #: long it has been silent against its usual interval), None (never heard from).
+    state_source: str | None
     #: None: registered by people (or a gateway's device list) and not heard from yet.
     first_seen: datetime | None
     last_seen: datetime | None
@@ -88,7 +95,8 @@ class AttentionRow:
 
 
 _COLUMNS = """
-    d.id, d.site_id, d.device_key, d.kind, d.name, d.online, d.status_changed_at, d.first_seen,
+    d.id, d.site_id, d.device_key, d.kind, d.name, d.online, d.status_changed_at,
+    device_state(d) AS state, device_state_source(d) AS state_source, d.first_seen,
     d.last_seen, hd.household_id, d.names, d.kind_confirmed, d.building_id, d.unit, d.room,
     d.installed_on, d.notes, hr.role, hr.role_room, coalesce(hr.role_confirmed, false)
     AS role_confirmed, d.attrs
@@ -104,9 +112,9 @@ _STATUS = {
         "EXISTS (SELECT 1 FROM alerts a WHERE a.site_id = d.site_id"
         " AND a.subject = d.device_key AND a.status <> 'resolved')"
     ),
-    "online": "d.online IS TRUE",
-    "offline": "d.online IS FALSE",
-    "unknown": "d.online IS NULL",
+    "online": "device_state(d) = 'online'",
+    "offline": "device_state(d) = 'offline'",
+    "unknown": "device_state(d) = 'unknown'",
 }
 
 
@@ -221,10 +229,7 @@ FROM alerts a
 GROUP BY a.subject
 """
 _STATE = """
-CASE WHEN oa.worst IS NOT NULL THEN 'alerting'
-     WHEN d.online IS TRUE THEN 'online'
-     WHEN d.online IS FALSE THEN 'offline'
-     ELSE 'unknown' END
+CASE WHEN oa.worst IS NOT NULL THEN 'alerting' ELSE device_state(d) END
 """
 
 
@@ -277,7 +282,7 @@ async def overview(
             SELECT d.id, d.device_key, d.kind, {_STATE} AS state,
                    (ARRAY['info', 'warning', 'critical'])[oa.worst] AS worst_severity,
                    d.last_seen, d.name, d.names
-            {base} AND (oa.worst IS NOT NULL OR d.online IS FALSE)
+            {base} AND (oa.worst IS NOT NULL OR device_state(d) = 'offline')
               AND d.last_seen IS NOT NULL  -- registered, never heard from: nothing to see yet
             ORDER BY oa.worst DESC NULLS LAST, d.last_seen, d.device_key
             LIMIT %(limit)s

@@ -20,7 +20,7 @@ class HouseholdState:
     #: The household's own IANA zone, else its site's.
     timezone: str
     sensors: int
-    #: Sensors whose status channel says offline.
+    #: Sensors offline: by their status messages, else judged from their data (device_state()).
     offline: int
     #: The last time any of its sensors was heard from.
     last_seen: datetime | None
@@ -47,7 +47,7 @@ async def household_states(
             JOIN sites s ON s.id = h.site_id
             LEFT JOIN LATERAL (
                 SELECT count(*) AS sensors,
-                       count(*) FILTER (WHERE dv.online IS FALSE) AS offline,
+                       count(*) FILTER (WHERE device_state(dv) = 'offline') AS offline,
                        max(dv.last_seen) AS last_seen
                 FROM household_devices hd
                 LEFT JOIN devices dv ON dv.site_id = hd.site_id AND dv.device_key = hd.device_key

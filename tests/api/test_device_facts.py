@@ -31,6 +31,8 @@ def test_reads_mark_suggested_facts(world: World, client: TestClient) -> None:
     assert body["display_name"] == mine.device_key  # nobody named it yet
     assert body["household_id"] == mine.household_id
     assert (body["first_seen"] is not None, body["names"], body["building_id"]) == (True, {}, None)
+    # It sent a status message: its state is what that said (not judged from its data).
+    assert (body["status"] != "unknown", body["status_source"]) == (True, "status")
 
 
 def test_manager_sets_facts_and_they_are_confirmed(world: World, client: TestClient) -> None:
