@@ -20,8 +20,6 @@ from store.places import place_edits, provisioning
 
 #: Who the audit log says did it.
 ACTOR = "system"
-#: The zone a new site gets unless told (the schema's default).
-DEFAULT_ZONE = "Asia/Shanghai"
 SITE_CLEARABLE = ("name", "language")
 HOUSEHOLD_CLEARABLE = ("building", "timezone", "quiet")
 
@@ -40,7 +38,10 @@ def add_site_arguments(parser: argparse.ArgumentParser) -> None:
         p = actions.add_parser(action, help=help_text)
         p.add_argument("site")
         p.add_argument("--name")
-        p.add_argument("--timezone", help=f"an IANA zone (add: default {DEFAULT_ZONE})")
+        p.add_argument(
+            "--timezone",
+            help="an IANA zone (add: default the platform's, COURTYARD_LOCALE__DEFAULT_TIMEZONE)",
+        )
         p.add_argument("--language", help=f"one of {', '.join(LANGUAGES)}")
         if action == "set":
             p.add_argument(
@@ -117,7 +118,7 @@ def _write_site(conn: psycopg.Connection[TupleRow], args: argparse.Namespace) ->
     )
     after = dict(before)
     if current is None:
-        after["timezone"] = DEFAULT_ZONE
+        after["timezone"] = place_edits.default_zone(conn)
     for field in getattr(args, "clear", []):
         after[field] = None
     for field in ("name", "timezone", "language"):

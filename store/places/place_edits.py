@@ -70,6 +70,15 @@ def set_site_language(
     conn.execute("UPDATE sites SET language = %s WHERE id = %s", (language, site_id))
 
 
+def default_zone(conn: psycopg.Connection[TupleRow]) -> str:
+    """The zone a new site takes unless told (site_defaults, from the locale settings)."""
+    row = conn.execute(
+        "SELECT coalesce((SELECT timezone FROM site_defaults), 'Asia/Shanghai')"
+    ).fetchone()
+    assert row is not None
+    return str(row[0])
+
+
 def is_known_zone(conn: psycopg.Connection[TupleRow], name: str) -> bool:
     """store.server.is_known_zone for synchronous callers."""
     row = conn.execute("SELECT 1 FROM pg_timezone_names WHERE name = %s", (name,)).fetchone()

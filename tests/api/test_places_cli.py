@@ -79,6 +79,10 @@ def test_sites_add_set_list(courtyard: Courtyard, world: World, client: TestClie
     assert (code, err) == (1, "site: unknown_site: no site nowhere\n")
     code, _, err = courtyard("sites", "add", "gamma")
     assert (code, err.split(":")[1].strip()) == (1, "site_exists")
+    with psycopg.connect(world.url) as conn:
+        conn.execute("UPDATE site_defaults SET timezone = 'America/Chicago'")
+    code, out, _ = courtyard("sites", "add", "delta")
+    assert (code, out) == (0, "site:delta\tadded\n\ttimezone: - -> America/Chicago\n")
     code, _, err = courtyard("sites", "set", "gamma", "--language", "fr")
     assert (code, err.split(":")[1].strip()) == (1, "unknown_language")
 
