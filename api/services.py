@@ -52,3 +52,8 @@ class RuleService(Protocol):
         order, from a fresh state; return its signals oldest first. Raises ValueError with a
         message for people when the definition cannot be run (it should have been validated)."""
         ...
+
+    def event_types_used(self, definition: RuleRecord) -> frozenset[str] | None:
+        """The event types the rule acts on for what they mean (an emergency rule its kinds,
+        a door rule its door events); None: every type. Fast (no database)."""
+        ...

@@ -211,6 +211,17 @@ def _parser() -> argparse.ArgumentParser:
     devices_command.add_arguments(devices)
     devices.set_defaults(command=_devices)
 
+    from courtyard import places_command
+
+    sites = commands.add_parser("sites", help="list, add and change sites (name, zone, language)")
+    places_command.add_site_arguments(sites)
+    sites.set_defaults(command=_sites)
+    households = commands.add_parser(
+        "households", help="list, add and change households (label, building, zone, quiet hours)"
+    )
+    places_command.add_household_arguments(households)
+    households.set_defaults(command=_households)
+
     from device_sims import cli as simulate_cli
 
     simulate = commands.add_parser(
@@ -376,6 +387,22 @@ def _devices(args: argparse.Namespace, settings: Settings) -> int:
     settings = _with_running_database(settings)
     _require_urls(settings)
     return devices_command.run(args, settings)
+
+
+def _sites(args: argparse.Namespace, settings: Settings) -> int:
+    from courtyard import places_command
+
+    settings = _with_running_database(settings)
+    _require_urls(settings)
+    return places_command.run_sites(args, settings)
+
+
+def _households(args: argparse.Namespace, settings: Settings) -> int:
+    from courtyard import places_command
+
+    settings = _with_running_database(settings)
+    _require_urls(settings)
+    return places_command.run_households(args, settings)
 
 
 def _simulate(args: argparse.Namespace, settings: Settings) -> int:

@@ -12,7 +12,7 @@ from datetime import datetime
 import psycopg
 
 from api.services import BacktestSignal, FieldError
-from rules import directory
+from rules import directory, event_reads
 from rules.backtest import replay
 from rules.definitions import RuleDefinition as Definition
 from rules.definitions import check_record
@@ -27,6 +27,11 @@ class RulesForApi:
     def validate(self, definition: RuleRecord) -> list[FieldError]:
         _, problems = check_record(definition)
         return [FieldError(field, message) for field, message in problems]
+
+    def event_types_used(self, definition: RuleRecord) -> frozenset[str] | None:
+        return event_reads.event_types_used(
+            definition.kind, dict(definition.params), definition.category, definition.severity
+        )
 
     def backtest(
         self, definition: RuleRecord, start: datetime, end: datetime

@@ -19,19 +19,24 @@ from zoneinfo import ZoneInfo
 from fastapi import Query, Request
 from starlette.responses import Response
 
-from api.auth.principals import Permission
-from api.deps import DbConn, DevicesReader
+from api.auth.principals import Permission, Principal
+from api.deps import DbConn, DevicesReader, Res
 from api.errors import not_found
 from api.pages import chart_metrics
+from api.pages.event_use import EventUse, event_uses
 from api.pages.routing import page_router
 from api.pages.templates import render
 from api.params import DeviceId, Time
+from api.resources import Resources
 from api.schemas.common import METRIC_PATTERN
+from store.access.visibility import Visibility
 from store.alerts import device_alerts
 from store.alerts.records import Alert
 from store.devices import device_reads
 from store.devices.device_reads import LatestValue
 from store.places import place_reads
+from store.readings import event_reads
+from store.rules import rule_edits
 from store.rules.threshold_lines import DeviceInScope, ThresholdLine, threshold_lines
 
 router = page_router()
@@ -103,6 +108,7 @@ def _newest(
 async def device(
     request: Request,
     conn: DbConn,
+    res: Res,
     user: DevicesReader,
     device_id: DeviceId,
     metric: Annotated[str | None, Query(pattern=METRIC_PATTERN)] = None,
@@ -137,6 +143,7 @@ async def device(
                 conn, user.visibility, row.site_id, row.device_key, *span
             )
         newest = _newest(device_id, chosen, second, range_name, span, latest)
+    uses = await _event_uses(conn, res, user, row.id, row.site_id)
     alerts = (
         await device_alerts.alerts_about(conn, user.visibility, row.site_id, row.device_key)
         if user.can(Permission.ALERTS_READ)
@@ -167,5 +174,20 @@ async def device(
             "thresholds": lines,
             "alerts_in_range": alerts_in_range,
             "newest": newest,
+            "event_uses": uses,
         },
     )
+
+
+async def _event_uses(
+    conn: DbConn, res: Resources, user: Principal, device_id: int, site_id: str
+) -> list[EventUse] | None:
+    """None when the app runs without the rules package (it cannot tell)."""
+    if res.rule_service is None:
+        return None
+    types = await event_reads.event_types_of(conn, device_id)
+    if not types:
+        return []
+    # Every enabled rule, whoever reads: whether an event is used does not depend on them.
+    rules = await rule_edits.list_rules(conn, Visibility.everything(), enabled=True)
+    return event_uses(types, rules, res.rule_service, site_id)

@@ -69,6 +69,8 @@ def install(env: jinja2.Environment) -> None:
     env.filters["measure_pattern"] = measure_pattern
     env.filters["metric_label"] = metric_label
     env.filters["kind_label"] = kind_label
+    env.filters["role_label"] = role_label
+    env.filters["room_label"] = room_label
     env.filters["contact_label"] = contact_label
     env.filters["summary"] = summary
     env.filters["subject_name"] = subject_name
@@ -121,6 +123,14 @@ def metric_label(metric: str) -> str:
 
 def kind_label(kind: str | None) -> str:
     return "" if kind is None else labels.kind_label(kind, translations(_language.get()))
+
+
+def role_label(role: str | None) -> str:
+    return "" if role is None else labels.role_label(role, translations(_language.get()))
+
+
+def room_label(room: str) -> str:
+    return labels.room_label(room, translations(_language.get()))
 
 
 def contact_label(field: str) -> str:

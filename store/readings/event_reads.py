@@ -77,3 +77,12 @@ async def list_events(
             {**where.params, "limit": limit},
         )
         return await cur.fetchall()
+
+
+async def event_types_of(conn: psycopg.AsyncConnection[TupleRow], device_id: int) -> list[str]:
+    """The event types a device has ever sent, alphabetically (the callers checked it is
+    visible)."""
+    cur = await conn.execute(
+        "SELECT DISTINCT type FROM events WHERE device_id = %s ORDER BY 1", (device_id,)
+    )
+    return [str(r[0]) for r in await cur.fetchall()]

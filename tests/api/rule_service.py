@@ -34,6 +34,9 @@ class ThresholdRuleService:
                 problems.append(FieldError(f"params.{name}", "must be a number"))
         return problems
 
+    def event_types_used(self, definition: RuleRecord) -> frozenset[str] | None:
+        return frozenset()  # threshold rules read readings only
+
     def backtest(
         self, definition: RuleRecord, start: datetime, end: datetime
     ) -> list[BacktestSignal]:

@@ -45,6 +45,9 @@ class BrokenRules:
     def validate(self, definition: RuleRecord) -> list[FieldError]:
         raise RuntimeError("secret internals /etc/passwd")
 
+    def event_types_used(self, definition: RuleRecord) -> frozenset[str] | None:
+        raise AssertionError("not reached")
+
     def backtest(
         self, definition: RuleRecord, start: datetime, end: datetime
     ) -> list[BacktestSignal]:
