@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import io
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.settings import ApiSettings
+from courtyard.cli import main
 from courtyard.embedded import EmbeddedMosquitto
 from store.settings import StoreSettings
 from tests.api import world as world_module
@@ -41,3 +44,29 @@ def client(database_url: str, api_settings: ApiSettings) -> Iterator[TestClient]
 
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+#: Runs `courtyard ARGS` (reading `stdin`) on the world's database; returns its exit code, stdout
+#: and stderr.
+Courtyard = Callable[..., tuple[int, str, str]]
+
+
+@pytest.fixture
+def courtyard(
+    world: World,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> Courtyard:
+    """`courtyard` on the world's database, in this process."""
+    monkeypatch.chdir(tmp_path)  # no stray .env
+    monkeypatch.setenv("COURTYARD_DATABASE_URL", world.url)
+
+    def run(*args: str, stdin: str = "") -> tuple[int, str, str]:
+        monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
+        capsys.readouterr()  # not what the test client logged before
+        code = main(list(args))
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return run

@@ -4,42 +4,15 @@ that would make a useless or weak account are refused."""
 
 from __future__ import annotations
 
-import io
-from collections.abc import Callable
-from pathlib import Path
-
 import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
-from courtyard.cli import main
-from tests.api.conftest import bearer
+from tests.api.conftest import Courtyard, bearer
 from tests.api.test_accounts import account_audit
 from tests.api.world import PASSWORD, World
 
 V = "/api/v1"
-#: Runs `courtyard ARGS` with `stdin`; returns its exit code, stdout and stderr.
-Courtyard = Callable[..., tuple[int, str, str]]
-
-
-@pytest.fixture
-def courtyard(
-    world: World,
-    monkeypatch: pytest.MonkeyPatch,
-    tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
-) -> Courtyard:
-    """`courtyard` on the world's database."""
-    monkeypatch.chdir(tmp_path)  # no stray .env
-    monkeypatch.setenv("COURTYARD_DATABASE_URL", world.url)
-
-    def run(*args: str, stdin: str = "") -> tuple[int, str, str]:
-        monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
-        code = main(list(args))
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return run
 
 
 @pytest.mark.parametrize("days", ["-1", "0", "100000"])

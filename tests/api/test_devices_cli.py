@@ -3,39 +3,15 @@ the API reading back what it set: the same checks, dry run and audit log as the 
 
 from __future__ import annotations
 
-import io
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import psycopg
-import pytest
 from fastapi.testclient import TestClient
 
-from courtyard.cli import main
-from tests.api.conftest import bearer
+from tests.api.conftest import Courtyard, bearer
 from tests.api.world import World
 
 V = "/api/v1"
-Courtyard = Callable[..., tuple[int, str, str]]
-
-
-@pytest.fixture
-def courtyard(
-    world: World,
-    monkeypatch: pytest.MonkeyPatch,
-    tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
-) -> Iterator[Courtyard]:
-    monkeypatch.chdir(tmp_path)  # no stray .env
-    monkeypatch.setenv("COURTYARD_DATABASE_URL", world.url)
-
-    def run(*args: str) -> tuple[int, str, str]:
-        monkeypatch.setattr("sys.stdin", io.StringIO(""))
-        code = main(list(args))
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    yield run
 
 
 def test_set_then_list(courtyard: Courtyard, world: World, client: TestClient) -> None:

@@ -4,40 +4,14 @@ one-line errors and an audit record per change."""
 
 from __future__ import annotations
 
-import io
-from collections.abc import Callable, Iterator
-from pathlib import Path
-
 import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
-from courtyard.cli import main
-from tests.api.conftest import bearer
+from tests.api.conftest import Courtyard, bearer
 from tests.api.world import World
 
 V = "/api/v1"
-Courtyard = Callable[..., tuple[int, str, str]]
-
-
-@pytest.fixture
-def courtyard(
-    world: World,
-    monkeypatch: pytest.MonkeyPatch,
-    tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
-) -> Iterator[Courtyard]:
-    monkeypatch.chdir(tmp_path)  # no stray .env
-    monkeypatch.setenv("COURTYARD_DATABASE_URL", world.url)
-
-    def run(*args: str) -> tuple[int, str, str]:
-        monkeypatch.setattr("sys.stdin", io.StringIO(""))
-        capsys.readouterr()  # not what the test client logged before
-        code = main(list(args))
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    yield run
 
 
 def _audit(world: World, action: str) -> list[tuple[str, str]]:
