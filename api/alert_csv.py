@@ -38,6 +38,7 @@ COLUMNS: Sequence[str] = (
     N_("Building"),
     N_("Household"),
     N_("Device"),
+    N_("Device id"),
     N_("Summary"),
     N_("Raised at"),
     N_("Last seen"),
@@ -83,8 +84,11 @@ def _record(row: TableRow, buildings: BuildingNames, language: str) -> list[obje
         a.site_id,
         None if row.building_id is None else buildings.get((a.site_id, row.building_id)),
         row.household_label,
+        a.subject_name(language),
         a.subject,
-        summaries.render(a.summary_key, a.summary_args, language),
+        summaries.render(
+            a.summary_key, a.summary_args, language, a.device_names, a.household_labels
+        ),
         local_iso(a.first_seen, zone),
         local_iso(a.last_seen, zone),
         a.occurrences,

@@ -268,6 +268,10 @@ def test_csv_export_is_the_filtered_list_for_excel(world: World, client: TestCli
     [formula] = _raise(world.url, 1, prefix="=HYPERLINK")
     with psycopg.connect(world.url) as conn:
         conn.execute("UPDATE people SET language = 'zh-CN'")
+        conn.execute(
+            "UPDATE devices SET name = 'Pump 1', names = '{\"zh-CN\": \"一号泵\"}'"
+            " WHERE device_key = 'alpha-facility-pump'"
+        )
 
     response = client.get("/alerts/export.csv?category=maintenance&sort=device")
     assert response.status_code == 200
@@ -280,8 +284,9 @@ def test_csv_export_is_the_filtered_list_for_excel(world: World, client: TestCli
     assert header[:4] == ["告警", "严重程度", "状态", "类别"]
     assert [int(r[0]) for r in body] == [formula, facility]  # device A to Z: "=" before "a"
     record = dict(zip(header, body[1], strict=True))
-    assert record["设备"] == "alpha-facility-pump"
-    assert record["摘要"] == "alpha-facility-pump 已离线"
+    # The device by its name in the reader's language, beside its id.
+    assert record["设备"] == "一号泵" and record["设备编号"] == "alpha-facility-pump"
+    assert record["摘要"] == "一号泵 已离线"
     assert record["严重程度"] == "警告" and record["严重程度代码"] == "warning"
     # On the site's clock, with its offset.
     assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\+08:00", record["发生时间"])
