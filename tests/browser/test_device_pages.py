@@ -1,7 +1,8 @@
 """Managers describe devices in Chromium: on a desktop in English, from the site overview's kind
 row to the filtered device list, a search, and the edit form (an error beside its field, then
 saved); on a phone in Chinese, the device list's search and a household's setup (a suggested role
-confirmed with its room, a device added with its role)."""
+confirmed with its room, a device added with its role); and each page in the other language too
+(the edit form in Chinese on a desktop, the household setup in English on a phone)."""
 
 from __future__ import annotations
 
@@ -152,6 +153,82 @@ def test_a_manager_who_reads_chinese_sets_up_a_household_on_a_phone(
             "alpha-mine",
             "other_door",
             "fridge",
+        )
+        assert errors == []
+    finally:
+        context.close()
+
+
+def _device_id(url: str, key: str) -> int:
+    with psycopg.connect(url) as conn:
+        row = conn.execute("SELECT id FROM devices WHERE device_key = %s", (key,)).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def test_a_manager_who_reads_chinese_edits_a_device_on_a_desktop(
+    browser: Browser, live_app: str, browser_world: World
+) -> None:
+    """The edit page in the other language: every label and message in Chinese."""
+    _fridge_door(browser_world.url)
+    with psycopg.connect(browser_world.url) as conn:
+        conn.execute("UPDATE people SET language = 'zh-CN' WHERE id = 'alpha-facility-manager'")
+    context = browser.new_context(viewport=DESKTOP, locale="zh-CN")
+    page = context.new_page()
+    errors = watch_errors(page)
+    try:
+        page.goto(f"{live_app}/login")
+        page.get_by_label(ZH("User id")).fill("manager")
+        page.get_by_label(ZH("Password")).fill("correct horse")
+        page.get_by_role("button", name=ZH("Log in")).click()
+        page.wait_for_url(lambda url: "/login" not in url)
+        device = _device_id(browser_world.url, "alpha-fridge-door")
+        page.goto(f"{live_app}/devices/{device}/edit")
+        expect(page.locator("html")).to_have_attribute("lang", "zh-CN")
+        page.get_by_label(ZH("Household"), exact=True).select_option("alpha-mine")
+        page.get_by_label(ZH("Role in the household")).select_option("other_door")
+        page.get_by_label(ZH("Room of a door or motion sensor")).select_option("fridge")
+        page.get_by_label(ZH("Confirm the suggested kind")).check()
+        page.get_by_role("button", name=ZH("Save")).click()
+        expect(page.get_by_role("status")).to_contain_text(
+            ZH("Saved. The change is in the audit log.")
+        )
+        assert _facts(browser_world.url, "alpha-fridge-door")[1:] == (
+            True,
+            None,
+            "alpha-mine",
+            "other_door",
+            "fridge",
+        )
+        assert errors == []
+    finally:
+        context.close()
+
+
+def test_a_manager_who_reads_english_sets_up_a_household_on_a_phone(
+    browser: Browser, live_app: str, browser_world: World
+) -> None:
+    """The household setup page in the other language."""
+    context = browser.new_context(
+        viewport=PHONE, is_mobile=True, has_touch=True, locale="en-US", device_scale_factor=2
+    )
+    page = context.new_page()
+    errors = watch_errors(page)
+    try:
+        log_in(page, live_app, "manager")
+        page.goto(f"{live_app}/households/alpha/alpha-mine/setup")
+        expect(page.locator("html")).to_have_attribute("lang", "en")
+        card = page.locator('li[data-device="alpha-mine-motion"]')
+        expect(card.locator(".suggestion .badge")).to_have_text("suggested")
+        card.get_by_label("Room of a door or motion sensor").select_option("kitchen")
+        card.get_by_label("Confirm the suggested role").check()
+        page.get_by_role("button", name="Save").click()
+        expect(page.get_by_role("status")).to_contain_text("Saved. The change is in the audit log.")
+        assert fits_the_screen(page)
+        assert _facts(browser_world.url, "alpha-mine-motion")[3:] == (
+            "alpha-mine",
+            "motion",
+            "kitchen",
         )
         assert errors == []
     finally:
