@@ -35,8 +35,8 @@ def test_title_and_body_reach_every_url_of_the_person(conn: Conn, database_url: 
     assert statuses(conn) == [("sent", 1)]
     assert [r.path for r in first.requests + second.requests] == ["/bo", "/bo2"]
     for message in messages:  # bo reads Chinese; the test rule's own title has no translation
-        assert message["title"] == "新告警（警告）：No activity in h3 for 5.5 hours"
-        assert message["message"].startswith("No activity in h3 for 5.5 hours\n")
+        assert message["title"] == "新告警（警告）：No activity in Unit 7-303 for 5.5 hours"
+        assert message["message"].startswith("No activity in Unit 7-303 for 5.5 hours\n")
         assert "Unit 7-303" in message["message"]
         assert message["type"] == "warning"
 
