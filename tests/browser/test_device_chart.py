@@ -28,7 +28,10 @@ def _drawn(page: Page) -> None:
 
 
 def _drag_across(page: Page) -> None:
-    box = page.locator("#chart .u-over").bounding_box()
+    over = page.locator("#chart .u-over")
+    # The mouse acts only inside the viewport: the device's heading may push the chart below it.
+    over.scroll_into_view_if_needed()
+    box = over.bounding_box()
     assert box is not None
     y = box["y"] + box["height"] / 2
     page.mouse.move(box["x"] + box["width"] * 0.5, y)
