@@ -98,7 +98,9 @@ def test_csv_export_through_the_api(world: World, client: TestClient) -> None:
     assert response.status_code == 200, response.text
     assert response.headers["content-type"] == "text/csv; charset=utf-8"
     text = response.content.decode("utf-8")
-    assert text.startswith("\ufeff告警,严重程度,状态,类别,小区,楼栋,住户,设备,设备编号,摘要,发生时间,")
+    assert text.startswith(
+        "\ufeff告警,严重程度,状态,类别,小区,楼栋,住户,设备,设备编号,摘要,发生时间,"
+    )
     lines = text.strip().split("\r\n")[1:]
     ids = sorted(int(line.split(",")[0]) for line in lines)
     assert ids == sorted([world.places["mine"].alert_id, world.places["theirs"].alert_id])
