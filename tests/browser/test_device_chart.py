@@ -20,7 +20,6 @@ from tests.browser.dashboard import fits_the_screen, log_in, watch_errors
 
 DESKTOP: ViewportSize = {"width": 1280, "height": 900}
 PHONE: ViewportSize = {"width": 390, "height": 844}
-SCREENSHOT = "/tmp/charts-screenshot.png"
 
 
 def _drawn(page: Page) -> None:
@@ -93,9 +92,7 @@ def test_a_manager_reads_a_tank_and_a_quiet_sensor(
         _drawn(page)
         expect(chart).to_have_attribute("data-compare", "drawn")
         expect(chart).to_have_attribute("data-compare-state-on", state("state", "Open"))
-        if not phone:
-            page.locator("#chart").scroll_into_view_if_needed()
-            page.screenshot(path=SCREENSHOT, full_page=True)
+        page.locator("#chart").scroll_into_view_if_needed()
         screenshot(page, f"tank-{language}")
         assert fits_the_screen(page)
 
