@@ -2,9 +2,10 @@
 household and building they are about, filtered, sorted by any column and paged by keyset,
 narrowed to a Visibility. Changes go through store.alerts.transitions.
 
-An alert's building is its household's; for a device alert, the building of the household the
-device belongs to, else the building whose id starts the device's id ("b01-elevator-01": site
-devices are named after their building, see migration 0008).
+An alert's building is its household's; for a device alert, the building people set on the
+device (store.devices.device_edits), else the building of the household the device belongs to,
+else the building whose id starts the device's id ("b01-elevator-01": site devices are named
+after their building, see migration 0008).
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ SORT_TYPES: dict[str, type] = {
 # filtered or sorted by building.
 _BUILDING = """coalesce(
     h.building_id,
+    (SELECT d.building_id FROM devices d WHERE d.site_id = a.site_id AND d.device_key = a.subject),
     (SELECT dh.building_id FROM household_devices hd
      JOIN households dh ON dh.site_id = hd.site_id AND dh.id = hd.household_id
      WHERE hd.site_id = a.site_id AND hd.device_key = a.subject),
@@ -126,6 +128,9 @@ def _where(visibility: Visibility, filters: TableFilter) -> Where:
             f"""a.site_id = %(b_site)s AND (
                 h.building_id = %(b_id)s
                 OR starts_with(a.subject, %(b_id)s || '-')
+                OR a.subject IN (
+                    SELECT d.device_key FROM devices d
+                    WHERE d.site_id = %(b_site)s AND d.building_id = %(b_id)s)
                 OR a.subject IN (
                     SELECT hd.device_key FROM household_devices hd
                     JOIN households dh ON dh.site_id = hd.site_id AND dh.id = hd.household_id

@@ -94,6 +94,18 @@ def test_filters_narrow_the_table_and_stay_in_the_address(world: World, client: 
     # A household's building, and a device's building from its id (the facility pump's key
     # does not start with its building's id: it is in no building).
     assert _ids(client.get("/alerts?building=alpha/alpha-mine-block").text) == [mine.alert_id]
+    # The building people set on a device counts before any guess from its id.
+    assert (
+        _ids(client.get("/alerts?building=alpha/alpha-facility-block&category=maintenance").text)
+        == []
+    )
+    with psycopg.connect(world.url) as conn:
+        conn.execute(
+            "UPDATE devices SET building_id = 'alpha-facility-block'"
+            " WHERE device_key = 'alpha-facility-pump'"
+        )
+    placed = client.get("/alerts?building=alpha/alpha-facility-block&category=maintenance")
+    assert facility.alert_id in _ids(placed.text)
     # The date range is on the site's clock (Asia/Shanghai), both days included.
     today = (NOW + timedelta(hours=8)).date()
     recent = client.get(f"/alerts?from={today - timedelta(days=1)}&to={today}")
