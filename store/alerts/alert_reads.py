@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
+from typing import Protocol
 
 import psycopg
 from psycopg.rows import TupleRow, class_row, dict_row
@@ -28,15 +29,23 @@ class AlertFilter:
     household_id: str | None = None
 
 
-async def list_alerts(
-    conn: psycopg.AsyncConnection[TupleRow],
-    visibility: Visibility,
-    filters: AlertFilter,
-    *,
-    before_id: int | None = None,
-    limit: int = 50,
-) -> list[Alert]:
-    """Alerts newest first (by id); `before_id` is the last id of the previous page."""
+class ListFilter(Protocol):
+    """The filters the alert list and the alert table share."""
+
+    @property
+    def statuses(self) -> Collection[str] | None: ...
+    @property
+    def category(self) -> str | None: ...
+    @property
+    def severity(self) -> str | None: ...
+    @property
+    def site_id(self) -> str | None: ...
+    @property
+    def household_id(self) -> str | None: ...
+
+
+def narrowed(visibility: Visibility, filters: ListFilter) -> Where:
+    """The WHERE of the alerts `visibility` sees that pass `filters` (the alias is `a`)."""
     where = Where()
     visible_alerts(where, visibility)
     if filters.statuses:
@@ -53,6 +62,19 @@ async def list_alerts(
         where.add("a.site_id = %(site)s", site=filters.site_id)
     if filters.household_id is not None:
         where.add("a.household_id = %(household)s", household=filters.household_id)
+    return where
+
+
+async def list_alerts(
+    conn: psycopg.AsyncConnection[TupleRow],
+    visibility: Visibility,
+    filters: AlertFilter,
+    *,
+    before_id: int | None = None,
+    limit: int = 50,
+) -> list[Alert]:
+    """Alerts newest first (by id); `before_id` is the last id of the previous page."""
+    where = narrowed(visibility, filters)
     if before_id is not None:
         where.add("a.id < %(before)s", before=before_id)
     async with conn.cursor(row_factory=class_row(Alert)) as cur:

@@ -18,6 +18,7 @@ import psycopg
 from psycopg.rows import TupleRow, dict_row
 
 from store.access.visibility import Visibility, Where, visible_alerts
+from store.alerts.alert_reads import narrowed
 from store.alerts.named import named_async
 from store.alerts.records import Alert
 from store.alerts.rows import alert_columns
@@ -107,20 +108,7 @@ def _like(text: str) -> str:
 
 
 def _where(visibility: Visibility, filters: TableFilter) -> Where:
-    where = Where()
-    visible_alerts(where, visibility)
-    if filters.statuses:
-        where.add("a.status = ANY(%(statuses)s::text[])", statuses=sorted(filters.statuses))
-        if "resolved" not in filters.statuses:
-            where.add("a.status <> 'resolved'")  # the index of unresolved alerts applies (0009)
-    if filters.severity is not None:
-        where.add("a.severity = %(severity)s", severity=filters.severity)
-    if filters.category is not None:
-        where.add("a.category = %(category)s", category=filters.category)
-    if filters.site_id is not None:
-        where.add("a.site_id = %(site)s", site=filters.site_id)
-    if filters.household_id is not None:
-        where.add("a.household_id = %(household)s", household=filters.household_id)
+    where = narrowed(visibility, filters)  # the filters the alert list has too
     if filters.building is not None:
         site, building = filters.building
         # Any link to the building first (a cheap semi-join), then the building the row shows.
